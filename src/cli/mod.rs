@@ -1,0 +1,312 @@
+//! The command line: argument parsing and printing only; all computing is in the library.
+//!
+//! `adamgap` with no subcommand is `adamgap run`, the headline experiment.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::{Error, Result};
+use crate::setting::{ActivationKind, FeatureNoise, NoiseKind, OptimizerSetting, Setting};
+
+pub mod check;
+pub mod convex;
+
+/// adamgap: a proof companion for Zou, Cao, Li, Gu, "Understanding the Generalization of Adam in
+/// Learning Neural Networks with Proper Regularization" (ICLR 2023).
+#[derive(Debug, Parser)]
+#[command(name = "adamgap", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Arguments of `run` when no subcommand is given.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The headline experiment: GD and Adam from one initialization on the paper's data (default).
+    Run(RunArgs),
+    /// The convex case: certify that every optimizer reaches the one regularized minimizer.
+    Convex(convex::ConvexArgs),
+    /// Check the paper's claims in theorems/*.toml and print one verdict per claim.
+    Check(check::CheckArgs),
+}
+
+/// Settings of the nonconvex experiment: a TOML config, then flags on top of it.
+#[derive(Debug, Args, Default, Clone)]
+pub struct SettingArgs {
+    /// TOML config file (tables [data], [model], [train], [[optimizers]]; see docs/config.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Seed of the ChaCha8 generator.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Patch dimension d.
+    #[arg(long)]
+    pub d: Option<usize>,
+    /// Number of training points n.
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// Noise support size s.
+    #[arg(long)]
+    pub s: Option<usize>,
+    /// Noise standard deviation sigma_p.
+    #[arg(long)]
+    pub sigma_p: Option<f64>,
+    /// Feature-noise strength alpha (0 < alpha < 1).
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Number of patches P (>= 2).
+    #[arg(long)]
+    pub patches: Option<usize>,
+    /// Test-set size.
+    #[arg(long)]
+    pub test_size: Option<usize>,
+    /// Where the feature noise goes: in-noise-patch (the paper) or separate-patch.
+    #[arg(long, value_parser = parse_feature_noise)]
+    pub feature_noise: Option<FeatureNoise>,
+    /// Noise kind: sparse (the paper) or dense.
+    #[arg(long, value_parser = parse_noise)]
+    pub noise: Option<NoiseKind>,
+    /// Probability of flipping a training label.
+    #[arg(long)]
+    pub label_flip: Option<f64>,
+    /// Filters per class m.
+    #[arg(long)]
+    pub m: Option<usize>,
+    /// Power q of the polynomial ReLU.
+    #[arg(long)]
+    pub q: Option<u32>,
+    /// Activation: poly-relu (default) or linear.
+    #[arg(long, value_parser = parse_activation)]
+    pub activation: Option<ActivationKind>,
+    /// Multiply F_j by 1/m.
+    #[arg(long)]
+    pub mean_over_filters: bool,
+    /// Initialization scale sigma_0.
+    #[arg(long)]
+    pub sigma0: Option<f64>,
+    /// Weight decay lambda.
+    #[arg(long)]
+    pub lambda: Option<f64>,
+    /// Step budget of every optimizer.
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Stop once ||grad L||_2 <= this (0: never).
+    #[arg(long)]
+    pub grad_tol: Option<f64>,
+    /// Optimizers to run, comma separated (gd, adam, sign-gd, adamw, momentum, rmsprop, adagrad).
+    #[arg(long, value_delimiter = ',')]
+    pub optimizers: Option<Vec<String>>,
+    /// Adam's (and AdamW's, sign GD's) step size.
+    #[arg(long)]
+    pub adam_eta: Option<f64>,
+    /// GD's step size.
+    #[arg(long)]
+    pub gd_eta: Option<f64>,
+    /// Adam's beta_1.
+    #[arg(long)]
+    pub b1: Option<f64>,
+    /// Adam's beta_2.
+    #[arg(long)]
+    pub b2: Option<f64>,
+    /// Adam's epsilon.
+    #[arg(long)]
+    pub eps: Option<f64>,
+    /// Adam without bias correction (the paper's analysis).
+    #[arg(long)]
+    pub no_bias_correction: bool,
+}
+
+fn parse_feature_noise(s: &str) -> std::result::Result<FeatureNoise, String> {
+    match s {
+        "in-noise-patch" => Ok(FeatureNoise::InNoisePatch),
+        "separate-patch" => Ok(FeatureNoise::SeparatePatch),
+        _ => Err("allowed: in-noise-patch, separate-patch".into()),
+    }
+}
+
+fn parse_noise(s: &str) -> std::result::Result<NoiseKind, String> {
+    match s {
+        "sparse" => Ok(NoiseKind::Sparse),
+        "dense" => Ok(NoiseKind::Dense),
+        _ => Err("allowed: sparse, dense".into()),
+    }
+}
+
+fn parse_activation(s: &str) -> std::result::Result<ActivationKind, String> {
+    match s {
+        "poly-relu" => Ok(ActivationKind::PolyRelu),
+        "linear" => Ok(ActivationKind::Linear),
+        _ => Err("allowed: poly-relu, linear".into()),
+    }
+}
+
+impl SettingArgs {
+    /// The setting: defaults, then the config file, then the flags; validated.
+    pub fn resolve(&self) -> Result<Setting> {
+        let mut s = match &self.config {
+            Some(p) => Setting::from_toml_file(p)?,
+            None => Setting::default(),
+        };
+        macro_rules! set {
+            ($flag:ident => $($target:tt)+) => {
+                if let Some(v) = self.$flag.clone() {
+                    s.$($target)+ = v;
+                }
+            };
+        }
+        set!(seed => seed);
+        set!(d => data.d);
+        set!(n => data.n);
+        set!(s => data.s);
+        set!(sigma_p => data.sigma_p);
+        set!(alpha => data.alpha);
+        set!(patches => data.patches);
+        set!(test_size => data.test_size);
+        set!(feature_noise => data.feature_noise);
+        set!(noise => data.noise);
+        set!(label_flip => data.label_flip);
+        set!(m => model.m);
+        set!(q => model.q);
+        set!(activation => model.activation);
+        set!(sigma0 => model.sigma0);
+        set!(lambda => model.lambda);
+        set!(steps => train.steps);
+        set!(grad_tol => train.grad_tol);
+        if self.mean_over_filters {
+            s.model.mean_over_filters = true;
+        }
+        if let Some(names) = &self.optimizers {
+            let mut opts = Vec::new();
+            for name in names {
+                // Keep a config file's hyperparameters for an optimizer it already lists.
+                match s.optimizers.iter().find(|o| o.key() == name.as_str()) {
+                    Some(o) => opts.push(o.clone()),
+                    None => opts.push(OptimizerSetting::default_for(name)?),
+                }
+            }
+            s.optimizers = opts;
+        }
+        for o in &mut s.optimizers {
+            match o {
+                OptimizerSetting::Gd { eta } => set_opt(eta, self.gd_eta),
+                OptimizerSetting::Adam { eta, b1, b2, eps, bias_correction }
+                | OptimizerSetting::AdamW { eta, b1, b2, eps, bias_correction } => {
+                    set_opt(eta, self.adam_eta);
+                    set_opt(b1, self.b1);
+                    set_opt(b2, self.b2);
+                    set_opt(eps, self.eps);
+                    if self.no_bias_correction {
+                        *bias_correction = false;
+                    }
+                }
+                OptimizerSetting::SignGd { eta, .. } => set_opt(eta, self.adam_eta),
+                _ => {}
+            }
+        }
+        s.validate()?;
+        Ok(s)
+    }
+}
+
+fn set_opt(target: &mut f64, v: Option<f64>) {
+    if let Some(v) = v {
+        *target = v;
+    }
+}
+
+/// Arguments of `adamgap run`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub setting: SettingArgs,
+    /// Print a machine-readable JSON summary to stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a Markdown report (with the full trace) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Threads: optimizers run in parallel, each sequentially (results do not depend on this).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `adamgap run`: trains every optimizer from one initialization and prints the report.
+pub fn run(args: &RunArgs) -> Result<i32> {
+    if args.threads == 0 {
+        return Err(Error::invalid("--threads", 0, ">= 1"));
+    }
+    let setting = args.setting.resolve()?;
+    let exp = crate::train::Experiment::new(&setting)?;
+    let bars = progress_bars(&setting, args.quiet || args.json);
+    let runs = exp.run_all(args.threads, &|k, t| {
+        if let Some(b) = bars.get(k) {
+            b.set_position(t as u64);
+        }
+    });
+    for b in &bars {
+        b.finish_and_clear();
+    }
+    let verdicts = crate::claims::headline(&runs);
+    if let Some(path) = &args.report {
+        crate::report::write_atomic(path, crate::report::markdown(&exp, &runs, &verdicts).as_bytes())?;
+    }
+    if args.json {
+        let v = crate::report::json_summary(&exp, &runs, &verdicts);
+        println!("{}", serde_json::to_string_pretty(&v).expect("JSON of plain data"));
+    } else {
+        print!("{}", crate::report::text(&exp, &runs, &verdicts));
+        if let Some(path) = &args.report {
+            println!("\nreport written to {}", path.display());
+        }
+    }
+    Ok(0)
+}
+
+/// One progress bar per optimizer on stderr (hidden when `hidden` or stderr is not a terminal).
+pub fn progress_bars(setting: &Setting, hidden: bool) -> Vec<indicatif::ProgressBar> {
+    use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let multi = MultiProgress::with_draw_target(if hidden {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    });
+    let style = ProgressStyle::with_template("{prefix:>8} [{bar:40}] {pos}/{len} steps {elapsed}")
+        .expect("valid template")
+        .progress_chars("=> ");
+    setting
+        .optimizers
+        .iter()
+        .map(|o| {
+            let b = multi.add(ProgressBar::new(setting.train.steps as u64));
+            b.set_style(style.clone());
+            b.set_prefix(o.key());
+            b
+        })
+        .collect()
+}
+
+/// Parses the command line and runs it; returns the process exit code (errors print `error: ...`
+/// to stderr and give 2).
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        None => run(&cli.run),
+        Some(Command::Run(a)) => run(a),
+        Some(Command::Convex(a)) => convex::main(a),
+        Some(Command::Check(a)) => check::main(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! The crate's one error type. Messages say what was wrong and how to fix the call.
+
+use std::fmt::Display;
+
+/// Everything that can go wrong before or around a computation. A computation that runs but does
+/// not converge is not an error: it is a [`crate::train::StopReason`] or an inconclusive verdict.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A parameter outside its allowed range.
+    #[error("invalid value for `{field}`: {value} (allowed: {allowed})")]
+    InvalidParameter { field: String, value: String, allowed: String },
+    /// A config or theorem file that does not parse.
+    #[error("cannot parse {origin}: {message}")]
+    Config { origin: String, message: String },
+    /// A file that cannot be read or written.
+    #[error("cannot access {path}: {message}")]
+    Io { path: String, message: String },
+    /// Arrays whose shapes do not fit together.
+    #[error("shape mismatch in {what}: expected {expected}, found {found}")]
+    Shape { what: String, expected: String, found: String },
+    /// A numerical computation that cannot give an answer (e.g. a certificate on a non-finite point).
+    #[error("{0}")]
+    Numerical(String),
+}
+
+impl Error {
+    /// An out-of-range parameter: `field`, the offending `value`, and the `allowed` range in words.
+    pub fn invalid(field: &str, value: impl Display, allowed: impl Display) -> Self {
+        Self::InvalidParameter { field: field.to_string(), value: value.to_string(), allowed: allowed.to_string() }
+    }
+
+    /// An I/O failure on `path`.
+    pub fn io(path: impl AsRef<std::path::Path>, err: impl Display) -> Self {
+        Self::Io { path: path.as_ref().display().to_string(), message: err.to_string() }
+    }
+}
+
+/// `Result` with the crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;

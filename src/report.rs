@@ -1,0 +1,180 @@
+//! Reports of the headline experiment: a text table per optimizer, the verdict lines, a JSON summary
+//! and a Markdown report. Nothing here computes; it formats what [`crate::train`] measured.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use crate::claims::VerdictLine;
+use crate::train::{Experiment, Run};
+
+/// `x` rounded to `digits` significant digits, in a compact form (`0.00012`, `-1.9e-7`, `2.3`).
+pub fn sig(x: f64, digits: usize) -> String {
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    let digits = digits.max(1);
+    let e = format!("{:.*e}", digits - 1, x);
+    let (mant, exp) = e.split_once('e').expect("exponent form");
+    let exp: i32 = exp.parse().expect("integer exponent");
+    if (-4..6).contains(&exp) {
+        let decimals = (digits as i32 - 1 - exp).max(0) as usize;
+        let v: f64 = e.parse().expect("float");
+        format!("{v:.decimals$}")
+    } else {
+        let mant = mant.trim_end_matches('0').trim_end_matches('.');
+        format!("{mant}e{exp}")
+    }
+}
+
+/// The JSON summary of the headline (`--json`): the setting, every run's final state, the distance
+/// between the GD and Adam solutions, and the verdicts.
+pub fn json_summary(exp: &Experiment, runs: &[Run], verdicts: &[VerdictLine]) -> Value {
+    let mut runs_obj = serde_json::Map::new();
+    for r in runs {
+        let c = &r.last;
+        runs_obj.insert(
+            r.name.clone(),
+            json!({
+                "optimizer": r.optimizer,
+                "train_error": c.train_error,
+                "test_error": c.test_error,
+                "objective": c.objective,
+                "loss": c.loss,
+                "grad_norm_l2": c.grad_norm_l2,
+                "grad_norm_l1": c.grad_norm_l1,
+                "weight_norm": c.weight_norm,
+                "feature_max": c.coefficients.feature_max,
+                "feature_max_per_class": c.coefficients.feature_max_per_class,
+                "noise_min_max": c.coefficients.noise_min_max,
+                "noise_max_max": c.coefficients.noise_max_max,
+                "feature_reversal_step": r.feature_reversal_step,
+                "steps": r.steps,
+                "stop_reason": r.stop.label(),
+                "stop": r.stop,
+                "seconds": r.seconds,
+            }),
+        );
+    }
+    let find = |k: &str| runs.iter().find(|r| r.name == k);
+    let distance = match (find("gd"), find("adam")) {
+        (Some(g), Some(a)) => json!(g.weights.distance(&a.weights)),
+        _ => Value::Null,
+    };
+    json!({
+        "setting": exp.setting,
+        "overlap": exp.overlap(),
+        "runs": runs_obj,
+        "distance_gd_adam": distance,
+        "verdicts": verdicts,
+    })
+}
+
+/// The rows of the per-optimizer table: `(label, value)`.
+fn rows(r: &Run) -> Vec<(&'static str, String)> {
+    let c = &r.last;
+    let co = &c.coefficients;
+    vec![
+        ("steps", format!("{} ({})", r.steps, r.stop)),
+        ("training error", sig(c.train_error, 4)),
+        ("test error", sig(c.test_error, 4)),
+        ("objective L(W)", sig(c.objective, 4)),
+        ("||grad L||_2", sig(c.grad_norm_l2, 3)),
+        ("||W||_F", sig(c.weight_norm, 4)),
+        ("feature max_r gamma (j=+1, j=-1)", format!("{}, {}", sig(co.feature_max_per_class[0], 3), sig(co.feature_max_per_class[1], 3))),
+        ("noise min_i max_r rho", sig(co.noise_min_max, 3)),
+        ("noise max_i max_r rho", sig(co.noise_max_max, 3)),
+        (
+            "feature reversal step",
+            r.feature_reversal_step.map_or("never".to_string(), |s| s.to_string()),
+        ),
+        ("seconds", format!("{:.2}", r.seconds)),
+    ]
+}
+
+/// The plain-text report printed by `adamgap run`.
+pub fn text(exp: &Experiment, runs: &[Run], verdicts: &[VerdictLine]) -> String {
+    let s = &exp.setting;
+    let mut out = String::new();
+    let d = &s.data;
+    let m = &s.model;
+    let _ = writeln!(
+        out,
+        "adamgap: GD vs Adam from one initialization (Zou, Cao, Li, Gu, ICLR 2023)\n\
+         setting: d={} n={} s={} sigma_p={} alpha={} P={} test={} | m={} q={} {:?} sigma0={} lambda={} | steps={} seed={}",
+        d.d, d.n, d.s, d.sigma_p, d.alpha, d.patches, d.test_size, m.m, m.q, m.activation, m.sigma0, m.lambda, s.train.steps, s.seed
+    );
+    let ov = exp.overlap();
+    let _ = writeln!(
+        out,
+        "training noise supports: {} of {} pairs overlap ({} samples share a coordinate with another)\n",
+        ov.pairs_overlapping, ov.pairs_total, ov.samples_overlapping
+    );
+    let table: Vec<Vec<(&str, String)>> = runs.iter().map(rows).collect();
+    let width = table.first().map_or(0, |r| r.iter().map(|(l, _)| l.len()).max().unwrap_or(0));
+    let colw: Vec<usize> = table.iter().zip(runs).map(|(t, r)| t.iter().map(|(_, v)| v.len()).max().unwrap_or(0).max(r.name.len())).collect();
+    let _ = write!(out, "{:width$}", "");
+    for (r, w) in runs.iter().zip(&colw) {
+        let _ = write!(out, "  {:>w$}", r.name);
+    }
+    out.push('\n');
+    for i in 0..table.first().map_or(0, Vec::len) {
+        let _ = write!(out, "{:width$}", table[0][i].0);
+        for (t, w) in table.iter().zip(&colw) {
+            let _ = write!(out, "  {:>w$}", t[i].1);
+        }
+        out.push('\n');
+    }
+    let find = |k: &str| runs.iter().find(|r| r.name == k);
+    if let (Some(g), Some(a)) = (find("gd"), find("adam")) {
+        let _ = writeln!(out, "\n||W_GD - W_Adam||_F = {}", sig(g.weights.distance(&a.weights), 4));
+    }
+    out.push('\n');
+    for v in verdicts {
+        let _ = writeln!(out, "{}: {}", v.statement, v.verdict.yes_no());
+    }
+    out
+}
+
+/// A Markdown report: the text report plus the trace of every run at its checkpoints.
+pub fn markdown(exp: &Experiment, runs: &[Run], verdicts: &[VerdictLine]) -> String {
+    let mut out = String::from("# adamgap headline report\n\n```text\n");
+    out.push_str(&text(exp, runs, verdicts));
+    out.push_str("```\n");
+    for r in runs {
+        let _ = writeln!(out, "\n## Trace: {}\n", r.name);
+        out.push_str("| step | objective | train err | test err | grad l2 | max gamma | min_i max_r rho | max_i max_r rho |\n|---|---|---|---|---|---|---|---|\n");
+        for c in &r.trace {
+            let co = &c.coefficients;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                c.step,
+                sig(c.objective, 4),
+                sig(c.train_error, 3),
+                sig(c.test_error, 3),
+                sig(c.grad_norm_l2, 3),
+                sig(co.feature_max, 3),
+                sig(co.noise_min_max, 3),
+                sig(co.noise_max_max, 3)
+            );
+        }
+    }
+    out
+}
+
+/// Writes `contents` to `path` atomically (a temporary file renamed into place), so a failure
+/// leaves no partial file.
+pub fn write_atomic(path: &std::path::Path, contents: &[u8]) -> crate::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let file_name = path.file_name().ok_or_else(|| crate::Error::io(path, "not a file path"))?;
+    let tmp = dir.join(format!(".{}.tmp{}", file_name.to_string_lossy(), std::process::id()));
+    std::fs::write(&tmp, contents).map_err(|e| crate::Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        crate::Error::io(path, e)
+    })
+}

@@ -1,0 +1,364 @@
+//! Every parameter of an experiment, its defaults (the paper's finite-size setting) and its validation.
+//!
+//! A [`Setting`] is plain data: it deserializes from TOML (every table and field optional, unknown
+//! fields rejected), is overridden by command-line flags, and is checked once by [`Setting::validate`]
+//! before anything runs. A failed check names the field, the value and the allowed range.
+//!
+//! Defaults (PAPER.md, "Finite-size default setting"): `d = 1000, n = 200, s = 100, sigma_p = 0.1,
+//! alpha = 0.2, sigma_0 = 0.01, m = 20, q = 3, lambda = 1e-5`, test set of 10,000; Adam
+//! `eta = 5e-5, b1 = 0.9, b2 = 0.999, eps = 1e-8`, bias-corrected, 10,000 steps; GD `eta = 1`
+//! (GD needs a far larger step to move at this initialization scale).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Where the feature noise `-alpha y v` goes (PAPER.md, Definition 3.1 step 3 and its variant).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeatureNoise {
+    /// Inside the noise patch: `xi[1] = -alpha y` (the paper's definition).
+    InNoisePatch,
+    /// As its own patch `[y v, -alpha y v, xi]` (one more patch than `patches` says).
+    SeparatePatch,
+}
+
+/// The distribution of the noise patch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoiseKind {
+    /// `s` coordinates drawn from `{2..d}`, i.i.d. `N(0, sigma_p^2)` there (the paper's definition).
+    Sparse,
+    /// Every coordinate `2..d` i.i.d. `N(0, sigma_p^2)` (`s` is ignored).
+    Dense,
+}
+
+/// Parameters of the data distribution (Definition 3.1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataSetting {
+    /// Dimension of a patch.
+    pub d: usize,
+    /// Number of training points.
+    pub n: usize,
+    /// Size of the noise support.
+    pub s: usize,
+    /// Standard deviation of a noise coordinate.
+    pub sigma_p: f64,
+    /// Strength of the feature noise, `0 < alpha < 1`.
+    pub alpha: f64,
+    /// Number of patches `P` (1 signal patch, `P - 1` noise patches), `P >= 2`.
+    pub patches: usize,
+    /// Number of fresh test points.
+    pub test_size: usize,
+    /// Where the feature noise goes.
+    pub feature_noise: FeatureNoise,
+    /// Sparse (the paper) or dense noise.
+    pub noise: NoiseKind,
+    /// Probability that a training label is flipped (test labels stay clean).
+    pub label_flip: f64,
+}
+
+impl Default for DataSetting {
+    fn default() -> Self {
+        Self {
+            d: 1000,
+            n: 200,
+            s: 100,
+            sigma_p: 0.1,
+            alpha: 0.2,
+            patches: 2,
+            test_size: 10_000,
+            feature_noise: FeatureNoise::InNoisePatch,
+            noise: NoiseKind::Sparse,
+            label_flip: 0.0,
+        }
+    }
+}
+
+/// The activation `sigma`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActivationKind {
+    /// `sigma(z) = max(0, z)^q`.
+    PolyRelu,
+    /// `sigma(z) = z`: the objective is convex in `W` (strongly convex with weight decay).
+    Linear,
+}
+
+/// Parameters of the two-layer CNN and its objective.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSetting {
+    /// Filters per class.
+    pub m: usize,
+    /// The activation.
+    pub activation: ActivationKind,
+    /// Power of the polynomial ReLU (ignored for the linear activation).
+    pub q: u32,
+    /// Multiply `F_j` by `1/m` (the paper's default has no such factor).
+    pub mean_over_filters: bool,
+    /// Standard deviation of every initial weight.
+    pub sigma0: f64,
+    /// Weight decay `lambda` in `(lambda/2) ||W||_F^2`.
+    pub lambda: f64,
+}
+
+impl Default for ModelSetting {
+    fn default() -> Self {
+        Self {
+            m: 20,
+            activation: ActivationKind::PolyRelu,
+            q: 3,
+            mean_over_filters: false,
+            sigma0: 0.01,
+            lambda: 1e-5,
+        }
+    }
+}
+
+/// Step-size schedule (used by sign GD in the convex case, where a constant step cannot converge).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decay {
+    /// `eta_t = eta`.
+    #[default]
+    Constant,
+    /// `eta_t = eta / sqrt(t)`.
+    InvSqrt,
+    /// `eta_t = eta / t`.
+    Inv,
+}
+
+/// An optimizer and its hyperparameters. All are full batch; weight decay is in the gradient
+/// except for AdamW (decoupled).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum OptimizerSetting {
+    /// `W <- W - eta grad L(W)`.
+    Gd { eta: f64 },
+    /// Adam with the weight decay inside `g`; `bias_correction` selects the library convention.
+    Adam { eta: f64, b1: f64, b2: f64, eps: f64, bias_correction: bool },
+    /// `W <- W - eta_t sign(grad L(W))`, `sign(0) = 0`.
+    SignGd { eta: f64, decay: Decay },
+    /// Adam on the loss gradient only, then `W <- W - eta lambda W` (decoupled weight decay).
+    AdamW { eta: f64, b1: f64, b2: f64, eps: f64, bias_correction: bool },
+    /// Heavy ball: `u <- beta u + g`, `W <- W - eta u`.
+    Momentum { eta: f64, beta: f64 },
+    /// `v <- beta v + (1 - beta) g^2`, `W <- W - eta g / (sqrt(v) + eps)`.
+    RmsProp { eta: f64, beta: f64, eps: f64 },
+    /// `v <- v + g^2`, `W <- W - eta g / (sqrt(v) + eps)`.
+    AdaGrad { eta: f64, eps: f64 },
+}
+
+impl OptimizerSetting {
+    /// The paper's Adam: `eta = 5e-5, b1 = 0.9, b2 = 0.999, eps = 1e-8`, bias-corrected.
+    pub fn paper_adam() -> Self {
+        Self::Adam { eta: 5e-5, b1: 0.9, b2: 0.999, eps: 1e-8, bias_correction: true }
+    }
+    /// GD with `eta = 1`, the step size that moves at the paper's initialization scale.
+    pub fn paper_gd() -> Self {
+        Self::Gd { eta: 1.0 }
+    }
+    /// Short stable name used as a key in reports and JSON (`gd`, `adam`, `sign-gd`, ...).
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::Gd { .. } => "gd",
+            Self::Adam { .. } => "adam",
+            Self::SignGd { .. } => "sign-gd",
+            Self::AdamW { .. } => "adamw",
+            Self::Momentum { .. } => "momentum",
+            Self::RmsProp { .. } => "rmsprop",
+            Self::AdaGrad { .. } => "adagrad",
+        }
+    }
+    /// Default hyperparameters for an optimizer named by its key, for the nonconvex setting.
+    pub fn default_for(key: &str) -> Result<Self> {
+        let adam_like = |adamw: bool| {
+            let (eta, b1, b2, eps, bias_correction) = (5e-5, 0.9, 0.999, 1e-8, true);
+            if adamw {
+                Self::AdamW { eta, b1, b2, eps, bias_correction }
+            } else {
+                Self::Adam { eta, b1, b2, eps, bias_correction }
+            }
+        };
+        Ok(match key {
+            "gd" => Self::paper_gd(),
+            "adam" => adam_like(false),
+            "adamw" => adam_like(true),
+            "sign-gd" => Self::SignGd { eta: 5e-5, decay: Decay::Constant },
+            "momentum" => Self::Momentum { eta: 0.1, beta: 0.9 },
+            "rmsprop" => Self::RmsProp { eta: 5e-5, beta: 0.999, eps: 1e-8 },
+            "adagrad" => Self::AdaGrad { eta: 1e-2, eps: 1e-8 },
+            other => {
+                return Err(Error::invalid(
+                    "optimizers",
+                    other,
+                    "one of gd, adam, sign-gd, adamw, momentum, rmsprop, adagrad",
+                ));
+            }
+        })
+    }
+    /// The base step size.
+    pub fn eta(&self) -> f64 {
+        match *self {
+            Self::Gd { eta }
+            | Self::Adam { eta, .. }
+            | Self::SignGd { eta, .. }
+            | Self::AdamW { eta, .. }
+            | Self::Momentum { eta, .. }
+            | Self::RmsProp { eta, .. }
+            | Self::AdaGrad { eta, .. } => eta,
+        }
+    }
+
+    /// Checks the hyperparameters; `field` prefixes the names in the error (e.g. `optimizer.adam`).
+    pub fn validate(&self, field: &str) -> Result<()> {
+        let f = |name: &str| format!("{field}.{name}");
+        positive_finite(&f("eta"), self.eta())?;
+        match *self {
+            Self::Adam { b1, b2, eps, .. } | Self::AdamW { b1, b2, eps, .. } => {
+                in_unit_interval(&f("b1"), b1)?;
+                in_unit_interval(&f("b2"), b2)?;
+                nonneg_finite(&f("eps"), eps)?;
+            }
+            Self::Momentum { beta, .. } => in_unit_interval(&f("beta"), beta)?,
+            Self::RmsProp { beta, eps, .. } => {
+                in_unit_interval(&f("beta"), beta)?;
+                nonneg_finite(&f("eps"), eps)?;
+            }
+            Self::AdaGrad { eps, .. } => nonneg_finite(&f("eps"), eps)?,
+            Self::Gd { .. } | Self::SignGd { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+/// How long to train and what to record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainSetting {
+    /// Step budget of every optimizer.
+    pub steps: usize,
+    /// Stop early once `||grad L||_2 <= grad_tol` (0 disables the check).
+    pub grad_tol: f64,
+    /// Number of evenly spaced checkpoints (besides the 1-2-5 series of early steps and the end).
+    pub checkpoints: usize,
+}
+
+impl Default for TrainSetting {
+    fn default() -> Self {
+        Self { steps: 10_000, grad_tol: 0.0, checkpoints: 10 }
+    }
+}
+
+/// A whole experiment: data, model, training and the optimizers to compare (all from one `W^(0)`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Setting {
+    /// Seed of the ChaCha8 generator (training data, test data and initialization use streams 0, 1, 2).
+    pub seed: u64,
+    pub data: DataSetting,
+    pub model: ModelSetting,
+    pub train: TrainSetting,
+    /// The optimizers, keyed by name; each is trained from the same initialization.
+    pub optimizers: Vec<OptimizerSetting>,
+}
+
+impl Default for Setting {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            data: DataSetting::default(),
+            model: ModelSetting::default(),
+            train: TrainSetting::default(),
+            optimizers: vec![OptimizerSetting::paper_gd(), OptimizerSetting::paper_adam()],
+        }
+    }
+}
+
+impl Setting {
+    /// Parses a TOML config; every field is optional and unknown fields are errors.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| Error::Config { origin: origin.to_string(), message: e.to_string() })
+    }
+
+    /// Reads and parses a TOML config file.
+    pub fn from_toml_file(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io { path: path.display().to_string(), message: e.to_string() })?;
+        Self::from_toml_str(&text, &path.display().to_string())
+    }
+
+    /// Number of patches actually stored per sample (one more with a separate feature-noise patch).
+    pub fn stored_patches(&self) -> usize {
+        match self.data.feature_noise {
+            FeatureNoise::InNoisePatch => self.data.patches,
+            FeatureNoise::SeparatePatch => self.data.patches + 1,
+        }
+    }
+
+    /// Checks every parameter once; the error names the field and the allowed range.
+    pub fn validate(&self) -> Result<()> {
+        let d = &self.data;
+        at_least("data.d", d.d, 2)?;
+        at_most("data.d", d.d, u32::MAX as usize)?;
+        at_least("data.n", d.n, 1)?;
+        if d.noise == NoiseKind::Sparse && (d.s < 1 || d.s > d.d - 1) {
+            return Err(Error::invalid("data.s", d.s, format!("1 <= s <= d - 1 = {}", d.d - 1)));
+        }
+        nonneg_finite("data.sigma_p", d.sigma_p)?;
+        if !(d.alpha > 0.0 && d.alpha < 1.0) {
+            return Err(Error::invalid("data.alpha", d.alpha, "0 < alpha < 1"));
+        }
+        if d.patches < 2 || d.patches > 64 {
+            return Err(Error::invalid("data.patches", d.patches, "2 <= patches <= 64"));
+        }
+        at_least("data.test_size", d.test_size, 1)?;
+        if !(0.0..0.5).contains(&d.label_flip) {
+            return Err(Error::invalid("data.label_flip", d.label_flip, "0 <= label_flip < 0.5"));
+        }
+        let m = &self.model;
+        if m.m < 1 || m.m > 4096 {
+            return Err(Error::invalid("model.m", m.m, "1 <= m <= 4096"));
+        }
+        if m.activation == ActivationKind::PolyRelu && !(1..=8).contains(&m.q) {
+            return Err(Error::invalid("model.q", m.q, "1 <= q <= 8"));
+        }
+        nonneg_finite("model.sigma0", m.sigma0)?;
+        nonneg_finite("model.lambda", m.lambda)?;
+        at_least("train.steps", self.train.steps, 1)?;
+        nonneg_finite("train.grad_tol", self.train.grad_tol)?;
+        at_most("train.checkpoints", self.train.checkpoints, 10_000)?;
+        if self.optimizers.is_empty() {
+            return Err(Error::invalid("optimizers", "[]", "at least one optimizer"));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for o in &self.optimizers {
+            if !seen.insert(o.key()) {
+                return Err(Error::invalid("optimizers", o.key(), "each optimizer at most once"));
+            }
+            o.validate(&format!("optimizers.{}", o.key()))?;
+        }
+        Ok(())
+    }
+}
+
+fn at_least(field: &str, v: usize, lo: usize) -> Result<()> {
+    if v < lo { Err(Error::invalid(field, v, format!(">= {lo}"))) } else { Ok(()) }
+}
+
+fn at_most(field: &str, v: usize, hi: usize) -> Result<()> {
+    if v > hi { Err(Error::invalid(field, v, format!("<= {hi}"))) } else { Ok(()) }
+}
+
+fn nonneg_finite(field: &str, v: f64) -> Result<()> {
+    if v.is_finite() && v >= 0.0 { Ok(()) } else { Err(Error::invalid(field, v, "a finite number >= 0")) }
+}
+
+fn positive_finite(field: &str, v: f64) -> Result<()> {
+    if v.is_finite() && v > 0.0 { Ok(()) } else { Err(Error::invalid(field, v, "a finite number > 0")) }
+}
+
+fn in_unit_interval(field: &str, v: f64) -> Result<()> {
+    if (0.0..1.0).contains(&v) { Ok(()) } else { Err(Error::invalid(field, v, "0 <= value < 1")) }
+}

@@ -1,0 +1,246 @@
+//! The training loop: one experiment (data, model, `W^(0)`), any number of optimizers from the same
+//! initialization, a trace at checkpoints, and an honest stop reason for every run.
+//!
+//! A run stops at the first of: the step budget, `||grad L||_2 <= grad_tol` (when `grad_tol > 0`),
+//! or a non-finite objective, gradient or weight (divergence, with the step). Each optimizer runs
+//! sequentially in one thread; several optimizers may run in parallel threads, which does not change
+//! any result (no reduction crosses threads).
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::data::{Overlap, PatchData};
+use crate::error::Result;
+use crate::model::{Cnn, CoefficientSummary, Coefficients, Weights};
+use crate::optim;
+use crate::setting::{OptimizerSetting, Setting};
+
+/// Data, model and initialization shared by every optimizer of one experiment.
+#[derive(Clone, Debug)]
+pub struct Experiment {
+    pub setting: Setting,
+    pub train: PatchData,
+    pub test: PatchData,
+    pub model: Cnn,
+    pub init: Weights,
+}
+
+impl Experiment {
+    /// Validates the setting, draws the data and `W^(0)`.
+    pub fn new(setting: &Setting) -> Result<Self> {
+        setting.validate()?;
+        let (train, test) = PatchData::train_test(&setting.data, setting.seed);
+        let model = Cnn::from_setting(&setting.model, setting.data.d);
+        let init = Weights::init(setting.data.d, setting.model.m, setting.model.sigma0, setting.seed);
+        Ok(Self { setting: setting.clone(), train, test, model, init })
+    }
+
+    /// Overlap of the training noise supports.
+    pub fn overlap(&self) -> Overlap {
+        self.train.overlap()
+    }
+
+    /// The measured state at `w`, given the loss gradient `g_loss` at `w` and the loss value.
+    fn checkpoint(&self, step: usize, w: &Weights, g_loss: &[f64], loss: f64, train_errors: usize) -> Checkpoint {
+        let lambda = self.model.lambda;
+        let (mut l2, mut l1) = (0.0, 0.0);
+        for (&g, &wi) in g_loss.iter().zip(w.as_slice()) {
+            let full = g + lambda * wi;
+            l2 += full * full;
+            l1 += full.abs();
+        }
+        let wn = w.norm();
+        let mut ws = self.model.workspace(self.test.patches);
+        Checkpoint {
+            step,
+            objective: loss + 0.5 * lambda * wn * wn,
+            loss,
+            train_error: train_errors as f64 / self.train.len() as f64,
+            test_error: self.model.error_rate(w, &self.test, &mut ws),
+            grad_norm_l2: l2.sqrt(),
+            grad_norm_l1: l1,
+            weight_norm: wn,
+            coefficients: Coefficients::of(w, &self.train).summary(&self.train),
+        }
+    }
+
+    /// The steps at which a trace record is taken: 0, the 1-2-5 series, `checkpoints` evenly spaced
+    /// steps, and the budget.
+    pub fn checkpoint_steps(&self) -> BTreeSet<usize> {
+        let steps = self.setting.train.steps;
+        let mut set = BTreeSet::from([0, steps]);
+        let mut base = 1usize;
+        while base <= steps {
+            for k in [1, 2, 5] {
+                if base * k <= steps {
+                    set.insert(base * k);
+                }
+            }
+            base = base.saturating_mul(10);
+        }
+        let c = self.setting.train.checkpoints;
+        for i in 1..=c {
+            set.insert(steps * i / c.max(1));
+        }
+        set
+    }
+
+    /// Trains one optimizer from `W^(0)`; `progress` is called with the number of steps done.
+    pub fn run(&self, opt: &OptimizerSetting, progress: &(dyn Fn(usize) + Sync)) -> Run {
+        let start = Instant::now();
+        let model = &self.model;
+        let lambda = model.lambda;
+        let budget = self.setting.train.steps;
+        let tol = self.setting.train.grad_tol;
+        let checkpoints = self.checkpoint_steps();
+        let mut w = self.init.clone();
+        let mut g = vec![0.0; w.as_slice().len()];
+        let mut ws = model.workspace(self.train.patches);
+        let mut optimizer = optim::build(opt, g.len());
+        let mut trace = Vec::new();
+        let mut feature_reversal_step = None;
+        let m = model.m;
+        let mut t = 0usize;
+        let stop = loop {
+            let eval = model.loss_grad(w.as_slice(), &self.train, &mut g, &mut ws);
+            let gnorm2: f64 = g.iter().zip(w.as_slice()).map(|(&gi, &wi)| (gi + lambda * wi).powi(2)).sum();
+            if checkpoints.contains(&t) || !gnorm2.is_finite() || !eval.loss.is_finite() {
+                trace.push(self.checkpoint(t, &w, &g, eval.loss, eval.errors));
+            }
+            if !eval.loss.is_finite() || !gnorm2.is_finite() {
+                break StopReason::Diverged { step: t };
+            }
+            if tol > 0.0 && gnorm2.sqrt() <= tol {
+                if trace.last().map(|c| c.step) != Some(t) {
+                    trace.push(self.checkpoint(t, &w, &g, eval.loss, eval.errors));
+                }
+                break StopReason::GradTol { step: t };
+            }
+            if t == budget {
+                break StopReason::StepBudget { step: t };
+            }
+            optimizer.step(w.as_mut_slice(), &g, lambda);
+            t += 1;
+            if feature_reversal_step.is_none() {
+                let row0 = &w.as_slice()[..2 * m];
+                let fmax = row0.iter().enumerate().map(|(c, &x)| Weights::class_sign(c, m) * x).fold(f64::NEG_INFINITY, f64::max);
+                if fmax < 0.0 {
+                    feature_reversal_step = Some(t);
+                }
+            }
+            if t % 64 == 0 {
+                progress(t);
+            }
+        };
+        progress(t);
+        let last = trace.last().cloned().expect("the trace always holds step 0");
+        Run {
+            optimizer: opt.clone(),
+            name: opt.key().to_string(),
+            steps: t,
+            stop,
+            seconds: start.elapsed().as_secs_f64(),
+            feature_reversal_step,
+            last,
+            trace,
+            weights: w,
+        }
+    }
+
+    /// Trains every optimizer of the setting from `W^(0)`, on up to `threads` threads (results do not
+    /// depend on `threads`). `progress(k, steps)` reports optimizer `k`'s progress.
+    pub fn run_all(&self, threads: usize, progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<Run> {
+        let opts = &self.setting.optimizers;
+        let threads = threads.clamp(1, opts.len().max(1));
+        let mut out: Vec<Option<Run>> = vec![None; opts.len()];
+        std::thread::scope(|scope| {
+            let chunks: Vec<Vec<usize>> = (0..threads).map(|k| (k..opts.len()).step_by(threads).collect()).collect();
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|ids| {
+                    scope.spawn(move || {
+                        ids.into_iter().map(|k| (k, self.run(&opts[k], &|t| progress(k, t)))).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for h in handles {
+                for (k, r) in h.join().expect("a training thread panicked") {
+                    out[k] = Some(r);
+                }
+            }
+        });
+        out.into_iter().map(|r| r.expect("every optimizer ran")).collect()
+    }
+}
+
+/// Why a run stopped. A budget stop is not convergence; a divergence names its step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub enum StopReason {
+    /// The step budget was used up (no convergence test passed).
+    StepBudget { step: usize },
+    /// `||grad L||_2 <= grad_tol` at this step.
+    GradTol { step: usize },
+    /// A non-finite objective, gradient or weight appeared at this step.
+    Diverged { step: usize },
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::StepBudget { step } => write!(f, "step budget reached ({step} steps)"),
+            Self::GradTol { step } => write!(f, "gradient-norm tolerance reached at step {step}"),
+            Self::Diverged { step } => write!(f, "diverged (non-finite values) at step {step}"),
+        }
+    }
+}
+
+impl StopReason {
+    /// A short machine-readable label: `step-budget`, `grad-tol`, `diverged`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::StepBudget { .. } => "step-budget",
+            Self::GradTol { .. } => "grad-tol",
+            Self::Diverged { .. } => "diverged",
+        }
+    }
+}
+
+/// The measured state at one step.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Checkpoint {
+    pub step: usize,
+    /// `L(W)`.
+    pub objective: f64,
+    /// The mean logistic loss, without weight decay.
+    pub loss: f64,
+    pub train_error: f64,
+    pub test_error: f64,
+    /// `||grad L(W)||_2` (weight decay included).
+    pub grad_norm_l2: f64,
+    /// `||grad L(W)||_1`.
+    pub grad_norm_l1: f64,
+    /// `||W||_F`.
+    pub weight_norm: f64,
+    pub coefficients: CoefficientSummary,
+}
+
+/// One optimizer's run.
+#[derive(Clone, Debug)]
+pub struct Run {
+    pub name: String,
+    pub optimizer: OptimizerSetting,
+    /// Steps taken.
+    pub steps: usize,
+    pub stop: StopReason,
+    pub seconds: f64,
+    /// First step at which `max_{j,r} gamma_{j,r} < 0`, if any.
+    pub feature_reversal_step: Option<usize>,
+    /// The measured state at the end.
+    pub last: Checkpoint,
+    /// Every checkpoint, in step order (the last is [`Run::last`]).
+    pub trace: Vec<Checkpoint>,
+    pub weights: Weights,
+}
