@@ -1,0 +1,1 @@
+//! Certificates for the convex case (in progress).
