@@ -113,7 +113,8 @@ impl PatchData {
         let stored = setting.patches + usize::from(separate);
         let mut x = SparseRows::new();
         let mut noise = SparseRows::new();
-        let (mut y, mut clean_y, mut signal_patch) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut y, mut clean_y, mut signal_patch) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
         for _ in 0..n {
             let label: f64 = if rng.random::<bool>() { 1.0 } else { -1.0 };
             // Noise patches, each on its own support.

@@ -84,13 +84,13 @@ fn rows(r: &Run) -> Vec<(&'static str, String)> {
         ("objective L(W)", sig(c.objective, 4)),
         ("||grad L||_2", sig(c.grad_norm_l2, 3)),
         ("||W||_F", sig(c.weight_norm, 4)),
-        ("feature max_r gamma (j=+1, j=-1)", format!("{}, {}", sig(co.feature_max_per_class[0], 3), sig(co.feature_max_per_class[1], 3))),
+        (
+            "feature max_r gamma (j=+1, j=-1)",
+            format!("{}, {}", sig(co.feature_max_per_class[0], 3), sig(co.feature_max_per_class[1], 3)),
+        ),
         ("noise min_i max_r rho", sig(co.noise_min_max, 3)),
         ("noise max_i max_r rho", sig(co.noise_max_max, 3)),
-        (
-            "feature reversal step",
-            r.feature_reversal_step.map_or("never".to_string(), |s| s.to_string()),
-        ),
+        ("feature reversal step", r.feature_reversal_step.map_or("never".to_string(), |s| s.to_string())),
         ("seconds", format!("{:.2}", r.seconds)),
     ]
 }
@@ -105,7 +105,20 @@ pub fn text(exp: &Experiment, runs: &[Run], verdicts: &[VerdictLine]) -> String 
         out,
         "adamgap: GD vs Adam from one initialization (Zou, Cao, Li, Gu, ICLR 2023)\n\
          setting: d={} n={} s={} sigma_p={} alpha={} P={} test={} | m={} q={} {:?} sigma0={} lambda={} | steps={} seed={}",
-        d.d, d.n, d.s, d.sigma_p, d.alpha, d.patches, d.test_size, m.m, m.q, m.activation, m.sigma0, m.lambda, s.train.steps, s.seed
+        d.d,
+        d.n,
+        d.s,
+        d.sigma_p,
+        d.alpha,
+        d.patches,
+        d.test_size,
+        m.m,
+        m.q,
+        m.activation,
+        m.sigma0,
+        m.lambda,
+        s.train.steps,
+        s.seed
     );
     let ov = exp.overlap();
     let _ = writeln!(
@@ -115,7 +128,11 @@ pub fn text(exp: &Experiment, runs: &[Run], verdicts: &[VerdictLine]) -> String 
     );
     let table: Vec<Vec<(&str, String)>> = runs.iter().map(rows).collect();
     let width = table.first().map_or(0, |r| r.iter().map(|(l, _)| l.len()).max().unwrap_or(0));
-    let colw: Vec<usize> = table.iter().zip(runs).map(|(t, r)| t.iter().map(|(_, v)| v.len()).max().unwrap_or(0).max(r.name.len())).collect();
+    let colw: Vec<usize> = table
+        .iter()
+        .zip(runs)
+        .map(|(t, r)| t.iter().map(|(_, v)| v.len()).max().unwrap_or(0).max(r.name.len()))
+        .collect();
     let _ = write!(out, "{:width$}", "");
     for (r, w) in runs.iter().zip(&colw) {
         let _ = write!(out, "  {:>w$}", r.name);

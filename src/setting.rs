@@ -106,14 +106,7 @@ pub struct ModelSetting {
 
 impl Default for ModelSetting {
     fn default() -> Self {
-        Self {
-            m: 20,
-            activation: ActivationKind::PolyRelu,
-            q: 3,
-            mean_over_filters: false,
-            sigma0: 0.01,
-            lambda: 1e-5,
-        }
+        Self { m: 20, activation: ActivationKind::PolyRelu, q: 3, mean_over_filters: false, sigma0: 0.01, lambda: 1e-5 }
     }
 }
 
@@ -142,12 +135,15 @@ pub enum OptimizerSetting {
     /// `W <- W - eta_t sign(grad L(W))`, `sign(0) = 0`.
     SignGd { eta: f64, decay: Decay },
     /// Adam on the loss gradient only, then `W <- W - eta lambda W` (decoupled weight decay).
+    #[serde(rename = "adamw")]
     AdamW { eta: f64, b1: f64, b2: f64, eps: f64, bias_correction: bool },
     /// Heavy ball: `u <- beta u + g`, `W <- W - eta u`.
     Momentum { eta: f64, beta: f64 },
     /// `v <- beta v + (1 - beta) g^2`, `W <- W - eta g / (sqrt(v) + eps)`.
+    #[serde(rename = "rmsprop")]
     RmsProp { eta: f64, beta: f64, eps: f64 },
     /// `v <- v + g^2`, `W <- W - eta g / (sqrt(v) + eps)`.
+    #[serde(rename = "adagrad")]
     AdaGrad { eta: f64, eps: f64 },
 }
 
@@ -160,7 +156,8 @@ impl OptimizerSetting {
     pub fn paper_gd() -> Self {
         Self::Gd { eta: 1.0 }
     }
-    /// Short stable name used as a key in reports and JSON (`gd`, `adam`, `sign-gd`, ...).
+    /// Short stable name used as a key in reports and JSON (`gd`, `adam`, `sign-gd`, ...); the
+    /// same as the `kind` of the TOML form.
     pub fn key(&self) -> &'static str {
         match self {
             Self::Gd { .. } => "gd",
@@ -285,7 +282,8 @@ impl Setting {
 
     /// Reads and parses a TOML config file.
     pub fn from_toml_file(path: &std::path::Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io { path: path.display().to_string(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Io { path: path.display().to_string(), message: e.to_string() })?;
         Self::from_toml_str(&text, &path.display().to_string())
     }
 

@@ -125,7 +125,11 @@ impl Experiment {
             t += 1;
             if feature_reversal_step.is_none() {
                 let row0 = &w.as_slice()[..2 * m];
-                let fmax = row0.iter().enumerate().map(|(c, &x)| Weights::class_sign(c, m) * x).fold(f64::NEG_INFINITY, f64::max);
+                let fmax = row0
+                    .iter()
+                    .enumerate()
+                    .map(|(c, &x)| Weights::class_sign(c, m) * x)
+                    .fold(f64::NEG_INFINITY, f64::max);
                 if fmax < 0.0 {
                     feature_reversal_step = Some(t);
                 }

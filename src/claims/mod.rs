@@ -4,8 +4,20 @@
 //!
 //! [`headline`] gives the verdict lines of the headline experiment (GD versus Adam from one
 //! initialization, PAPER.md claim 1).
+//!
+//! The paper's claims as data: [`theorem`] reads `theorems/*.toml` (one claim per file, with its
+//! setting, checks and expected verdict), [`checker`] measures a claim (one match arm per
+//! [`ClaimKind`]), evaluates its checks into a [`Verdict`] and renders the [`ClaimReport`] that
+//! `adamgap check` prints and `tests/claims.rs` snapshots. See `docs/claims.md` and
+//! `docs/methodology.md`.
 
 use serde::Serialize;
+
+pub mod checker;
+pub mod theorem;
+
+pub use checker::{CheckOutcome, Checker, ClaimReport, Measurement, Outcome, RunInfo, Status};
+pub use theorem::{ClaimKind, Expected, Scale, Theorem};
 
 use crate::train::{Run, StopReason};
 
@@ -92,10 +104,7 @@ pub fn headline(runs: &[Run]) -> Vec<VerdictLine> {
     let check = |runs: &[&Run], ok: bool| runs.iter().find_map(|r| diverged(r)).unwrap_or(Verdict::from_bool(ok));
     let (g, a) = (&gd.last, &adam.last);
     vec![
-        line(
-            "Both reach training error 0".into(),
-            check(&[gd, adam], g.train_error == 0.0 && a.train_error == 0.0),
-        ),
+        line("Both reach training error 0".into(), check(&[gd, adam], g.train_error == 0.0 && a.train_error == 0.0)),
         line(
             "Adam memorizes noise and reverses the feature (max gamma <= 0 < min_i max_r rho)".into(),
             check(&[adam], a.coefficients.feature_max <= 0.0 && a.coefficients.noise_min_max > 0.0),
@@ -105,10 +114,15 @@ pub fn headline(runs: &[Run]) -> Vec<VerdictLine> {
             check(&[adam], a.test_error >= ADAM_TEST_ERROR_MIN),
         ),
         line(
-            format!("GD learns the feature (max gamma >= {GD_FEATURE_MIN}) while noise stays small (min_i max_r rho <= {GD_NOISE_MAX})"),
+            format!(
+                "GD learns the feature (max gamma >= {GD_FEATURE_MIN}) while noise stays small (min_i max_r rho <= {GD_NOISE_MAX})"
+            ),
             check(&[gd], g.coefficients.feature_max >= GD_FEATURE_MIN && g.coefficients.noise_min_max <= GD_NOISE_MAX),
         ),
-        line(format!("GD generalizes (test error <= {GD_TEST_ERROR_MAX})"), check(&[gd], g.test_error <= GD_TEST_ERROR_MAX)),
+        line(
+            format!("GD generalizes (test error <= {GD_TEST_ERROR_MAX})"),
+            check(&[gd], g.test_error <= GD_TEST_ERROR_MAX),
+        ),
         line(
             "Two different solutions: same training error, different test errors".into(),
             check(&[gd, adam], g.train_error == a.train_error && (g.test_error - a.test_error).abs() >= 0.25),
