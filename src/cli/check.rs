@@ -1,14 +1,109 @@
-//! `adamgap check` (in progress: see the claims issue).
+//! `adamgap check [FILES...]`: checks the paper's claims in `theorems/*.toml` and prints one verdict
+//! per claim. Exit code 0 when every verdict is the expected one (a pending claim may differ), 1
+//! when some verdict differs from its expected one, 2 on an unreadable or invalid theorem file
+//! (the error names the file and the field).
 
-use clap::Args;
+use std::path::{Path, PathBuf};
 
+use clap::{Args, ValueEnum};
+
+use crate::claims::theorem::files_in;
+use crate::claims::{Checker, Scale, Status};
 use crate::error::{Error, Result};
 
+/// Which setting of each theorem file to run.
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub enum ScaleArg {
+    /// `[setting]`, the paper-scale setting.
+    #[default]
+    Full,
+    /// `[setting]` with the `[test.setting]` overrides (the snapshot test's reduced scale).
+    Test,
+}
+
 /// Arguments of `adamgap check`.
-#[derive(Debug, Args, Clone)]
-pub struct CheckArgs {}
+#[derive(Debug, Args, Clone, Default)]
+pub struct CheckArgs {
+    /// Theorem files (default: every `theorems/*.toml`, sorted).
+    #[arg(value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    /// Print the reports as JSON (an array, one object per claim) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Print each claim's full summary (setting, tracked quantities, checks, orderings).
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Which setting to run: full (the paper's) or test (the reduced one of tests/claims.rs).
+    #[arg(long, value_enum, default_value_t = ScaleArg::Full)]
+    pub scale: ScaleArg,
+    /// Threads: the optimizers of one claim run side by side (results do not depend on this).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// No progress lines on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// The default theorem directory: `./theorems`, else the one of the source tree this binary was
+/// built from.
+fn default_dir() -> PathBuf {
+    let local = PathBuf::from("theorems");
+    if local.is_dir() { local } else { Path::new(env!("CARGO_MANIFEST_DIR")).join("theorems") }
+}
 
 /// Runs `adamgap check`.
-pub fn main(_args: &CheckArgs) -> Result<i32> {
-    Err(Error::Numerical("`adamgap check` is not built yet".into()))
+pub fn main(args: &CheckArgs) -> Result<i32> {
+    if args.threads == 0 {
+        return Err(Error::invalid("--threads", 0, ">= 1"));
+    }
+    let files = if args.files.is_empty() { files_in(&default_dir())? } else { args.files.clone() };
+    if files.is_empty() {
+        return Err(Error::invalid("FILES", "(none)", "at least one theorem file; theorems/ has no *.toml"));
+    }
+    let scale = match args.scale {
+        ScaleArg::Full => Scale::Full,
+        ScaleArg::Test => Scale::Test,
+    };
+    // Parse every file first, so a bad file is reported before minutes of training.
+    let theorems =
+        files.iter().map(|p| Ok((p.clone(), crate::claims::Theorem::from_file(p)?))).collect::<Result<Vec<_>>>()?;
+    for (p, t) in &theorems {
+        t.setting(scale, &p.display().to_string())?;
+    }
+    let mut checker = Checker::new(args.threads);
+    if !(args.quiet || args.json) {
+        checker.progress = Box::new(|line| eprintln!("{line}"));
+    }
+    let mut reports = Vec::new();
+    for (p, t) in &theorems {
+        let r = checker.check(t, &p.display().to_string(), scale)?;
+        if !args.json {
+            if args.verbose {
+                println!("{}", r.summary());
+            } else {
+                println!("{}", r.line());
+                for c in &r.checks {
+                    println!("    {}: {}", c.what, c.text);
+                }
+                for (label, text) in &r.orderings {
+                    println!("    {label}: {text}");
+                }
+                if let crate::claims::Verdict::Inconclusive(why) = &r.verdict {
+                    println!("    inconclusive: {why}");
+                }
+            }
+        }
+        reports.push(r);
+    }
+    let count = |s: Status| reports.iter().filter(|r| r.status == s).count();
+    let (ok, mismatch, pending) = (count(Status::AsExpected), count(Status::Mismatch), count(Status::Pending));
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&reports).expect("JSON of plain data"));
+    } else {
+        println!("\n{} claims: {ok} as expected, {mismatch} mismatched, {pending} pending", reports.len());
+        for r in reports.iter().filter(|r| r.status != Status::AsExpected) {
+            println!("    {} {}: verdict {}, expected {}", r.status.label(), r.id, r.verdict, r.expected.label());
+        }
+    }
+    Ok(if mismatch > 0 { 1 } else { 0 })
 }

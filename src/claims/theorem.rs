@@ -1,0 +1,359 @@
+//! The theorem files: one TOML file per claim of the paper, in the spirit of rebar's benchmark
+//! definitions (each experiment carries the answer it must produce).
+//!
+//! A file names the claim (`id`, `title`, `reference`, `statement`), how it is measured (`kind`,
+//! the `[setting]` in the shape of [`Setting`] on top of a named `preset`, the optional `[measure]`
+//! parameters), how it is judged (`[[check]]`: a measured quantity, a comparison, a threshold),
+//! what a reviewer reads (`[track]`, `[[ordering]]`), and the verdict it must produce
+//! (`expected`, `pending`). `[test]` gives the reduced-scale overrides used by `tests/claims.rs`.
+//! The format is documented field by field in `docs/methodology.md`; every table rejects unknown
+//! fields, and a parse error names the file and the field.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::setting::Setting;
+
+/// What a claim measures; the checker dispatches on it (one match arm per kind in
+/// [`super::Checker::measure`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClaimKind {
+    /// Train every optimizer of the setting from one initialization and measure the runs
+    /// (final state, trace, coefficients, distances, stage-I growth, events).
+    Training,
+    /// The convex case: certify every optimizer's output against the unique minimizer
+    /// (needs `adamgap::certify`; inconclusive until it exists).
+    ConvexCertificate,
+}
+
+impl ClaimKind {
+    /// The kebab-case name used in theorem files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Training => "training",
+            Self::ConvexCertificate => "convex-certificate",
+        }
+    }
+}
+
+/// The verdict a theorem file says its claim must get.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Expected {
+    Holds,
+    Fails,
+    Inconclusive,
+}
+
+impl Expected {
+    /// `holds`, `fails`, `inconclusive`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Holds => "holds",
+            Self::Fails => "fails",
+            Self::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// A named base setting that `[setting]` overrides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    /// The paper's finite-size default setting ([`Setting::default`]).
+    #[default]
+    Paper,
+}
+
+/// The comparison of a check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    #[serde(rename = "<=")]
+    Le,
+    #[serde(rename = "<")]
+    Lt,
+    #[serde(rename = ">=")]
+    Ge,
+    #[serde(rename = ">")]
+    Gt,
+    #[serde(rename = "==")]
+    Eq,
+    /// `rhs / within <= lhs <= rhs * within` (both sides positive).
+    #[serde(rename = "within-factor")]
+    WithinFactor,
+}
+
+impl Op {
+    /// The operator as written in a theorem file.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::Le => "<=",
+            Self::Lt => "<",
+            Self::Ge => ">=",
+            Self::Gt => ">",
+            Self::Eq => "==",
+            Self::WithinFactor => "within-factor",
+        }
+    }
+}
+
+/// What a failed check means for the verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum IfFalse {
+    /// The claim fails.
+    #[default]
+    Fails,
+    /// The claim is inconclusive (a tolerance not reached within the budget, say), unless another
+    /// check fails outright.
+    Inconclusive,
+}
+
+/// One comparison: `quantity op rhs`, where `rhs = value`, or `rhs = factor * of + offset` when `of`
+/// names another quantity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// What the check means, in words.
+    pub what: String,
+    /// The measured quantity (see `docs/methodology.md` for the names).
+    pub quantity: String,
+    pub op: Op,
+    /// A constant right-hand side.
+    #[serde(default)]
+    pub value: Option<f64>,
+    /// A quantity as right-hand side (`factor * of + offset`).
+    #[serde(default)]
+    pub of: Option<String>,
+    #[serde(default = "one")]
+    pub factor: f64,
+    #[serde(default)]
+    pub offset: f64,
+    /// The factor of `within-factor` (> 1).
+    #[serde(default)]
+    pub within: Option<f64>,
+    /// `fails` (default) or `inconclusive`.
+    #[serde(default)]
+    pub if_false: IfFalse,
+    /// The reason given when an `inconclusive` check is false (e.g. "tolerance not reached within
+    /// the step budget").
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Quantities listed in a reviewer's ordering: `"label = quantity"`, a bare quantity name, or a
+/// number. Rendered sorted by measured value, e.g. `noise 1.1 > 0 > feature -0.17`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ordering {
+    pub label: String,
+    pub items: Vec<String>,
+}
+
+/// The quantities tracked over the trace (per-checkpoint fields of a run, `<optimizer>.<field>`) and
+/// the steps shown. The final step of each run is always shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Track {
+    #[serde(default)]
+    pub quantities: Vec<String>,
+    /// Steps to show (default: 0 and the powers of 10 up to the budget). A step that is not a
+    /// checkpoint shows the last checkpoint before it.
+    #[serde(default)]
+    pub steps: Option<Vec<usize>>,
+}
+
+/// Parameters of the measurement beyond the setting.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureParams {
+    /// Measure the first checkpoint at which `max_{j,r} gamma_{j,r}` reaches this level
+    /// (`<opt>.feature_reach_step`, `<opt>.noise_max_at_reach`, `<opt>.noise_growth_at_reach`).
+    #[serde(default)]
+    pub feature_level: Option<f64>,
+}
+
+/// The reduced-scale overrides used by the snapshot test.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestScale {
+    /// `full` (the test runs `[setting]` unchanged) or `reduced`.
+    pub scale: String,
+    /// Why the reduced setting still shows the claim.
+    #[serde(default)]
+    pub note: String,
+    /// Overrides merged on top of `[setting]` (same shape; tables merge, arrays replace).
+    #[serde(default)]
+    pub setting: toml::Table,
+}
+
+/// One theorem file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Theorem {
+    /// Short stable id (the file stem, e.g. `01-adam-nonconvex`).
+    pub id: String,
+    pub title: String,
+    /// Where the paper states or proves it (theorem, lemma, section).
+    pub reference: String,
+    /// The claim in words.
+    pub statement: String,
+    pub kind: ClaimKind,
+    /// The verdict the checker must give.
+    pub expected: Expected,
+    /// A pending claim is checked and reported, but a verdict that differs from `expected` does not
+    /// fail `adamgap check` or the test: the report says PENDING.
+    #[serde(default)]
+    pub pending: bool,
+    /// Why the claim is pending.
+    #[serde(default)]
+    pub pending_reason: Option<String>,
+    #[serde(default)]
+    pub preset: Preset,
+    /// Overrides of the preset, in the shape of [`Setting`] (`seed`, `[setting.data]`, ...).
+    #[serde(default)]
+    pub setting: toml::Table,
+    #[serde(default)]
+    pub test: Option<TestScale>,
+    #[serde(default)]
+    pub measure: MeasureParams,
+    #[serde(default, rename = "check")]
+    pub checks: Vec<Check>,
+    #[serde(default, rename = "ordering")]
+    pub orderings: Vec<Ordering>,
+    #[serde(default)]
+    pub track: Track,
+    /// Free text: what the numbers mean, what was chosen and why.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// Which setting of a theorem file to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scale {
+    /// `[setting]`: the paper-scale setting.
+    #[default]
+    Full,
+    /// `[setting]` with `[test.setting]` on top (the snapshot test's scale).
+    Test,
+}
+
+impl Theorem {
+    /// Parses a theorem file's text; `origin` names it in errors.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
+        let t: Self =
+            toml::from_str(text).map_err(|e| Error::Config { origin: origin.to_string(), message: e.to_string() })?;
+        t.validate(origin)?;
+        Ok(t)
+    }
+
+    /// Reads and parses a theorem file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_toml_str(&text, &path.display().to_string())
+    }
+
+    /// The setting to run at `scale`: the preset, `[setting]`, then (at the test scale)
+    /// `[test.setting]`; validated. Errors name the file and the field.
+    pub fn setting(&self, scale: Scale, origin: &str) -> Result<Setting> {
+        let mut table = self.setting.clone();
+        if scale == Scale::Test
+            && let Some(t) = &self.test
+        {
+            merge(&mut table, &t.setting);
+        }
+        let Preset::Paper = self.preset;
+        let tables =
+            if scale == Scale::Test && self.test.is_some() { "[setting] with [test.setting]" } else { "[setting]" };
+        let err =
+            |message: String| Error::Config { origin: origin.to_string(), message: format!("{tables}: {message}") };
+        let s = Setting::deserialize(toml::Value::Table(table)).map_err(|e| err(e.to_string().trim().to_string()))?;
+        s.validate().map_err(|e| err(e.to_string()))?;
+        Ok(s)
+    }
+
+    /// `full` or `reduced` at `scale`.
+    pub fn scale_label(&self, scale: Scale) -> &str {
+        match (scale, &self.test) {
+            (Scale::Test, Some(t)) => &t.scale,
+            _ => "full",
+        }
+    }
+
+    /// Checks what serde cannot: every check has a right-hand side, `within` where needed, ids
+    /// non-empty. Errors name the file and the field.
+    fn validate(&self, origin: &str) -> Result<()> {
+        let bad = |field: String, message: &str| Error::Config {
+            origin: origin.to_string(),
+            message: format!("field `{field}`: {message}"),
+        };
+        if self.id.trim().is_empty() {
+            return Err(bad("id".into(), "must not be empty"));
+        }
+        if self.kind == ClaimKind::Training && self.checks.is_empty() {
+            return Err(bad("check".into(), "a training claim needs at least one [[check]]"));
+        }
+        for (k, c) in self.checks.iter().enumerate() {
+            let f = |name: &str| format!("check[{k}].{name}");
+            match (&c.value, &c.of) {
+                (None, None) => return Err(bad(f("value"), "give `value` (a number) or `of` (a quantity)")),
+                (Some(_), Some(_)) => return Err(bad(f("of"), "give either `value` or `of`, not both")),
+                _ => {}
+            }
+            if c.op == Op::WithinFactor {
+                match c.within {
+                    Some(w) if w.is_finite() && w > 1.0 => {}
+                    _ => return Err(bad(f("within"), "`within-factor` needs `within`, a finite number > 1")),
+                }
+            } else if c.within.is_some() {
+                return Err(bad(f("within"), "only used with op = \"within-factor\""));
+            }
+            if c.if_false == IfFalse::Inconclusive && c.reason.is_none() {
+                return Err(bad(f("reason"), "an `if_false = \"inconclusive\"` check needs a `reason`"));
+            }
+        }
+        for (k, o) in self.orderings.iter().enumerate() {
+            if o.items.len() < 2 {
+                return Err(bad(format!("ordering[{k}].items"), "list at least two items"));
+            }
+        }
+        if let Some(t) = &self.test
+            && t.scale != "full"
+            && t.scale != "reduced"
+        {
+            return Err(bad("test.scale".into(), "\"full\" or \"reduced\""));
+        }
+        Ok(())
+    }
+}
+
+/// Merges `over` into `base`: tables merge recursively, everything else (arrays included) replaces.
+pub fn merge(base: &mut toml::Table, over: &toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            _ => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// The theorem files of a directory (`*.toml`), sorted by file name.
+pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
