@@ -1,1 +1,24 @@
-fn main() {}
+//! Per-step cost of adamgap (issue 4): one criterion binary, a module per topic under
+//! `benches/benchmarks/`. Run everything with `cargo bench` (under 3 minutes), or one topic with a
+//! filter, e.g. `cargo bench -- step/` or `cargo bench -- ladder_d`. The cost model, the machine
+//! probe and the figures are in `docs/performance.md`.
+//!
+//! | group | what is timed |
+//! |---|---|
+//! | `step/default` | loss + gradient, GD / Adam / sign GD steps (loss + gradient + update), the update loops alone, and the dense reference step, at the paper's default setting |
+//! | `eval/default` | the test error on 10,000 fresh points (a checkpoint's forward pass) |
+//! | `ladder_d`, `ladder_n`, `ladder_m`, `ladder_s` | the Adam step along one parameter, the others at their defaults |
+//! | `probe` | the machine: packed multiply-add throughput in L1, memory bandwidth, Adam's divider-bound update in L1 |
+//! | `certify` | the convex case's gradient enclosure (exact dyadics) at 53 and 200 bits |
+
+use criterion::criterion_main;
+
+mod benchmarks;
+
+criterion_main!(
+    benchmarks::step::benches,
+    benchmarks::eval::benches,
+    benchmarks::ladder::benches,
+    benchmarks::probe::benches,
+    benchmarks::certify::benches
+);

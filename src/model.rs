@@ -166,6 +166,11 @@ pub struct Cnn {
 }
 
 /// Scratch space of one forward/backward pass (allocated once, reused every step).
+///
+/// `z` holds the pre-activations `<w_c, x_{i,p}>` of every patch of the data set (`n P 2m` values,
+/// grown on the first [`Cnn::loss_grad`] call; `P 2m` suffice for forward-only passes), overwritten
+/// by the backward coefficients; `coef` holds one factor per sample. After the first call nothing
+/// in a pass allocates.
 #[derive(Clone, Debug)]
 pub struct Workspace {
     z: Vec<f64>,
@@ -181,6 +186,145 @@ pub struct LossEval {
     pub errors: usize,
 }
 
+// ---------------------------------------------------------------------------------------------
+// Hot kernels (see docs/performance.md for the cost model and the measurements).
+//
+// A sparse patch `x = sum_t val[t] e_{idx[t]}` meets the weights through two row operations on the
+// `d x 2m` layout: the forward gather `z[c] = sum_t val[t] W[idx[t], c]` and the backward scatter
+// `G[idx[t], c] += val[t] coef[c]`. Both are split into column blocks of 16, 8, 4 and 1 so that a
+// block's accumulators (forward) or coefficients (backward) stay in registers and the compiler emits
+// packed multiplies and adds without bounds checks inside the block. Every output element still
+// receives exactly the same operations in the same order as the plain loops
+// `for t { for c { z[c] += val[t] * W[idx[t], c] } }` (starting from `0.0`), so the results are
+// bit-identical to them, whatever the vector width (no fused multiply-add is ever formed: Rust does
+// not contract `a * b + c`).
+// ---------------------------------------------------------------------------------------------
+
+/// `out[off..off + L] = 0.0 + sum_t val[t] * w[idx[t] * w2 + off..][..L]`, summed in `t` order.
+#[inline(always)]
+fn gather_block<const L: usize>(w: &[f64], w2: usize, off: usize, idx: &[u32], val: &[f64], out: &mut [f64]) {
+    let mut acc = [0.0f64; L];
+    for (&k, &v) in idx.iter().zip(val) {
+        let base = k as usize * w2 + off;
+        let row: &[f64; L] = w[base..base + L].try_into().expect("a block of L columns");
+        for (a, &x) in acc.iter_mut().zip(row) {
+            *a += v * x;
+        }
+    }
+    out[off..off + L].copy_from_slice(&acc);
+}
+
+/// Calls `$block::<L>(off)` for consecutive column blocks covering `0..$w2`, greedily with the
+/// widths listed (the last must be 1).
+macro_rules! for_blocks {
+    ($w2:expr, [$($l:literal),*], |$off:ident, $L:ident| $call:expr) => {{
+        let mut $off = 0;
+        $(
+            while $off + $l <= $w2 {
+                {
+                    const $L: usize = $l;
+                    $call;
+                }
+                $off += $l;
+            }
+        )*
+    }};
+}
+
+/// `out[c] = sum_t val[t] * w[idx[t] * w2 + c]` for `c < w2` (the forward of one patch). `WIDE`
+/// (the AVX copy: 16 registers of 4 lanes) takes blocks of up to 40 columns, the baseline copy
+/// (16 registers of 2 lanes) up to 16; wide blocks give enough independent accumulators to hide
+/// the latency of the additions.
+#[allow(clippy::int_plus_one)] // the width-1 block of `for_blocks!`
+#[inline(always)]
+fn gather_patch<const WIDE: bool>(w: &[f64], w2: usize, idx: &[u32], val: &[f64], out: &mut [f64]) {
+    if WIDE {
+        for_blocks!(w2, [40, 32, 24, 16, 8, 4, 2, 1], |off, L| gather_block::<L>(w, w2, off, idx, val, out));
+    } else {
+        for_blocks!(w2, [16, 8, 4, 2, 1], |off, L| gather_block::<L>(w, w2, off, idx, val, out));
+    }
+}
+
+/// `g[idx[t] * w2 + off + j] += val[t] * coef[off + j]` for `j < L`, in `t` order.
+#[inline(always)]
+fn scatter_block<const L: usize>(g: &mut [f64], w2: usize, off: usize, idx: &[u32], val: &[f64], coef: &[f64]) {
+    let c: [f64; L] = coef[off..off + L].try_into().expect("a block of L columns");
+    for (&k, &v) in idx.iter().zip(val) {
+        let base = k as usize * w2 + off;
+        let row: &mut [f64; L] = (&mut g[base..base + L]).try_into().expect("a block of L columns");
+        for (r, &x) in row.iter_mut().zip(&c) {
+            *r += v * x;
+        }
+    }
+}
+
+/// `g[idx[t] * w2 + c] += val[t] * coef[c]` for `c < w2` (the backward of one patch), blocks as in
+/// [`gather_patch`].
+#[allow(clippy::int_plus_one)] // the width-1 block of `for_blocks!`
+#[inline(always)]
+fn scatter_patch<const WIDE: bool>(g: &mut [f64], w2: usize, idx: &[u32], val: &[f64], coef: &[f64]) {
+    if WIDE {
+        for_blocks!(w2, [40, 32, 24, 16, 8, 4, 2, 1], |off, L| scatter_block::<L>(g, w2, off, idx, val, coef));
+    } else {
+        for_blocks!(w2, [16, 8, 4, 2, 1], |off, L| scatter_block::<L>(g, w2, off, idx, val, coef));
+    }
+}
+
+/// `(softplus(z), sigmoid(z))` sharing one `exp(-|z|)`: bit-identical to calling [`softplus`] and
+/// [`sigmoid`] separately (both branch on the sign of `z` and evaluate the same exponential; at
+/// `z = +-0` both use `exp(0) = 1`; a NaN gives NaN in both).
+#[inline(always)]
+fn softplus_sigmoid(z: f64) -> (f64, f64) {
+    if z > 0.0 {
+        let e = (-z).exp();
+        (z + e.ln_1p(), 1.0 / (1.0 + e))
+    } else {
+        let e = z.exp();
+        (e.ln_1p(), if z >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) })
+    }
+}
+
+/// Runs `$body` (an expression using the activation closures `$value`, `$deriv`) with the activation
+/// matched once, outside the hot loops, so the common cases compile to branch-free selects.
+macro_rules! with_activation {
+    ($act:expr, |$value:ident, $deriv:ident| $body:expr) => {
+        match $act {
+            Activation::PolyRelu(3) => {
+                let $value = |t: f64| Activation::PolyRelu(3).value(t);
+                let $deriv = |t: f64| Activation::PolyRelu(3).deriv(t);
+                $body
+            }
+            Activation::Linear => {
+                let $value = |t: f64| Activation::Linear.value(t);
+                let $deriv = |t: f64| Activation::Linear.deriv(t);
+                $body
+            }
+            a => {
+                let $value = move |t: f64| a.value(t);
+                let $deriv = move |t: f64| a.deriv(t);
+                $body
+            }
+        }
+    };
+}
+
+/// Calls `$portable` through a copy compiled with AVX when the CPU has it (runtime detection), or
+/// directly. AVX (without FMA) changes only the vector width of element-wise operations, never the
+/// operations an element receives or their order, so both give bit-identical results.
+macro_rules! simd_dispatch {
+    ($avx:ident, $portable:ident, ($($arg:ident),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx") {
+                // SAFETY: `$avx` only enables the `avx` target feature, which the CPU has (checked
+                // just above).
+                return unsafe { $avx($($arg),*) };
+            }
+        }
+        $portable($($arg),*)
+    }};
+}
+
 impl Cnn {
     /// The model a setting describes, for patches of dimension `d`.
     pub fn from_setting(s: &ModelSetting, d: usize) -> Self {
@@ -194,31 +338,38 @@ impl Cnn {
 
     /// A workspace for data with `patches` patches per sample.
     pub fn workspace(&self, patches: usize) -> Workspace {
-        Workspace { z: vec![0.0; patches * 2 * self.m], coef: vec![0.0; 2 * self.m] }
+        Workspace { z: vec![0.0; patches * 2 * self.m], coef: Vec::new() }
+    }
+
+    /// Fills `z[p * 2m + c] = <w_c, x_{i,p}>` for sample `i` and returns `f(W, x_i)`.
+    #[inline(always)]
+    fn forward_sample_with<const WIDE: bool, V: Fn(f64) -> f64>(
+        &self,
+        value: &V,
+        w: &[f64],
+        data: &PatchData,
+        i: usize,
+        z: &mut [f64],
+    ) -> f64 {
+        let w2 = 2 * self.m;
+        let z = &mut z[..data.patches * w2];
+        for (p, zp) in z.chunks_exact_mut(w2).enumerate() {
+            let (idx, val) = data.x.row(i * data.patches + p);
+            gather_patch::<WIDE>(w, w2, idx, val, zp);
+        }
+        let (mut fp, mut fm) = (0.0, 0.0);
+        for zp in z.chunks_exact(w2) {
+            let (plus, minus) = zp.split_at(self.m);
+            fp += plus.iter().map(|&t| value(t)).sum::<f64>();
+            fm += minus.iter().map(|&t| value(t)).sum::<f64>();
+        }
+        self.scale * (fp - fm)
     }
 
     /// Fills `z[p * 2m + c] = <w_c, x_{i,p}>` for sample `i` and returns `f(W, x_i)`.
     #[inline]
     fn forward_sample(&self, w: &[f64], data: &PatchData, i: usize, z: &mut [f64]) -> f64 {
-        let w2 = 2 * self.m;
-        z.fill(0.0);
-        for p in 0..data.patches {
-            let zp = &mut z[p * w2..(p + 1) * w2];
-            let (idx, val) = data.x.row(i * data.patches + p);
-            for (&k, &v) in idx.iter().zip(val) {
-                let row = &w[k as usize * w2..(k as usize + 1) * w2];
-                for (zc, wc) in zp.iter_mut().zip(row) {
-                    *zc += v * wc;
-                }
-            }
-        }
-        let (mut fp, mut fm) = (0.0, 0.0);
-        for zp in z.chunks_exact(w2) {
-            let (plus, minus) = zp.split_at(self.m);
-            fp += plus.iter().map(|&t| self.activation.value(t)).sum::<f64>();
-            fm += minus.iter().map(|&t| self.activation.value(t)).sum::<f64>();
-        }
-        self.scale * (fp - fm)
+        with_activation!(self.activation, |value, _deriv| self.forward_sample_with::<false, _>(&value, w, data, i, z))
     }
 
     /// `f(W, x_i)` for every sample.
@@ -228,7 +379,9 @@ impl Cnn {
 
     /// Number of points with `y f(W, x) <= 0`, measured against the clean labels.
     pub fn errors(&self, w: &Weights, data: &PatchData, ws: &mut Workspace) -> usize {
-        (0..data.len()).filter(|&i| data.clean_y[i] * self.forward_sample(w.as_slice(), data, i, &mut ws.z) <= 0.0).count()
+        let (model, w) = (self, w.as_slice());
+        let z = &mut ws.z;
+        simd_dispatch!(errors_avx, errors_portable, (model, w, data, z))
     }
 
     /// Error rate (fraction of points with `y f <= 0`, clean labels).
@@ -238,40 +391,82 @@ impl Cnn {
 
     /// The mean logistic loss (no weight decay) and, in `grad`, its gradient (overwritten), in the
     /// weights' layout. Training errors count the labels the model is trained on.
+    ///
+    /// Uses AVX when the CPU has it; the result is bit-identical to [`Cnn::loss_grad_portable`].
     pub fn loss_grad(&self, w: &[f64], data: &PatchData, grad: &mut [f64], ws: &mut Workspace) -> LossEval {
-        let w2 = 2 * self.m;
-        debug_assert_eq!(w.len(), self.d * w2);
-        debug_assert_eq!(grad.len(), w.len());
-        grad.fill(0.0);
+        let model = self;
+        simd_dispatch!(loss_grad_avx, loss_grad_portable_fn, (model, w, data, grad, ws))
+    }
+
+    /// [`Cnn::loss_grad`] compiled for the baseline target only (no runtime SIMD dispatch), for
+    /// tests and benches that compare the two code paths.
+    pub fn loss_grad_portable(&self, w: &[f64], data: &PatchData, grad: &mut [f64], ws: &mut Workspace) -> LossEval {
+        loss_grad_portable_fn(self, w, data, grad, ws)
+    }
+
+    /// The pass behind [`Cnn::loss_grad`], with the activation's value and derivative as closures.
+    #[inline(always)]
+    fn loss_grad_with<const WIDE: bool, V, D>(
+        &self,
+        value: &V,
+        deriv: &D,
+        w: &[f64],
+        data: &PatchData,
+        grad: &mut [f64],
+        ws: &mut Workspace,
+    ) -> LossEval
+    where
+        V: Fn(f64) -> f64,
+        D: Fn(f64) -> f64,
+    {
+        let (m, w2) = (self.m, 2 * self.m);
+        assert_eq!(w.len(), self.d * w2, "weights of shape d x 2m");
+        assert_eq!(grad.len(), w.len(), "gradient of the weights' shape");
         let n = data.len() as f64;
         let (mut loss, mut errors) = (0.0, 0usize);
         let Workspace { z, coef } = ws;
-        for i in 0..data.len() {
+        // Two phases, so that each touches one weights-sized array: the forward pass reads `W`
+        // and keeps every sample's pre-activations (`n P 2m` values), the backward pass writes `G`.
+        // Every sum is taken in the same order as in a per-sample loop.
+        let per_sample = data.patches * w2;
+        if z.len() < data.len() * per_sample {
+            z.resize(data.len() * per_sample, 0.0); // first call only
+        }
+        if coef.len() < data.len() {
+            coef.resize(data.len(), 0.0);
+        }
+        for (i, (zi, ai)) in z.chunks_exact_mut(per_sample).zip(coef.iter_mut()).take(data.len()).enumerate() {
             let y = data.y[i];
-            let f = self.forward_sample(w, data, i, z);
+            let f = self.forward_sample_with::<WIDE, _>(value, w, data, i, zi);
             let margin = y * f;
-            loss += softplus(-margin);
+            let (sp, sg) = softplus_sigmoid(-margin);
+            loss += sp;
             errors += usize::from(margin <= 0.0);
             // d/df log(1 + exp(-y f)) = y * l_i with l_i = -sigmoid(-y f).
-            let a = -sigmoid(-margin) * y * self.scale / n;
-            for p in 0..data.patches {
-                let zp = &z[p * w2..(p + 1) * w2];
+            *ai = -sg * y * self.scale / n;
+        }
+        grad.fill(0.0);
+        for (i, (zi, &a)) in z.chunks_exact_mut(per_sample).zip(coef.iter()).take(data.len()).enumerate() {
+            let na = -a;
+            for (p, zp) in zi.chunks_exact_mut(w2).enumerate() {
+                // The pre-activations of this patch become its backward coefficients, in place.
                 let mut active = false;
-                for (c, (co, &zc)) in coef.iter_mut().zip(zp).enumerate() {
-                    let dv = self.activation.deriv(zc);
+                let (zplus, zminus) = zp.split_at_mut(m);
+                for zc in zplus.iter_mut() {
+                    let dv = deriv(*zc);
                     active |= dv != 0.0;
-                    *co = if c < self.m { a * dv } else { -a * dv };
+                    *zc = a * dv;
+                }
+                for zc in zminus.iter_mut() {
+                    let dv = deriv(*zc);
+                    active |= dv != 0.0;
+                    *zc = na * dv;
                 }
                 if !active {
                     continue;
                 }
                 let (idx, val) = data.x.row(i * data.patches + p);
-                for (&k, &v) in idx.iter().zip(val) {
-                    let row = &mut grad[k as usize * w2..(k as usize + 1) * w2];
-                    for (g, &co) in row.iter_mut().zip(coef.iter()) {
-                        *g += v * co;
-                    }
-                }
+                scatter_patch::<WIDE>(grad, w2, idx, val, zp);
             }
         }
         LossEval { loss: loss / n, errors }
@@ -295,6 +490,119 @@ impl Cnn {
             *gi += self.lambda * wi;
         }
         g
+    }
+}
+
+/// The body of [`Cnn::errors`], inlined into both dispatch targets.
+#[inline(always)]
+fn errors_body<const WIDE: bool>(model: &Cnn, w: &[f64], data: &PatchData, z: &mut [f64]) -> usize {
+    with_activation!(model.activation, |value, _deriv| {
+        let mut errors = 0usize;
+        for i in 0..data.len() {
+            let f = model.forward_sample_with::<WIDE, _>(&value, w, data, i, z);
+            errors += usize::from(data.clean_y[i] * f <= 0.0);
+        }
+        errors
+    })
+}
+
+fn errors_portable(model: &Cnn, w: &[f64], data: &PatchData, z: &mut [f64]) -> usize {
+    errors_body::<false>(model, w, data, z)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn errors_avx(model: &Cnn, w: &[f64], data: &PatchData, z: &mut [f64]) -> usize {
+    errors_body::<true>(model, w, data, z)
+}
+
+/// The body of [`Cnn::loss_grad`], inlined into both dispatch targets.
+#[inline(always)]
+fn loss_grad_body<const WIDE: bool>(
+    model: &Cnn,
+    w: &[f64],
+    data: &PatchData,
+    grad: &mut [f64],
+    ws: &mut Workspace,
+) -> LossEval {
+    with_activation!(model.activation, |value, deriv| model
+        .loss_grad_with::<WIDE, _, _>(&value, &deriv, w, data, grad, ws))
+}
+
+fn loss_grad_portable_fn(model: &Cnn, w: &[f64], data: &PatchData, grad: &mut [f64], ws: &mut Workspace) -> LossEval {
+    loss_grad_body::<false>(model, w, data, grad, ws)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn loss_grad_avx(model: &Cnn, w: &[f64], data: &PatchData, grad: &mut [f64], ws: &mut Workspace) -> LossEval {
+    loss_grad_body::<true>(model, w, data, grad, ws)
+}
+
+/// The same objective as [`Cnn::loss_grad`] computed densely with plain matrix products, for
+/// benchmarks and tests: `X` is the dense `(n P) x d` matrix of all patches (row `i P + p` is patch
+/// `p` of sample `i`), `Z = X W` (`(n P) x 2m`), the per-patch coefficients
+/// `C[iP+p, c] = (1/n) l_i y_i j_c c_F sigma'(Z[iP+p, c])`, and `G = X^T C`. Cost `O(n P d m)` per
+/// step and `8 n P d` bytes for `X`, whatever the sparsity; the sparse pass costs `O(m nnz)`.
+/// Sums are taken in a different order, so it agrees with [`Cnn::loss_grad`] to rounding, not bit
+/// for bit.
+#[derive(Clone, Debug)]
+pub struct DenseReference {
+    /// The dense patches, `(n P) x d`.
+    pub x: Array2<f64>,
+    y: Vec<f64>,
+    patches: usize,
+    z: Array2<f64>,
+    coef: Array2<f64>,
+}
+
+impl DenseReference {
+    /// Densifies `data` for `model` (allocates `X`, `Z` and `C` once).
+    pub fn new(model: &Cnn, data: &PatchData) -> Self {
+        let rows = data.len() * data.patches;
+        let mut x = Array2::zeros((rows, data.d));
+        for r in 0..rows {
+            let (idx, val) = data.x.row(r);
+            for (&k, &v) in idx.iter().zip(val) {
+                x[[r, k as usize]] += v;
+            }
+        }
+        let w2 = 2 * model.m;
+        Self {
+            x,
+            y: data.y.clone(),
+            patches: data.patches,
+            z: Array2::zeros((rows, w2)),
+            coef: Array2::zeros((rows, w2)),
+        }
+    }
+
+    /// The mean logistic loss (no weight decay) and its gradient in `grad` (overwritten, weights'
+    /// layout), like [`Cnn::loss_grad`]. Allocation-free.
+    pub fn loss_grad(&mut self, model: &Cnn, w: &[f64], grad: &mut [f64]) -> LossEval {
+        let (m, w2, d) = (model.m, 2 * model.m, model.d);
+        let wv = ndarray::ArrayView2::from_shape((d, w2), w).expect("weights of shape d x 2m");
+        ndarray::linalg::general_mat_mul(1.0, &self.x, &wv, 0.0, &mut self.z);
+        let n = self.y.len() as f64;
+        let (mut loss, mut errors) = (0.0, 0usize);
+        let act = model.activation;
+        for (i, &y) in self.y.iter().enumerate() {
+            let rows = i * self.patches..(i + 1) * self.patches;
+            let zi = self.z.slice(ndarray::s![rows.clone(), ..]);
+            let f = model.scale
+                * zi.indexed_iter().map(|((_, c), &t)| Weights::class_sign(c, m) * act.value(t)).sum::<f64>();
+            let margin = y * f;
+            loss += softplus(-margin);
+            errors += usize::from(margin <= 0.0);
+            let a = -sigmoid(-margin) * y * model.scale / n;
+            let mut ci = self.coef.slice_mut(ndarray::s![rows, ..]);
+            ndarray::Zip::indexed(&mut ci).and(&zi).for_each(|(_, c), co, &t| {
+                *co = Weights::class_sign(c, m) * a * act.deriv(t);
+            });
+        }
+        let mut g = ndarray::ArrayViewMut2::from_shape((d, w2), grad).expect("gradient of shape d x 2m");
+        ndarray::linalg::general_mat_mul(1.0, &self.x.t(), &self.coef, 0.0, &mut g);
+        LossEval { loss: loss / n, errors }
     }
 }
 

@@ -21,6 +21,32 @@
 
 use crate::setting::{Decay, OptimizerSetting};
 
+/// Runs an update kernel through a copy compiled with AVX when the CPU has it (runtime detection),
+/// or the baseline copy. The kernels are element-wise and contain no fused multiply-add (Rust never
+/// contracts `a * b + c`), so AVX changes the vector width only: results are bit-identical.
+macro_rules! dispatch {
+    ($kernel:ident $(::<$($c:tt),*>)? ($($arg:expr),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx")]
+            fn avx(f: impl FnOnce()) {
+                f()
+            }
+            if std::arch::is_x86_feature_detected!("avx") {
+                // SAFETY: `avx` only enables the `avx` target feature, which the CPU has (checked
+                // just above).
+                unsafe { avx(|| $kernel $(::<$($c),*>)? ($($arg),*)) };
+            } else {
+                $kernel $(::<$($c),*>)? ($($arg),*);
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            $kernel $(::<$($c),*>)? ($($arg),*);
+        }
+    }};
+}
+
 /// One full-batch optimizer with its state.
 pub trait Optimizer: Send {
     /// The key of [`OptimizerSetting::key`].
@@ -48,12 +74,6 @@ pub fn build(setting: &OptimizerSetting, dim: usize) -> Box<dyn Optimizer> {
     }
 }
 
-/// `a / b` with `0 / 0 = 0` (see the module doc).
-#[inline]
-fn ratio(a: f64, b: f64) -> f64 {
-    if b == 0.0 { 0.0 } else { a / b }
-}
-
 /// Gradient descent.
 #[derive(Clone, Debug)]
 pub struct Gd {
@@ -65,9 +85,8 @@ impl Optimizer for Gd {
         "gd"
     }
     fn step(&mut self, w: &mut [f64], g_loss: &[f64], lambda: f64) {
-        for (wi, &gi) in w.iter_mut().zip(g_loss) {
-            *wi -= self.eta * (gi + lambda * *wi);
-        }
+        let eta = self.eta;
+        dispatch!(gd_kernel(w, g_loss, eta, lambda));
     }
 }
 
@@ -98,20 +117,20 @@ impl Optimizer for Adam {
     }
     fn step(&mut self, w: &mut [f64], g_loss: &[f64], lambda: f64) {
         self.t = self.t.saturating_add(1);
-        let (c1, c2) = if self.bias_correction {
-            (1.0 - self.b1.powi(self.t), 1.0 - self.b2.powi(self.t))
-        } else {
-            (1.0, 1.0)
-        };
+        let (c1, c2) =
+            if self.bias_correction { (1.0 - self.b1.powi(self.t), 1.0 - self.b2.powi(self.t)) } else { (1.0, 1.0) };
         let (b1, b2, eps, eta) = (self.b1, self.b2, self.eps, self.eta);
         let coupled = if self.decoupled { 0.0 } else { lambda };
         let decay = if self.decoupled { eta * lambda } else { 0.0 };
-        for (((wi, &gl), mi), vi) in w.iter_mut().zip(g_loss).zip(self.m.iter_mut()).zip(self.v.iter_mut()) {
-            let g = gl + coupled * *wi;
-            *mi = b1 * *mi + (1.0 - b1) * g;
-            *vi = b2 * *vi + (1.0 - b2) * g * g;
-            let upd = ratio(*mi / c1, (*vi / c2).sqrt() + eps);
-            *wi -= eta * upd + decay * *wi;
+        let p = AdamConsts { b1, b2, c1, c2, eps, eta, coupled, decay };
+        let (m, v) = (&mut self.m[..], &mut self.v[..]);
+        // `x / 1.0 == x` exactly, so the bias-correction divisions are skipped where the factor is 1
+        // (always without bias correction; for `c1` once `b1^t < 2^-53`, e.g. `t > 350` at `b1 = 0.9`).
+        match (c1 == 1.0, c2 == 1.0) {
+            (false, false) => dispatch!(adam_kernel::<true, true>(w, g_loss, m, v, p)),
+            (true, false) => dispatch!(adam_kernel::<false, true>(w, g_loss, m, v, p)),
+            (false, true) => dispatch!(adam_kernel::<true, false>(w, g_loss, m, v, p)),
+            (true, true) => dispatch!(adam_kernel::<false, false>(w, g_loss, m, v, p)),
         }
     }
 }
@@ -136,17 +155,7 @@ impl Optimizer for SignGd {
             Decay::InvSqrt => self.eta / t.sqrt(),
             Decay::Inv => self.eta / t,
         };
-        for (wi, &gl) in w.iter_mut().zip(g_loss) {
-            let g = gl + lambda * *wi;
-            let s = if g > 0.0 {
-                1.0
-            } else if g < 0.0 {
-                -1.0
-            } else {
-                0.0
-            };
-            *wi -= eta * s;
-        }
+        dispatch!(sign_gd_kernel(w, g_loss, eta, lambda));
     }
 }
 
@@ -188,10 +197,97 @@ impl Optimizer for Adaptive {
             Some(b) => (b, 1.0 - b),
             None => (1.0, 1.0),
         };
-        for ((wi, &gl), vi) in w.iter_mut().zip(g_loss).zip(self.v.iter_mut()) {
-            let g = gl + lambda * *wi;
-            *vi = keep * *vi + add * g * g;
-            *wi -= self.eta * ratio(g, vi.sqrt() + self.eps);
-        }
+        let (eta, eps) = (self.eta, self.eps);
+        let v = &mut self.v[..];
+        dispatch!(adaptive_kernel(w, g_loss, v, keep, add, eta, eps, lambda));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Update kernels: one fused pass over the parameters, allocation-free, branch-free (selects) so
+// they vectorize. Each is `#[inline(always)]` so the AVX copy made by `dispatch!` compiles them
+// with AVX. Every element receives exactly the operations of the formulas in the module table,
+// in the same order, so the results do not depend on the vector width.
+// ---------------------------------------------------------------------------------------------
+
+/// `w <- w - eta (g + lambda w)`.
+#[inline(always)]
+fn gd_kernel(w: &mut [f64], g_loss: &[f64], eta: f64, lambda: f64) {
+    assert_eq!(w.len(), g_loss.len(), "weights and gradient of one length");
+    for (wi, &gi) in w.iter_mut().zip(g_loss) {
+        *wi -= eta * (gi + lambda * *wi);
+    }
+}
+
+/// `w <- w - eta sign(g + lambda w)`, `sign(0) = 0` (and `sign(NaN) = 0`, as the branches of the
+/// plain formula give).
+#[inline(always)]
+fn sign_gd_kernel(w: &mut [f64], g_loss: &[f64], eta: f64, lambda: f64) {
+    assert_eq!(w.len(), g_loss.len(), "weights and gradient of one length");
+    for (wi, &gl) in w.iter_mut().zip(g_loss) {
+        let g = gl + lambda * *wi;
+        let pos = if g > 0.0 { 1.0 } else { 0.0 };
+        let neg = if g < 0.0 { 1.0 } else { 0.0 };
+        *wi -= eta * (pos - neg);
+    }
+}
+
+/// Adam's constants for one step.
+#[derive(Clone, Copy)]
+struct AdamConsts {
+    b1: f64,
+    b2: f64,
+    c1: f64,
+    c2: f64,
+    eps: f64,
+    eta: f64,
+    coupled: f64,
+    decay: f64,
+}
+
+/// One Adam / AdamW update; `DIV1`/`DIV2` say whether to divide by `c1`/`c2` (skipped only when the
+/// factor is exactly 1, which changes nothing).
+#[inline(always)]
+fn adam_kernel<const DIV1: bool, const DIV2: bool>(
+    w: &mut [f64],
+    g_loss: &[f64],
+    m: &mut [f64],
+    v: &mut [f64],
+    p: AdamConsts,
+) {
+    assert!(w.len() == g_loss.len() && w.len() == m.len() && w.len() == v.len(), "state of one length");
+    let AdamConsts { b1, b2, c1, c2, eps, eta, coupled, decay } = p;
+    for (((wi, &gl), mi), vi) in w.iter_mut().zip(g_loss).zip(m.iter_mut()).zip(v.iter_mut()) {
+        let g = gl + coupled * *wi;
+        let mn = b1 * *mi + (1.0 - b1) * g;
+        let vn = b2 * *vi + (1.0 - b2) * g * g;
+        *mi = mn;
+        *vi = vn;
+        let mhat = if DIV1 { mn / c1 } else { mn };
+        let vhat = if DIV2 { vn / c2 } else { vn };
+        let upd = ratio_select(mhat, vhat.sqrt() + eps);
+        *wi -= eta * upd + decay * *wi;
+    }
+}
+
+/// RMSProp (`keep = beta, add = 1 - beta`) or AdaGrad (`keep = add = 1`).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn adaptive_kernel(w: &mut [f64], g_loss: &[f64], v: &mut [f64], keep: f64, add: f64, eta: f64, eps: f64, lambda: f64) {
+    assert!(w.len() == g_loss.len() && w.len() == v.len(), "state of one length");
+    for ((wi, &gl), vi) in w.iter_mut().zip(g_loss).zip(v.iter_mut()) {
+        let g = gl + lambda * *wi;
+        let vn = keep * *vi + add * g * g;
+        *vi = vn;
+        *wi -= eta * ratio_select(g, vn.sqrt() + eps);
+    }
+}
+
+/// `a / b` with `0 / 0 = 0` (see the module doc): `a / b` where `b != 0`, and `0` where `b == 0`.
+/// The quotient is always computed and then selected (a division by zero only makes an infinity or
+/// NaN that is discarded), so the loops vectorize without a branch.
+#[inline(always)]
+fn ratio_select(a: f64, b: f64) -> f64 {
+    let q = a / b;
+    if b == 0.0 { 0.0 } else { q }
 }

@@ -1,0 +1,8 @@
+//! The bench modules and the fixtures they share.
+
+pub mod certify;
+pub mod common;
+pub mod eval;
+pub mod ladder;
+pub mod probe;
+pub mod step;
