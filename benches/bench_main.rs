@@ -9,7 +9,7 @@
 //! | `eval/default` | the test error on 10,000 fresh points (a checkpoint's forward pass) |
 //! | `ladder_d`, `ladder_n`, `ladder_m`, `ladder_s` | the Adam step along one parameter, the others at their defaults |
 //! | `probe` | the machine: packed multiply-add throughput in L1, memory bandwidth, Adam's divider-bound update in L1 |
-//! | `certify` | the convex case's gradient enclosure (exact dyadics) at 53 and 200 bits |
+//! | `certify` | the convex certificate: radius of one point in u (128 and 256 bits) and in W, the 40-digit minimizer |
 
 use criterion::criterion_main;
 

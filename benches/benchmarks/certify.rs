@@ -1,36 +1,53 @@
-//! The convex case's gradient enclosure (`adamgap::certify::enclosure::gradient_enclosure`) at the
-//! default convex setting, at two precisions of the enclosed loss derivative: 53 bits (binary64's)
-//! and 200 bits. Exact dyadic arithmetic everywhere else, so the cost is dominated by the big
-//! integers, not by the sparse structure. Throughput: stored nonzeros of the reduced rows.
+//! Cost of the convex certificate (issue 2) on the default paper-linear problem (d = 1000, n = 200,
+//! m = 20): the exact gradient enclosure and radius of one point in `u` at 128 and 256 bits, the
+//! radius in `W` (40,000 parameters), and the high-precision minimizer to 40 digits.
 
 use std::hint::black_box;
 
-use adamgap::certify::enclosure::gradient_enclosure;
-use adamgap::certify::{ConvexSetting, Dyadic};
+
+use adamgap::certify::enclosure::{ExactPoint, certify_exact_point, certify_u, exact_vec};
+use adamgap::certify::{ConvexSetting, Dyadic, high_precision_minimizer};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 
 use super::common::config;
 
-fn enclosure(c: &mut Criterion) {
+/// The benches of this module (called by `criterion_group!` below).
+pub fn certify_benches(c: &mut Criterion) {
     let setting = ConvexSetting::default();
-    let problem = setting.problem().expect("the default convex setting is valid");
+    let problem = setting.problem().expect("the default problem");
     let p = &problem.reduced;
-    // A fixed exact point (small binary64 values, deterministic).
-    let u: Vec<Dyadic> =
-        (0..p.d).map(|k| Dyadic::from_f64(((k * 7919 % 1000) as f64 - 500.0) * 1e-5).expect("finite")).collect();
-    let mut group = c.benchmark_group("certify");
-    group.throughput(Throughput::Elements(p.x.nnz() as u64));
-    for prec in [53u32, 200] {
-        group.bench_function(
-            BenchmarkId::new("gradient_enclosure", format!("d={},n={},prec={prec}", p.d, p.n())),
-            |b| b.iter(|| black_box(gradient_enclosure(p, black_box(&u), prec))),
-        );
+    let star = high_precision_minimizer(p, 20, 128, 12).expect("a minimizer");
+    let u: Vec<f64> = star.center.iter().map(Dyadic::to_f64_approx).collect();
+    let u_exact = exact_vec(&u, "u").expect("finite");
+    let m = problem.filters.expect("paper-linear");
+    let w: Vec<f64> = u
+        .iter()
+        .flat_map(|x| std::iter::repeat_n(x / (2 * m) as f64, m).chain(std::iter::repeat_n(-x / (2 * m) as f64, m)))
+        .collect();
+
+    let mut g = c.benchmark_group("certify");
+    g.sample_size(10);
+    g.measurement_time(std::time::Duration::from_secs(5));
+    g.throughput(Throughput::Elements(p.x.nnz() as u64));
+    for prec in [128u32, 256] {
+        g.bench_with_input(BenchmarkId::new("radius_u", prec), &prec, |b, &prec| {
+            b.iter(|| certify_u(black_box(p), black_box(&u_exact), prec))
+        });
     }
-    group.finish();
+    g.bench_function(BenchmarkId::new("radius_w", 128), |b| {
+        b.iter(|| {
+            let pt = ExactPoint::of(&problem, black_box(&w)).expect("finite");
+            certify_exact_point(&problem, &pt, 128)
+        })
+    });
+    g.bench_function(BenchmarkId::new("minimizer_digits", 40), |b| {
+        b.iter(|| high_precision_minimizer(black_box(p), 40, 128, 12).expect("a minimizer"))
+    });
+    g.finish();
 }
 
 criterion_group! {
     name = benches;
-    config = config().sample_size(10);
-    targets = enclosure
+    config = config();
+    targets = certify_benches
 }

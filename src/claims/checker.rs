@@ -182,7 +182,7 @@ impl Checker {
     pub fn measure(&mut self, theorem: &Theorem, setting: &Setting) -> Result<Measurement> {
         Ok(match theorem.kind {
             ClaimKind::Training => self.measure_training(theorem, setting)?,
-            ClaimKind::ConvexCertificate => measure_convex(theorem, setting),
+            ClaimKind::ConvexCertificate => measure_convex(setting)?,
         })
     }
 
@@ -229,10 +229,48 @@ impl Checker {
     }
 }
 
-/// The convex case. `adamgap::certify` is not available in this build, so the claim is
-/// inconclusive; wiring it means filling `certificate.*` quantities here.
-fn measure_convex(_theorem: &Theorem, _setting: &Setting) -> Measurement {
-    Measurement::unavailable("convex certificate not available in this build")
+/// The convex case: the data, `m`, `sigma_0` and `lambda` of `setting` (its activation must be
+/// linear), the certifier's documented default runs ([`crate::certify::default_runs`]), and the
+/// certified quantities `certificate.*`:
+/// `max_radius` (largest certified `||W_k - W*||` over the runs), `uncertified_predictions` (test
+/// points whose prediction is not certified identical for every run and `W*`), `disagreements`
+/// (test points where the runs' binary64 predictions differ), `minimizer_radius` (the
+/// high-precision center's certified radius in `W`), `adamw_distance_lower` (certified lower bound
+/// on AdamW's distance from `W*`), `runs_not_converged` (runs that did not stop on the gradient
+/// tolerance).
+fn measure_convex(setting: &Setting) -> Result<Measurement> {
+    if setting.model.activation != crate::setting::ActivationKind::Linear {
+        return Ok(Measurement::unavailable("the convex certificate needs model.activation = \"linear\""));
+    }
+    let convex = crate::certify::ConvexSetting { threads: 1, ..crate::certify::ConvexSetting::from_setting(setting) };
+    let report = crate::certify::run_convex(&convex)?;
+    let mut m = Measurement::default();
+    let q = &mut m.quantities;
+    q.insert("certificate.max_radius".into(), report.max_radius);
+    q.insert("certificate.uncertified_predictions".into(), (report.test_size - report.predictions_certified) as f64);
+    q.insert("certificate.disagreements".into(), report.disagreements as f64);
+    q.insert("certificate.minimizer_radius".into(), report.minimizer.radius);
+    q.insert("certificate.test_size".into(), report.test_size as f64);
+    let not_converged = report.runs.values().filter(|r| !matches!(r.stop, StopReason::GradTol { .. })).count();
+    q.insert("certificate.runs_not_converged".into(), not_converged as f64);
+    match &report.adamw {
+        Some(a) => {
+            q.insert("certificate.adamw_distance_lower".into(), a.distance_lower);
+        }
+        None => {
+            m.missing.insert("certificate.adamw_distance_lower".into(), "AdamW contrast not run".into());
+        }
+    }
+    for (name, r) in &report.runs {
+        q.insert(format!("certificate.{name}.radius"), r.radius);
+        if let Some(optimizer) = &r.optimizer {
+            m.runs.push(RunInfo { name: name.clone(), optimizer: optimizer.clone(), steps: r.steps, stop: r.stop, seconds: r.seconds });
+        }
+    }
+    if let Some(r) = report.runs.values().find(|r| matches!(r.stop, StopReason::Diverged { .. })) {
+        m.inconclusive = Some(format!("a convex run diverged ({})", r.stop));
+    }
+    Ok(m)
 }
 
 /// `(field, value)` of a checkpoint: the names of per-checkpoint quantities.
@@ -409,7 +447,7 @@ fn lookup(m: &Measurement, name: &str) -> std::result::Result<f64, String> {
 
 /// A threshold written in a theorem file, printed exactly (`0.5`, `0.001`, `1e-8`).
 fn exact(x: f64) -> String {
-    format!("{x}")
+    if x != 0.0 && (x.abs() < 1e-4 || x.abs() >= 1e6) { format!("{x:e}") } else { format!("{x}") }
 }
 
 fn evaluate_check(c: &Check, m: &Measurement) -> CheckOutcome {

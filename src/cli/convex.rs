@@ -1,14 +1,256 @@
-//! `adamgap convex` (in progress: see the convex-certificate issue).
+//! `adamgap convex`: certify that every optimizer reaches the one regularized minimizer.
+//!
+//! All computing is in [`crate::certify`]; this file parses flags and prints.
+
+use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::certify::{self, ConvexReport, ConvexSetting, ProblemKind};
 use crate::error::{Error, Result};
+use crate::report::sig;
 
 /// Arguments of `adamgap convex`.
-#[derive(Debug, Args, Clone)]
-pub struct ConvexArgs {}
+#[derive(Debug, Args, Clone, Default)]
+#[command(after_help = "\
+Defaults (docs/convex.md explains them): the paper's data (d = 1000, n = 200, s = 100, sigma_p = 0.1,
+alpha = 0.2, 10,000 test points), m = 20, lambda = 0.01, 20,000 steps per run, stop at ||grad L|| <= 1e-10;
+gd eta 0.25; adam and adam-no-bias-correction eta 3e-3, b1 0.9, b2 0.999, eps 1e-2 (eta/eps = 0.3: stable GD
+limit); sign-gd eta 1e-2 * 0.997^t; momentum eta 0.05 beta 0.9; rmsprop eta 2.5e-4 beta 0.99 eps 1e-3;
+adagrad eta 0.2 eps 1e-8; newton (float64); AdamW = adam's hyperparameters, decoupled decay, 5,000 steps.
+--problem logistic: sign-gd eta 5e-2 * 0.997^t, rmsprop eta 1e-3. Exit code 0: the claim holds; 1: not certified.
+Other hyperparameters: --config FILE (TOML with the fields of certify::ConvexSetting).")]
+pub struct ConvexArgs {
+    /// The convex problem: paper-linear (the paper's data, CNN with linear activation) or logistic
+    /// (plain logistic regression on the patch sums xbar).
+    #[arg(long, value_parser = parse_problem)]
+    pub problem: Option<ProblemKind>,
+    /// TOML file with fields of the convex setting (problem, seed, data, m, lambda, runs, ...).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Seed of the data and of the initialization [default: 1].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Weight decay lambda > 0 of the optimized objective [default: 0.01].
+    #[arg(long)]
+    pub lambda: Option<f64>,
+    /// Certify the high-precision minimizer to radius <= 10^-digits, 1..=300 [default: 40].
+    #[arg(long)]
+    pub digits: Option<u32>,
+    /// Bits of the certified enclosures for the optimizer outputs, 64..=4096 [default: 128].
+    #[arg(long)]
+    pub prec: Option<u32>,
+    /// Number of test points [default: 10000].
+    #[arg(long)]
+    pub test_size: Option<usize>,
+    /// Step budget of every run [default: 20000].
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Step budget of the AdamW contrast [default: 5000].
+    #[arg(long)]
+    pub adamw_steps: Option<usize>,
+    /// Runs stop once their float64 ||grad L||_2 <= this [default: 1e-10].
+    #[arg(long)]
+    pub grad_tol: Option<f64>,
+    /// A run counts as certified within target when its radius <= this [default: 1e-6].
+    #[arg(long)]
+    pub target_radius: Option<f64>,
+    /// Patch dimension d [default: 1000].
+    #[arg(long)]
+    pub d: Option<usize>,
+    /// Training points n [default: 200].
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// Noise support size s [default: 100].
+    #[arg(long)]
+    pub s: Option<usize>,
+    /// Filters per class m (paper-linear) [default: 20].
+    #[arg(long)]
+    pub m: Option<usize>,
+    /// Threads for the runs [default: 2].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Write X.npy, y.npy, center.npy and manifest.json for an independent checker into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
+}
 
-/// Runs `adamgap convex`.
-pub fn main(_args: &ConvexArgs) -> Result<i32> {
-    Err(Error::Numerical("`adamgap convex` is not built yet".into()))
+fn parse_problem(s: &str) -> std::result::Result<ProblemKind, String> {
+    match s {
+        "paper-linear" => Ok(ProblemKind::PaperLinear),
+        "logistic" => Ok(ProblemKind::Logistic),
+        _ => Err("allowed: paper-linear, logistic".into()),
+    }
+}
+
+impl ConvexArgs {
+    /// The setting: defaults, then the config file, then the flags; validated.
+    pub fn resolve(&self) -> Result<ConvexSetting> {
+        let mut s = match &self.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+                toml::from_str(&text)
+                    .map_err(|e| Error::Config { origin: p.display().to_string(), message: e.to_string() })?
+            }
+            None => ConvexSetting::default(),
+        };
+        macro_rules! set {
+            ($flag:ident => $($target:tt)+) => {
+                if let Some(v) = self.$flag.clone() {
+                    s.$($target)+ = v;
+                }
+            };
+        }
+        set!(problem => problem);
+        set!(seed => seed);
+        set!(lambda => lambda);
+        set!(digits => digits);
+        set!(prec => prec);
+        set!(test_size => data.test_size);
+        set!(steps => steps);
+        set!(adamw_steps => adamw_steps);
+        set!(grad_tol => grad_tol);
+        set!(target_radius => target_radius);
+        set!(d => data.d);
+        set!(n => data.n);
+        set!(s => data.s);
+        set!(m => m);
+        set!(threads => threads);
+        s.validate()?;
+        Ok(s)
+    }
+}
+
+/// Runs `adamgap convex`; exit code 0 when the claim holds, 1 when it does not.
+pub fn main(args: &ConvexArgs) -> Result<i32> {
+    let setting = args.resolve()?;
+    // Check the export directory before the computation, so a bad path fails fast.
+    let staging = match &args.export {
+        Some(dir) => Some(certify::export::Staging::new(dir)?),
+        None => None,
+    };
+    let outcome = certify::run_convex_full(&setting)?;
+    if let Some(st) = staging {
+        st.write(&outcome)?;
+        st.commit()?;
+    }
+    let r = &outcome.report;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(r).expect("plain data"));
+    } else {
+        print!("{}", text(r));
+        if let Some(dir) = &args.export {
+            println!(
+                "\nexported to {} (check with: python3 tools/check_certificate.py {})",
+                dir.display(),
+                dir.display()
+            );
+        }
+    }
+    Ok(if r.verdicts.holds { 0 } else { 1 })
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "NO" }
+}
+
+/// The human-readable report.
+pub fn text(r: &ConvexReport) -> String {
+    let mut o = String::new();
+    let space = if r.m.is_some() { "W" } else { "u" };
+    o += &format!(
+        "convex problem: {} (d = {}, n = {}{}, {} parameters), lambda = {}, c = {}, lambda_u = {}\n",
+        r.problem,
+        r.d,
+        r.n,
+        r.m.map(|m| format!(", m = {m}")).unwrap_or_default(),
+        r.dim,
+        r.lambda,
+        r.scale,
+        r.lambda_u
+    );
+    o += &format!(
+        "smoothness <= {} (condition bound {}), enclosures at {} bits, target radius {:e}\n\n",
+        sig(r.smoothness_upper, 4),
+        sig(r.condition_bound, 4),
+        r.prec,
+        r.target_radius
+    );
+    o += &format!(
+        "{:<24} {:<44} {:>11} {:>11} {:>11} {:>8} {:>7}\n",
+        "run",
+        "stop",
+        "|grad| f64",
+        "|grad| <=",
+        format!("|{space}-{space}*| <="),
+        "tests",
+        "within"
+    );
+    for (name, run) in &r.runs {
+        o += &format!(
+            "{:<24} {:<44} {:>11} {:>11} {:>11} {:>8} {:>7}\n",
+            name,
+            run.stop.to_string(),
+            sig(run.grad_norm_f64, 3),
+            sig(run.grad_norm_upper, 3),
+            sig(run.radius, 3),
+            run.predictions_certified,
+            yes(run.certified_within_target)
+        );
+    }
+    let m = &r.minimizer;
+    o += &format!(
+        "\nhigh-precision minimizer: radius {} in {space} ({} in u), target 1e-{}: {} ({} refinement steps at {} bits, {} s)\n",
+        sig(m.radius, 3),
+        sig(m.radius_u, 3),
+        m.digits,
+        yes(m.reached),
+        m.iterations,
+        m.prec,
+        sig(m.seconds, 2)
+    );
+    o += &format!(
+        "  ||u*|| = {}, u*[feature] = {}, test error of W* = {}\n",
+        sig(m.center_norm, 6),
+        sig(m.center_feature, 6),
+        sig(r.minimizer_test_error, 4)
+    );
+    o += &format!(
+        "largest certified radius {}; every pair within r_a + r_b <= {}\n",
+        sig(r.max_radius, 3),
+        sig(2.0 * r.max_radius, 3)
+    );
+    o += &format!(
+        "test predictions certified identical (all runs and W*): {} / {} (disagreements: {})\n",
+        r.predictions_certified, r.test_size, r.disagreements
+    );
+    if let Some(a) = &r.adamw {
+        o += &format!(
+            "\nAdamW (decoupled decay; {}): ||grad L|| >= {}, so ||W - W*|| >= {} (smoothness) and >= {} (via the center); test error {}, {} predictions differ from W*\n",
+            a.stop,
+            sig(a.grad_norm_lower, 3),
+            sig(a.distance_lower, 3),
+            sig(a.distance_lower_via_center, 3),
+            sig(a.test_error, 4),
+            a.prediction_differences
+        );
+    }
+    let v = &r.verdicts;
+    o += &format!(
+        "\nverdicts: all runs certified within target: {}; minimizer reached: {}; consistent: {}; all predictions certified: {}; AdamW separated: {}\n",
+        yes(v.all_certified_within_target),
+        yes(v.minimizer_reached),
+        yes(v.consistent),
+        yes(v.all_predictions_certified),
+        yes(v.adamw_separated)
+    );
+    o += &format!(
+        "claim (every optimizer reaches the one minimizer, identical certified predictions): {}\n",
+        if v.holds { "holds" } else { "not certified within target" }
+    );
+    o += &format!("wall time {} s\n", sig(r.seconds, 3));
+    o
 }

@@ -1,0 +1,339 @@
+//! Exact dyadic rationals `m 2^e`, the number type of the certificates' inner loops.
+//!
+//! Every binary64 value is a dyadic rational, and so are sums and products of dyadics: the
+//! certificate's margins `<u, x_i>`, the loss-derivative enclosures (the endpoints that
+//! [`crate::exact`] returns are dyadic) and the gradient sums are all *exact* in this type, with no
+//! rounding at all. Only three kinds of step leave it: the transcendental enclosures (outward
+//! rounded by [`crate::exact`]), the final divisions by small integers (done in
+//! [`BigRational`]), and the final square root (directed, [`crate::exact::sqrt_upper`]).
+//!
+//! Why not [`BigRational`] throughout: a `BigRational` addition normalizes by a gcd; a dyadic
+//! addition is a shift and an integer addition. Sums of thousands of products stay cheap.
+
+use std::cmp::Ordering;
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{One, Signed, ToPrimitive, Zero};
+
+/// Direction of a rounding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Round {
+    /// Towards `-inf`.
+    Down,
+    /// Towards `+inf`.
+    Up,
+    /// To the nearest representable value (ties away from zero); for points, not for bounds.
+    Nearest,
+}
+
+/// The exact value `m 2^e`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Dyadic {
+    m: BigInt,
+    e: i64,
+}
+
+impl Default for Dyadic {
+    fn default() -> Self {
+        Self::zero()
+    }
+}
+
+impl Dyadic {
+    /// `0`.
+    pub fn zero() -> Self {
+        Self { m: BigInt::zero(), e: 0 }
+    }
+
+    /// `m 2^e`.
+    pub fn new(m: BigInt, e: i64) -> Self {
+        Self { m, e }
+    }
+
+    /// The integer `i`.
+    pub fn from_int(i: i64) -> Self {
+        Self { m: BigInt::from(i), e: 0 }
+    }
+
+    /// The exact value of a finite binary64 (`None` for NaN and infinities).
+    pub fn from_f64(x: f64) -> Option<Self> {
+        if !x.is_finite() {
+            return None;
+        }
+        if x == 0.0 {
+            return Some(Self::zero());
+        }
+        let bits = x.to_bits();
+        let exp = ((bits >> 52) & 0x7ff) as i64;
+        let frac = bits & ((1u64 << 52) - 1);
+        let (mant, e) = if exp == 0 { (frac, -1074) } else { (frac | (1u64 << 52), exp - 1075) };
+        let tz = mant.trailing_zeros();
+        let mut m = BigInt::from(mant >> tz);
+        if bits >> 63 == 1 {
+            m = -m;
+        }
+        Some(Self { m, e: e + i64::from(tz) })
+    }
+
+    /// The exact value of a rational whose denominator is a power of two, else `None`.
+    pub fn from_rational(q: &BigRational) -> Option<Self> {
+        let d = q.denom();
+        let k = d.bits().checked_sub(1)?;
+        if d.trailing_zeros() != Some(k) {
+            return None;
+        }
+        Some(Self { m: q.numer().clone(), e: -(k as i64) })
+    }
+
+    /// `q` itself if it is dyadic, else `q` rounded in `dir` to `prec` significant bits
+    /// ([`crate::exact::round_down`] / [`crate::exact::round_up`], which give dyadics).
+    pub fn from_rational_rounded(q: &BigRational, prec: u32, dir: Round) -> Self {
+        if let Some(x) = Self::from_rational(q) {
+            return x;
+        }
+        let r = match dir {
+            Round::Down => crate::exact::round_down(q, prec),
+            Round::Up => crate::exact::round_up(q, prec),
+            Round::Nearest => crate::exact::round_down(q, prec + 1),
+        };
+        Self::from_rational(&r).expect("directed roundings are dyadic")
+    }
+
+    /// The exact rational value.
+    pub fn to_rational(&self) -> BigRational {
+        let x = self.normalized();
+        if x.e >= 0 {
+            BigRational::from_integer(x.m << x.e as usize)
+        } else {
+            // m odd (or zero, then e = 0) and a power-of-two denominator: already in lowest terms.
+            BigRational::new_raw(x.m, BigInt::one() << (-x.e) as usize)
+        }
+    }
+
+    /// The same value with an odd mantissa (zero as `0 2^0`).
+    pub fn normalized(&self) -> Self {
+        if self.m.is_zero() {
+            return Self::zero();
+        }
+        let tz = self.m.trailing_zeros().unwrap_or(0);
+        if tz == 0 {
+            return self.clone();
+        }
+        Self { m: &self.m >> tz as usize, e: self.e + tz as i64 }
+    }
+
+    /// `true` for zero.
+    pub fn is_zero(&self) -> bool {
+        self.m.is_zero()
+    }
+
+    /// `true` for values `< 0`.
+    pub fn is_negative(&self) -> bool {
+        self.m.is_negative()
+    }
+
+    /// `|x|`.
+    pub fn abs(&self) -> Self {
+        Self { m: self.m.abs(), e: self.e }
+    }
+
+    /// `-x`.
+    pub fn neg(&self) -> Self {
+        Self { m: -&self.m, e: self.e }
+    }
+
+    /// `x + y`, exact.
+    pub fn add(&self, o: &Self) -> Self {
+        let mut r = self.clone();
+        r.add_assign(o);
+        r
+    }
+
+    /// `x - y`, exact.
+    pub fn sub(&self, o: &Self) -> Self {
+        self.add(&o.neg())
+    }
+
+    /// `x += y`, exact (the exponent becomes the smaller of the two).
+    pub fn add_assign(&mut self, o: &Self) {
+        if o.m.is_zero() {
+            return;
+        }
+        if self.m.is_zero() {
+            *self = o.clone();
+            return;
+        }
+        if self.e <= o.e {
+            self.m += &o.m << (o.e - self.e) as usize;
+        } else {
+            self.m = (&self.m << (self.e - o.e) as usize) + &o.m;
+            self.e = o.e;
+        }
+    }
+
+    /// `x * y`, exact.
+    pub fn mul(&self, o: &Self) -> Self {
+        Self { m: &self.m * &o.m, e: self.e + o.e }
+    }
+
+    /// `x * k` for an integer `k`, exact.
+    pub fn mul_int(&self, k: &BigInt) -> Self {
+        Self { m: &self.m * k, e: self.e }
+    }
+
+    /// `x * 2^k`, exact.
+    pub fn mul_pow2(&self, k: i64) -> Self {
+        Self { m: self.m.clone(), e: self.e + k }
+    }
+
+    /// `x^2`, exact.
+    pub fn square(&self) -> Self {
+        self.mul(self)
+    }
+
+    /// Number of significant bits of the mantissa (after normalization).
+    pub fn bits(&self) -> u64 {
+        self.normalized().m.bits()
+    }
+
+    /// `x` rounded to at most `prec` significant bits (`prec >= 1`) in direction `dir`.
+    pub fn round(&self, prec: u32, dir: Round) -> Self {
+        let prec = u64::from(prec.max(1));
+        let bits = self.m.bits();
+        if bits <= prec {
+            return self.clone();
+        }
+        let s = (bits - prec) as usize;
+        let floor = &self.m >> s; // BigInt `>>` rounds towards -inf
+        let exact = &floor << s == self.m;
+        let m = match dir {
+            _ if exact => floor,
+            Round::Down => floor,
+            Round::Up => floor + 1,
+            Round::Nearest => {
+                let half = BigInt::one() << (s - 1);
+                let rem = &self.m - (&floor << s);
+                if rem >= half { floor + 1 } else { floor }
+            }
+        };
+        Self { m, e: self.e + s as i64 }
+    }
+
+    /// A binary64 close to the value (relative error about `2^-52`; `+-inf` beyond the range).
+    /// Not rigorous: for directed conversions use [`crate::exact::to_f64_down`] / `to_f64_up` on
+    /// [`Dyadic::to_rational`].
+    pub fn to_f64_approx(&self) -> f64 {
+        if self.m.is_zero() {
+            return 0.0;
+        }
+        let bits = self.m.bits() as i64;
+        let s = (bits - 62).max(0);
+        let top = (&self.m >> s as usize).to_i64().unwrap_or(0) as f64;
+        scale_pow2(top, self.e + s)
+    }
+
+    /// The largest binary64 `<=` the value (`dir = Down`) or the smallest `>=` it (`Up`);
+    /// rigorous (fast path when the result is a normal number, exact rational path otherwise).
+    pub fn to_f64_dir(&self, dir: Round) -> f64 {
+        if self.m.is_zero() {
+            return 0.0;
+        }
+        let r = self.round(53, dir);
+        let x = scale_pow2(r.m.to_i64().unwrap_or(0) as f64, r.e);
+        if x.is_normal() {
+            return x; // a <= 53-bit mantissa times a power of two in the normal range: exact
+        }
+        let q = self.to_rational();
+        match dir {
+            Round::Up => crate::exact::to_f64_up(&q),
+            _ => crate::exact::to_f64_down(&q),
+        }
+    }
+
+    /// Exact comparison.
+    pub fn cmp_exact(&self, o: &Self) -> Ordering {
+        let (a, b) = (self.m.sign(), o.m.sign());
+        if a != b {
+            return a.cmp(&b);
+        }
+        self.sub(o).m.sign().cmp(&num_bigint::Sign::NoSign)
+    }
+
+    /// The larger of two values.
+    pub fn max_exact<'a>(&'a self, o: &'a Self) -> &'a Self {
+        if self.cmp_exact(o) == Ordering::Less { o } else { self }
+    }
+}
+
+/// `x 2^k` for binary64 `x`, in steps that neither overflow nor underflow early.
+fn scale_pow2(mut x: f64, mut k: i64) -> f64 {
+    while k > 1000 {
+        x *= 2f64.powi(1000);
+        k -= 1000;
+        if x.is_infinite() {
+            return x;
+        }
+    }
+    while k < -1000 {
+        x *= 2f64.powi(-1000);
+        k += 1000;
+        if x == 0.0 {
+            return x;
+        }
+    }
+    x * 2f64.powi(k as i32)
+}
+
+impl PartialOrd for Dyadic {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp_exact(other))
+    }
+}
+
+/// Exact sum of `terms`.
+pub fn sum<'a>(terms: impl IntoIterator<Item = &'a Dyadic>) -> Dyadic {
+    let mut acc = Dyadic::zero();
+    for t in terms {
+        acc.add_assign(t);
+    }
+    acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f64_round_trip_is_exact() {
+        for x in [0.1, -3.5, 1e-310, f64::MAX, -f64::MIN_POSITIVE, 1.0, 0.8 - 1.0] {
+            let d = Dyadic::from_f64(x).unwrap();
+            assert_eq!(d.to_rational(), BigRational::from_float(x).unwrap());
+            assert_eq!(d.to_f64_approx(), x);
+        }
+    }
+
+    #[test]
+    fn rounding_directions() {
+        let x = Dyadic::new(BigInt::from(0b1011_0111), -3);
+        assert_eq!(x.round(4, Round::Down), Dyadic::new(BigInt::from(0b1011), 1));
+        assert_eq!(x.round(4, Round::Up), Dyadic::new(BigInt::from(0b1100), 1));
+        assert_eq!(x.round(4, Round::Nearest), Dyadic::new(BigInt::from(0b1011), 1));
+        let y = x.neg();
+        assert_eq!(y.round(4, Round::Down), Dyadic::new(BigInt::from(-0b1100), 1));
+        assert_eq!(y.round(4, Round::Up), Dyadic::new(BigInt::from(-0b1011), 1));
+    }
+
+    #[test]
+    fn sums_and_products_are_exact() {
+        let a = Dyadic::from_f64(0.1).unwrap();
+        let b = Dyadic::from_f64(1e-20).unwrap();
+        let s = a.add(&b).mul(&a);
+        let q = (BigRational::from_float(0.1).unwrap() + BigRational::from_float(1e-20).unwrap())
+            * BigRational::from_float(0.1).unwrap();
+        assert_eq!(s.to_rational(), q);
+        assert_eq!(Dyadic::from_rational(&q).unwrap().to_rational(), q);
+        assert!(Dyadic::from_rational(&BigRational::new(1.into(), 3.into())).is_none());
+        assert_eq!(a.cmp_exact(&b), Ordering::Greater);
+    }
+}
