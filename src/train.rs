@@ -134,7 +134,7 @@ impl Experiment {
                     feature_reversal_step = Some(t);
                 }
             }
-            if t % 64 == 0 {
+            if t.is_multiple_of(64) {
                 progress(t);
             }
         };
