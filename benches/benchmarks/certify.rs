@@ -4,7 +4,6 @@
 
 use std::hint::black_box;
 
-
 use adamgap::certify::enclosure::{ExactPoint, certify_exact_point, certify_u, exact_vec};
 use adamgap::certify::{ConvexSetting, Dyadic, high_precision_minimizer};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};

@@ -28,10 +28,9 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
-use super::dyadic::{Dyadic, Round};
 use super::problem::{ConvexProblem, LogisticProblem};
 use crate::error::{Error, Result};
-use crate::exact::{Interval, logistic_loss_derivative, sqrt_lower, sqrt_upper, to_f64_down, to_f64_up};
+use crate::exact::{Dyadic, Interval, Round, logistic_loss_derivative, sqrt_lower, sqrt_upper, to_f64_down, to_f64_up};
 
 /// The exact value of a binary64 known to be finite (data values are validated).
 pub(crate) fn dy(x: f64) -> Dyadic {
@@ -296,7 +295,7 @@ pub fn certify_exact_point(problem: &ConvexProblem, pt: &ExactPoint, prec: u32) 
 
 /// `||X||_F^2` exactly.
 pub fn frobenius_sq(p: &LogisticProblem) -> BigRational {
-    super::dyadic::sum(p.x.val.iter().map(|&v| dy(v).square()).collect::<Vec<_>>().iter()).to_rational()
+    Dyadic::sum(p.x.val.iter().map(|&v| dy(v).square()).collect::<Vec<_>>().iter()).to_rational()
 }
 
 /// A rigorous upper bound on the smoothness constant of the optimized objective:
@@ -316,7 +315,7 @@ pub fn smoothness_upper(problem: &ConvexProblem) -> BigRational {
 /// `(center/(2m), -center/(2m))` in `W` space.
 pub fn distance_to_center(pt: &ExactPoint, center: &[Dyadic], prec: u32) -> (BigRational, BigRational) {
     let sq = match &pt.w_squares {
-        None => super::dyadic::sum(pt.u.iter().zip(center).map(|(a, b)| a.sub(b).square()).collect::<Vec<_>>().iter())
+        None => Dyadic::sum(pt.u.iter().zip(center).map(|(a, b)| a.sub(b).square()).collect::<Vec<_>>().iter())
             .to_rational(),
         Some((m, s)) => {
             // ||W - lift(c)||^2 = sum_k S_k - c_k u_k / m + c_k^2 / (2m); times 2m:

@@ -24,7 +24,6 @@
 
 #![doc = include_str!("../../docs/convex.md")]
 
-pub mod dyadic;
 pub mod enclosure;
 pub mod export;
 pub mod newton;
@@ -38,11 +37,13 @@ use num_rational::BigRational;
 use num_traits::Signed;
 use serde::{Deserialize, Serialize};
 
-pub use dyadic::Dyadic;
 pub use enclosure::{Certificate, certify_point, smoothness_upper};
 pub use newton::{Minimizer, high_precision_minimizer};
 pub use problem::{ConvexProblem, LogisticProblem, ProblemKind};
 pub use runs::{RunSpec, Schedule};
+
+/// The exact dyadic numbers the certificates compute with (owned by [`crate::exact`]).
+pub use crate::exact::{Dyadic, Round};
 
 use crate::data::PatchData;
 use crate::error::{Error, Result};
@@ -729,8 +730,8 @@ fn test_margins(problem: &ConvexProblem, center: &[Dyadic], r_c_up: f64, threads
         } else {
             1.0
         };
-        let num = dot.abs().to_f64_dir(dyadic::Round::Down);
-        let nx = nsq.to_f64_dir(dyadic::Round::Up).sqrt().next_up();
+        let num = dot.abs().to_f64_dir(Round::Down);
+        let nx = nsq.to_f64_dir(Round::Up).sqrt().next_up();
         let q = (num / nx).next_down();
         let rho = (q - r_c_up).next_down();
         (if rho.is_finite() && nx.is_finite() && nx > 0.0 { rho } else { f64::NEG_INFINITY }, sign)

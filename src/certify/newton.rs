@@ -19,10 +19,10 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Pow};
 
-use super::dyadic::{Dyadic, Round};
 use super::enclosure::{Certificate, gradient_enclosure, lambda_u, norm_sq_u};
 use super::problem::LogisticProblem;
 use crate::error::{Error, Result};
+use crate::exact::{Dyadic, Round};
 
 /// In-place Cholesky `A = L L^T` of a symmetric positive definite matrix (lower triangle used and
 /// overwritten by `L`); errors if a pivot is not positive.

@@ -264,7 +264,13 @@ fn measure_convex(setting: &Setting) -> Result<Measurement> {
     for (name, r) in &report.runs {
         q.insert(format!("certificate.{name}.radius"), r.radius);
         if let Some(optimizer) = &r.optimizer {
-            m.runs.push(RunInfo { name: name.clone(), optimizer: optimizer.clone(), steps: r.steps, stop: r.stop, seconds: r.seconds });
+            m.runs.push(RunInfo {
+                name: name.clone(),
+                optimizer: optimizer.clone(),
+                steps: r.steps,
+                stop: r.stop,
+                seconds: r.seconds,
+            });
         }
     }
     if let Some(r) = report.runs.values().find(|r| matches!(r.stop, StopReason::Diverged { .. })) {

@@ -37,7 +37,7 @@ pub enum Command {
 /// Settings of the nonconvex experiment: a TOML config, then flags on top of it.
 #[derive(Debug, Args, Default, Clone)]
 pub struct SettingArgs {
-    /// TOML config file (tables [data], [model], [train], [[optimizers]]; see docs/config.md).
+    /// TOML config file (tables `[data]`, `[model]`, `[train]`, `[[optimizers]]`; see docs/config.md).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Seed of the ChaCha8 generator.

@@ -1,166 +1,125 @@
-//! Internal kernels: directed integer shifts and divisions, fixed-point arithmetic on scaled
-//! integers, and the dyadic number type [`Dy`] (`m * 2^e`).
+//! Exact dyadic rationals `m 2^e`: the number type of the enclosure kernels and of the
+//! certificates' inner loops.
 //!
-//! Every function here states its rounding direction; nothing rounds to nearest. A fixed-point
-//! value at scale `w` is an integer `N` standing for `N * 2^-w`.
+//! Every binary64 value is a dyadic rational, and so are sums and products of dyadics: the
+//! certificate's margins `<u, x_i>`, the loss-derivative enclosures (the endpoints that the
+//! functions of [`crate::exact`] return are dyadic) and the gradient sums are all *exact* in this
+//! type, with no rounding at all. Rounding happens only where it is asked for, and then in a stated
+//! direction ([`Dyadic::round`]); the fixed-point kernels of [`crate::exact`] build their results
+//! as dyadics too.
+//!
+//! Why not [`BigRational`] throughout: a `BigRational` addition normalizes by a gcd; a dyadic
+//! addition is a shift and an integer addition. Sums of thousands of products stay cheap.
 
 use std::cmp::Ordering;
 
-use num_bigint::{BigInt, BigUint, Sign};
-use num_integer::Integer;
+use num_bigint::{BigInt, Sign};
 use num_rational::BigRational;
-use num_traits::{One, Signed, Zero};
+use num_traits::{One, Signed, ToPrimitive, Zero};
 
-/// Rounding direction of one bound: `Down` toward `-inf`, `Up` toward `+inf`.
+use super::kernels::{Dir, shift_dir, shr_dir};
+
+/// Direction of a rounding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Dir {
+pub enum Round {
+    /// Towards `-inf`.
     Down,
+    /// Towards `+inf`.
     Up,
+    /// To the nearest representable value (ties toward +inf); for points, not for bounds.
+    Nearest,
 }
 
-impl Dir {
-    pub(crate) fn flip(self) -> Dir {
-        match self {
-            Dir::Down => Dir::Up,
-            Dir::Up => Dir::Down,
+/// The exact value `m 2^e`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Dyadic {
+    m: BigInt,
+    e: i64,
+}
+
+impl Default for Dyadic {
+    fn default() -> Self {
+        Self::zero()
+    }
+}
+
+impl Dyadic {
+    /// `0`.
+    pub fn zero() -> Self {
+        Self { m: BigInt::zero(), e: 0 }
+    }
+
+    /// `m 2^e`.
+    pub fn new(m: BigInt, e: i64) -> Self {
+        Self { m, e }
+    }
+
+    /// The integer `i`.
+    pub fn from_int(i: i64) -> Self {
+        Self { m: BigInt::from(i), e: 0 }
+    }
+
+    /// The fixed-point value `m 2^-w`.
+    pub(crate) fn fixed(m: BigInt, w: u32) -> Self {
+        Self { m, e: -i64::from(w) }
+    }
+
+    /// The mantissa `m` of `m 2^e` (as stored, not normalized).
+    pub(crate) fn mantissa(&self) -> &BigInt {
+        &self.m
+    }
+
+    /// The exponent `e` of `m 2^e` (as stored, not normalized).
+    pub(crate) fn exponent(&self) -> i64 {
+        self.e
+    }
+
+    /// The exact value of a finite binary64 (`None` for NaN and infinities).
+    pub fn from_f64(x: f64) -> Option<Self> {
+        if !x.is_finite() {
+            return None;
         }
-    }
-}
-
-/// `floor(m / 2^s)` (`Down`) or `ceil(m / 2^s)` (`Up`), for any sign of `m`.
-pub(crate) fn shr_dir(m: &BigInt, s: u64, dir: Dir) -> BigInt {
-    if s == 0 || m.is_zero() {
-        return m.clone();
-    }
-    let neg = m.is_negative();
-    let mag: &BigUint = m.magnitude();
-    let q: BigUint = mag >> s;
-    let exact = mag.trailing_zeros().is_none_or(|tz| tz >= s);
-    // Rounding the magnitude up moves a positive value up and a negative one down.
-    let away = !exact && ((dir == Dir::Up) != neg);
-    let q = if away { q + 1u32 } else { q };
-    BigInt::from_biguint(if neg { Sign::Minus } else { Sign::Plus }, q)
-}
-
-/// `m * 2^s` for `s >= 0` and directed `m / 2^-s` for `s < 0`.
-pub(crate) fn shift_dir(m: &BigInt, s: i64, dir: Dir) -> BigInt {
-    if s >= 0 { m << s.unsigned_abs() } else { shr_dir(m, s.unsigned_abs(), dir) }
-}
-
-/// `floor(a / b)` or `ceil(a / b)`; `b > 0` (callers guarantee it).
-pub(crate) fn div_dir(a: &BigInt, b: &BigInt, dir: Dir) -> BigInt {
-    debug_assert!(b.is_positive());
-    match dir {
-        Dir::Down => a.div_floor(b),
-        Dir::Up => -((-a).div_floor(b)),
-    }
-}
-
-/// `floor(a / k)` or `ceil(a / k)` for `a >= 0` and a small divisor `k > 0` (single-limb division).
-pub(crate) fn div_small(a: &BigInt, k: u64, dir: Dir) -> BigInt {
-    debug_assert!(!a.is_negative() && k > 0);
-    let mag = a.magnitude();
-    let q = match dir {
-        Dir::Down => mag / k,
-        Dir::Up => (mag + (k - 1)) / k,
-    };
-    BigInt::from(q)
-}
-
-/// `2^w` as an integer: the fixed-point representation of 1 at scale `w`.
-pub(crate) fn fixed_one(w: u32) -> BigInt {
-    BigInt::one() << w
-}
-
-/// Directed fixed-point product: `floor/ceil(a * b / 2^w)`.
-pub(crate) fn mul_fixed(a: &BigInt, b: &BigInt, w: u32, dir: Dir) -> BigInt {
-    shr_dir(&(a * b), u64::from(w), dir)
-}
-
-/// Directed fixed-point value of a rational: `floor/ceil(q * 2^w)`.
-pub(crate) fn rat_to_fixed(q: &BigRational, w: u32, dir: Dir) -> BigInt {
-    div_dir(&(q.numer() << w), q.denom(), dir)
-}
-
-/// Bit length of `|i|` (0 for 0), as `i64`.
-pub(crate) fn bits_i64(i: i64) -> u32 {
-    64 - i.unsigned_abs().leading_zeros()
-}
-
-/// A dyadic number `m * 2^e`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Dy {
-    pub(crate) m: BigInt,
-    pub(crate) e: i64,
-}
-
-impl Dy {
-    pub(crate) fn zero() -> Dy {
-        Dy { m: BigInt::zero(), e: 0 }
-    }
-
-    pub(crate) fn one() -> Dy {
-        Dy { m: BigInt::one(), e: 0 }
-    }
-
-    /// The fixed-point value `m * 2^-w`.
-    pub(crate) fn fixed(m: BigInt, w: u32) -> Dy {
-        Dy { m, e: -i64::from(w) }
-    }
-
-    pub(crate) fn is_zero(&self) -> bool {
-        self.m.is_zero()
-    }
-
-    pub(crate) fn is_negative(&self) -> bool {
-        self.m.is_negative()
-    }
-
-    pub(crate) fn neg(&self) -> Dy {
-        Dy { m: -&self.m, e: self.e }
-    }
-
-    pub(crate) fn abs(&self) -> Dy {
-        Dy { m: self.m.abs(), e: self.e }
-    }
-
-    /// Exact product.
-    pub(crate) fn mul(&self, o: &Dy) -> Dy {
-        Dy { m: &self.m * &o.m, e: self.e + o.e }
-    }
-
-    /// Exact product with `2^k`.
-    pub(crate) fn mul_pow2(&self, k: i64) -> Dy {
-        Dy { m: self.m.clone(), e: self.e + k }
-    }
-
-    /// Directed rounding to at most `prec` significant bits (`prec >= 1`).
-    pub(crate) fn round(&self, prec: u32, dir: Dir) -> Dy {
-        let b = self.m.bits();
-        let p = u64::from(prec.max(1));
-        if b <= p {
-            return self.clone();
+        if x == 0.0 {
+            return Some(Self::zero());
         }
-        let s = b - p;
-        Dy { m: shr_dir(&self.m, s, dir), e: self.e + s as i64 }
-    }
-
-    /// Directed fixed-point value at scale `w`: `floor/ceil(self * 2^w)`.
-    pub(crate) fn to_fixed(&self, w: u32, dir: Dir) -> BigInt {
-        shift_dir(&self.m, self.e + i64::from(w), dir)
-    }
-
-    /// `(numerator, denominator)` with denominator a positive power of two (not reduced).
-    pub(crate) fn as_fraction(&self) -> (BigInt, BigInt) {
-        if self.e >= 0 {
-            (&self.m << self.e.unsigned_abs(), BigInt::one())
-        } else {
-            (self.m.clone(), BigInt::one() << self.e.unsigned_abs())
+        let bits = x.to_bits();
+        let exp = ((bits >> 52) & 0x7ff) as i64;
+        let frac = bits & ((1u64 << 52) - 1);
+        let (mant, e) = if exp == 0 { (frac, -1074) } else { (frac | (1u64 << 52), exp - 1075) };
+        let tz = mant.trailing_zeros();
+        let mut m = BigInt::from(mant >> tz);
+        if bits >> 63 == 1 {
+            m = -m;
         }
+        Some(Self { m, e: e + i64::from(tz) })
+    }
+
+    /// The exact value of a rational whose denominator is a power of two, else `None`.
+    pub fn from_rational(q: &BigRational) -> Option<Self> {
+        let d = q.denom();
+        let k = d.bits().checked_sub(1)?;
+        if d.trailing_zeros() != Some(k) {
+            return None;
+        }
+        Some(Self { m: q.numer().clone(), e: -(k as i64) })
+    }
+
+    /// `q` itself if it is dyadic, else `q` rounded in `dir` to `prec` significant bits
+    /// ([`crate::exact::round_down`] / [`crate::exact::round_up`], which give dyadics).
+    pub fn from_rational_rounded(q: &BigRational, prec: u32, dir: Round) -> Self {
+        if let Some(x) = Self::from_rational(q) {
+            return x;
+        }
+        let r = match dir {
+            Round::Down => super::round_down(q, prec),
+            Round::Up => super::round_up(q, prec),
+            Round::Nearest => super::round_down(q, prec + 1),
+        };
+        Self::from_rational(&r).expect("directed roundings are dyadic")
     }
 
     /// The exact rational value, built already reduced (no gcd is computed).
-    pub(crate) fn to_rational(&self) -> BigRational {
+    pub fn to_rational(&self) -> BigRational {
         if self.m.is_zero() {
             return BigRational::zero();
         }
@@ -174,22 +133,182 @@ impl Dy {
             BigRational::new_raw(m, BigInt::one() << e.unsigned_abs())
         }
     }
-}
 
-/// `q` compared with the integer `n`, by one small multiplication (no continued fraction).
-pub(crate) fn cmp_rat_int(q: &BigRational, n: i64) -> Ordering {
-    q.numer().cmp(&(q.denom() * n))
-}
-
-impl PartialOrd for Dy {
-    fn partial_cmp(&self, o: &Dy) -> Option<Ordering> {
-        Some(self.cmp(o))
+    /// `(numerator, denominator)` with denominator a positive power of two (not reduced).
+    pub(crate) fn as_fraction(&self) -> (BigInt, BigInt) {
+        if self.e >= 0 {
+            (&self.m << self.e.unsigned_abs(), BigInt::one())
+        } else {
+            (self.m.clone(), BigInt::one() << self.e.unsigned_abs())
+        }
     }
-}
 
-impl Ord for Dy {
+    /// Directed fixed-point value at scale `w`: `floor/ceil(self * 2^w)`.
+    pub(crate) fn to_fixed(&self, w: u32, dir: Dir) -> BigInt {
+        shift_dir(&self.m, self.e + i64::from(w), dir)
+    }
+
+    /// The same value with an odd mantissa (zero as `0 2^0`).
+    pub fn normalized(&self) -> Self {
+        if self.m.is_zero() {
+            return Self::zero();
+        }
+        let tz = self.m.trailing_zeros().unwrap_or(0);
+        if tz == 0 {
+            return self.clone();
+        }
+        Self { m: &self.m >> tz as usize, e: self.e + tz as i64 }
+    }
+
+    /// `true` for zero.
+    pub fn is_zero(&self) -> bool {
+        self.m.is_zero()
+    }
+
+    /// `true` for values `< 0`.
+    pub fn is_negative(&self) -> bool {
+        self.m.is_negative()
+    }
+
+    /// `|x|`.
+    pub fn abs(&self) -> Self {
+        Self { m: self.m.abs(), e: self.e }
+    }
+
+    /// `-x`.
+    pub fn neg(&self) -> Self {
+        Self { m: -&self.m, e: self.e }
+    }
+
+    /// `x + y`, exact.
+    pub fn add(&self, o: &Self) -> Self {
+        let mut r = self.clone();
+        r.add_assign(o);
+        r
+    }
+
+    /// `x - y`, exact.
+    pub fn sub(&self, o: &Self) -> Self {
+        self.add(&o.neg())
+    }
+
+    /// `x += y`, exact (the exponent becomes the smaller of the two).
+    pub fn add_assign(&mut self, o: &Self) {
+        if o.m.is_zero() {
+            return;
+        }
+        if self.m.is_zero() {
+            *self = o.clone();
+            return;
+        }
+        if self.e <= o.e {
+            self.m += &o.m << (o.e - self.e) as usize;
+        } else {
+            self.m = (&self.m << (self.e - o.e) as usize) + &o.m;
+            self.e = o.e;
+        }
+    }
+
+    /// Exact sum of `terms`.
+    pub fn sum<'a>(terms: impl IntoIterator<Item = &'a Dyadic>) -> Dyadic {
+        let mut acc = Dyadic::zero();
+        for t in terms {
+            acc.add_assign(t);
+        }
+        acc
+    }
+
+    /// `x * y`, exact.
+    pub fn mul(&self, o: &Self) -> Self {
+        Self { m: &self.m * &o.m, e: self.e + o.e }
+    }
+
+    /// `x * k` for an integer `k`, exact.
+    pub fn mul_int(&self, k: &BigInt) -> Self {
+        Self { m: &self.m * k, e: self.e }
+    }
+
+    /// `x * 2^k`, exact.
+    pub fn mul_pow2(&self, k: i64) -> Self {
+        Self { m: self.m.clone(), e: self.e + k }
+    }
+
+    /// `x^2`, exact.
+    pub fn square(&self) -> Self {
+        self.mul(self)
+    }
+
+    /// Number of significant bits of the mantissa (after normalization).
+    pub fn bits(&self) -> u64 {
+        self.normalized().m.bits()
+    }
+
+    /// `x` rounded to at most `prec` significant bits (`prec >= 1`) in direction `dir`.
+    pub fn round(&self, prec: u32, dir: Round) -> Self {
+        match dir {
+            Round::Down => self.round_dir(prec, Dir::Down),
+            Round::Up => self.round_dir(prec, Dir::Up),
+            Round::Nearest => {
+                let p = u64::from(prec.max(1));
+                let bits = self.m.bits();
+                if bits <= p {
+                    return self.clone();
+                }
+                let s = (bits - p) as usize;
+                let floor = &self.m >> s; // BigInt `>>` rounds towards -inf
+                let rem = &self.m - (&floor << s);
+                let half = BigInt::one() << (s - 1);
+                let m = if rem >= half { floor + 1 } else { floor };
+                Self { m, e: self.e + s as i64 }
+            }
+        }
+    }
+
+    /// Directed rounding to at most `prec` significant bits (`prec >= 1`): [`Dyadic::round`]
+    /// restricted to the directions of a bound.
+    pub(crate) fn round_dir(&self, prec: u32, dir: Dir) -> Self {
+        let b = self.m.bits();
+        let p = u64::from(prec.max(1));
+        if b <= p {
+            return self.clone();
+        }
+        let s = b - p;
+        Self { m: shr_dir(&self.m, s, dir), e: self.e + s as i64 }
+    }
+
+    /// A binary64 close to the value (relative error about `2^-52`; `+-inf` beyond the range).
+    /// Not rigorous: for directed conversions use [`crate::exact::to_f64_down`] / `to_f64_up` on
+    /// [`Dyadic::to_rational`].
+    pub fn to_f64_approx(&self) -> f64 {
+        if self.m.is_zero() {
+            return 0.0;
+        }
+        let bits = self.m.bits() as i64;
+        let s = (bits - 62).max(0);
+        let top = (&self.m >> s as usize).to_i64().unwrap_or(0) as f64;
+        scale_pow2(top, self.e + s)
+    }
+
+    /// The largest binary64 `<=` the value (`dir = Down`) or the smallest `>=` it (`Up`);
+    /// rigorous (fast path when the result is a normal number, exact rational path otherwise).
+    pub fn to_f64_dir(&self, dir: Round) -> f64 {
+        if self.m.is_zero() {
+            return 0.0;
+        }
+        let r = self.round(53, dir);
+        let x = scale_pow2(r.m.to_i64().unwrap_or(0) as f64, r.e);
+        if x.is_normal() {
+            return x; // a <= 53-bit mantissa times a power of two in the normal range: exact
+        }
+        let q = self.to_rational();
+        match dir {
+            Round::Up => super::to_f64_up(&q),
+            _ => super::to_f64_down(&q),
+        }
+    }
+
     /// Exact comparison: signs, then magnitudes' leading-bit positions, then aligned mantissas.
-    fn cmp(&self, o: &Dy) -> Ordering {
+    pub fn cmp_exact(&self, o: &Self) -> Ordering {
         let (sa, sb) = (self.m.sign(), o.m.sign());
         if sa != sb || sa == Sign::NoSign {
             return sa.cmp(&sb);
@@ -206,36 +325,36 @@ impl Ord for Dy {
         };
         if sa == Sign::Minus { mag.reverse() } else { mag }
     }
-}
 
-/// Directed rounding of `n / d` (`d > 0`) to a dyadic with at most `prec` significant bits.
-///
-/// With `t = bits(|n|) - bits(d)` we have `|n|/d in (2^(t-1), 2^(t+1))`, so
-/// `floor/ceil(|n| 2^(prec-t) / d)` has `prec` or `prec + 1` bits and one more directed
-/// shift (`floor(floor(x)/2) = floor(x/2)`, likewise for `ceil`) leaves at most `prec`.
-pub(crate) fn frac_round(n: &BigInt, d: &BigInt, prec: u32, dir: Dir) -> Dy {
-    debug_assert!(d.is_positive());
-    if n.is_zero() {
-        return Dy::zero();
+    /// The larger of two values.
+    pub fn max_exact<'a>(&'a self, o: &'a Self) -> &'a Self {
+        if self.cmp_exact(o) == Ordering::Less { o } else { self }
     }
-    let prec = prec.max(1);
-    let neg = n.is_negative();
-    let mag_dir = if neg { dir.flip() } else { dir };
-    let nm = n.abs();
-    let t = nm.bits() as i64 - d.bits() as i64;
-    let s = i64::from(prec) - t;
-    let m = if s >= 0 {
-        div_dir(&(&nm << s.unsigned_abs()), d, mag_dir)
-    } else {
-        div_dir(&nm, &(d << s.unsigned_abs()), mag_dir)
-    };
-    let r = Dy { m, e: -s }.round(prec, mag_dir);
-    if neg { r.neg() } else { r }
 }
 
-/// Directed rounding of a rational to at most `prec` significant bits.
-pub(crate) fn rat_round(q: &BigRational, prec: u32, dir: Dir) -> Dy {
-    frac_round(q.numer(), q.denom(), prec, dir)
+/// `x 2^k` for binary64 `x`, in steps that neither overflow nor underflow early.
+fn scale_pow2(mut x: f64, mut k: i64) -> f64 {
+    while k > 1000 {
+        x *= 2f64.powi(1000);
+        k -= 1000;
+        if x.is_infinite() {
+            return x;
+        }
+    }
+    while k < -1000 {
+        x *= 2f64.powi(-1000);
+        k += 1000;
+        if x == 0.0 {
+            return x;
+        }
+    }
+    x * 2f64.powi(k as i32)
+}
+
+impl PartialOrd for Dyadic {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp_exact(other))
+    }
 }
 
 #[cfg(test)]
@@ -243,37 +362,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shr_dir_floor_and_ceil_for_both_signs() {
-        let c = |m: i64, s: u64, dir: Dir| shr_dir(&BigInt::from(m), s, dir);
-        assert_eq!(c(7, 1, Dir::Down), BigInt::from(3));
-        assert_eq!(c(7, 1, Dir::Up), BigInt::from(4));
-        assert_eq!(c(-7, 1, Dir::Down), BigInt::from(-4));
-        assert_eq!(c(-7, 1, Dir::Up), BigInt::from(-3));
-        assert_eq!(c(-8, 2, Dir::Up), BigInt::from(-2));
-        assert_eq!(c(-8, 2, Dir::Down), BigInt::from(-2));
-        assert_eq!(c(1, 100, Dir::Up), BigInt::from(1));
-        assert_eq!(c(-1, 100, Dir::Down), BigInt::from(-1));
-        assert_eq!(c(-1, 100, Dir::Up), BigInt::from(0));
+    fn f64_round_trip_is_exact() {
+        for x in [0.1, -3.5, 1e-310, f64::MAX, -f64::MIN_POSITIVE, 1.0, 0.8 - 1.0] {
+            let d = Dyadic::from_f64(x).unwrap();
+            assert_eq!(d.to_rational(), BigRational::from_float(x).unwrap());
+            assert_eq!(d.to_f64_approx(), x);
+        }
     }
 
     #[test]
-    fn dyadic_comparison_is_exact() {
-        let d = |m: i64, e: i64| Dy { m: BigInt::from(m), e };
-        let mut v = vec![d(3, -1), d(-1, 5), d(0, 7), d(1, 0), d(6, -2), d(-3, -100), d(5, -3), d(1, -2000)];
-        v.sort();
-        let r: Vec<BigRational> = v.iter().map(Dy::to_rational).collect();
+    fn rounding_directions() {
+        let x = Dyadic::new(BigInt::from(0b1011_0111), -3);
+        assert_eq!(x.round(4, Round::Down), Dyadic::new(BigInt::from(0b1011), 1));
+        assert_eq!(x.round(4, Round::Up), Dyadic::new(BigInt::from(0b1100), 1));
+        assert_eq!(x.round(4, Round::Nearest), Dyadic::new(BigInt::from(0b1011), 1));
+        let y = x.neg();
+        assert_eq!(y.round(4, Round::Down), Dyadic::new(BigInt::from(-0b1100), 1));
+        assert_eq!(y.round(4, Round::Up), Dyadic::new(BigInt::from(-0b1011), 1));
+        assert_eq!(y.round(4, Round::Nearest), Dyadic::new(BigInt::from(-0b1011), 1));
+        assert_eq!(x.round_dir(4, Dir::Up), x.round(4, Round::Up));
+    }
+
+    #[test]
+    fn comparison_is_exact() {
+        let d = |m: i64, e: i64| Dyadic::new(BigInt::from(m), e);
+        let mut v = [d(3, -1), d(-1, 5), d(0, 7), d(1, 0), d(6, -2), d(-3, -100), d(5, -3), d(1, -2000)];
+        v.sort_by(Dyadic::cmp_exact);
+        let r: Vec<BigRational> = v.iter().map(Dyadic::to_rational).collect();
         assert!(r.windows(2).all(|w| w[0] <= w[1]), "{r:?}");
-        assert_eq!(d(3, -1).cmp(&d(6, -2)), Ordering::Equal);
-        assert_eq!(cmp_rat_int(&BigRational::new(BigInt::from(-7), BigInt::from(2)), -3), Ordering::Less);
+        assert_eq!(d(3, -1).cmp_exact(&d(6, -2)), Ordering::Equal);
+        assert_eq!(d(0, 7).cmp_exact(&d(0, -3)), Ordering::Equal);
     }
 
     #[test]
-    fn frac_round_brackets_one_third() {
-        let (n, d) = (BigInt::from(1), BigInt::from(3));
-        let lo = frac_round(&n, &d, 10, Dir::Down).to_rational();
-        let hi = frac_round(&n, &d, 10, Dir::Up).to_rational();
-        let third = BigRational::new(n, d);
-        assert!(lo < third && third < hi);
-        assert_eq!(&hi - &lo, BigRational::new(BigInt::from(1), BigInt::from(2048)));
+    fn sums_and_products_are_exact() {
+        let a = Dyadic::from_f64(0.1).unwrap();
+        let b = Dyadic::from_f64(1e-20).unwrap();
+        let s = a.add(&b).mul(&a);
+        let q = (BigRational::from_float(0.1).unwrap() + BigRational::from_float(1e-20).unwrap())
+            * BigRational::from_float(0.1).unwrap();
+        assert_eq!(s.to_rational(), q);
+        assert_eq!(Dyadic::from_rational(&q).unwrap().to_rational(), q);
+        assert!(Dyadic::from_rational(&BigRational::new(1.into(), 3.into())).is_none());
+        assert_eq!(a.cmp_exact(&b), Ordering::Greater);
+        assert_eq!(Dyadic::sum([&a, &b.neg(), &b]).to_rational(), a.to_rational());
     }
 }

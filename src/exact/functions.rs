@@ -17,10 +17,9 @@ use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
 use super::ExactError;
-use super::dyadic::{
-    Dir, Dy, bits_i64, cmp_rat_int, div_small, fixed_one, frac_round, mul_fixed, rat_to_fixed, shr_dir,
-};
+use super::dyadic::{Dyadic, Round};
 use super::interval::Interval;
+use super::kernels::{Dir, bits_i64, cmp_rat_int, div_small, fixed_one, frac_round, mul_fixed, rat_to_fixed, shr_dir};
 
 /// Extra bits carried by every kernel above the requested precision.
 pub const GUARD_BITS: u32 = 32;
@@ -107,7 +106,7 @@ pub(crate) fn ln2_fixed(w: u32) -> (BigInt, BigInt) {
 pub fn ln2(prec: u32) -> Interval {
     let w = work_prec(prec);
     let (lo, hi) = ln2_fixed(w);
-    finish(Dy::fixed(lo, w), Dy::fixed(hi, w), prec)
+    finish(Dyadic::fixed(lo, w), Dyadic::fixed(hi, w), prec)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,9 +158,9 @@ fn exp_series(x: &BigInt, w: u32, dir: Dir) -> BigInt {
 /// used), `r' = r / 2^h` with `|r'| <= 1/2`, `exp(q) = 2^k exp(r')^(2^h)`; `exp(r')` by
 /// [`exp_series`], then `h` directed squarings (all values positive, so floor/ceil of squares
 /// keep the bound on the right side).
-fn exp_bound(q: &BigRational, w: u32, dir: Dir) -> Dy {
+fn exp_bound(q: &BigRational, w: u32, dir: Dir) -> Dyadic {
     if q.is_zero() {
-        return Dy::one();
+        return Dyadic::from_int(1);
     }
     // Any k is correct; a good one only makes r small. The f64 estimate is just a guess.
     let qf = q.to_f64().filter(|v| v.is_finite()).unwrap_or(0.0);
@@ -186,17 +185,17 @@ fn exp_bound(q: &BigRational, w: u32, dir: Dir) -> Dy {
     for _ in 0..h {
         e = mul_fixed(&e, &e, ww, dir);
     }
-    Dy { m: e, e: k - i64::from(ww) }
+    Dyadic::new(e, k - i64::from(ww))
 }
 
 /// Directed bound of `exp(q)` for any `q <= EXP_ARG_LIMIT`: below `-EXP_ARG_LIMIT` the lower bound
 /// is 0 and the upper bound that of `exp(-EXP_ARG_LIMIT)` (monotonicity).
-fn exp_bound_clamped(q: &BigRational, w: u32, dir: Dir) -> Dy {
+fn exp_bound_clamped(q: &BigRational, w: u32, dir: Dir) -> Dyadic {
     let limit = i64::from(EXP_ARG_LIMIT);
     if cmp_rat_int(q, -limit) != Ordering::Less {
         exp_bound(q, w, dir)
     } else if dir == Dir::Down {
-        Dy::zero()
+        Dyadic::zero()
     } else {
         exp_bound(&BigRational::from_integer(BigInt::from(-limit)), w, Dir::Up)
     }
@@ -225,7 +224,7 @@ pub fn exp(x: &Interval, prec: u32) -> Result<Interval, ExactError> {
 ///
 /// Lower: floor chain, tail dropped (positive terms). Upper: ceil chain plus the tail after the
 /// last term `k`: `sum_{i>k} v^i/(2i+1) <= v^(k+1) / ((2k+3)(1-v)) <= v^k / 45 <= p_k`.
-fn atanh_s_series(v: &Dy, w: u32, dir: Dir) -> BigInt {
+fn atanh_s_series(v: &Dyadic, w: u32, dir: Dir) -> BigInt {
     let one = fixed_one(w);
     let vf = v.to_fixed(w, dir);
     debug_assert!(vf <= (&one >> 4u32) + 1u32, "atanh series needs |u| <= 1/4");
@@ -251,15 +250,15 @@ fn atanh_s_series(v: &Dy, w: u32, dir: Dir) -> BigInt {
 
 /// Directed bound of `atanh(u) = u S(u^2)` for an exact dyadic `|u| <= 1/4` (odd symmetry for
 /// `u < 0`), rounded to `w` significant bits.
-fn atanh_bound(u: &Dy, w: u32, dir: Dir) -> Dy {
+fn atanh_bound(u: &Dyadic, w: u32, dir: Dir) -> Dyadic {
     if u.is_zero() {
-        return Dy::zero();
+        return Dyadic::zero();
     }
     let neg = u.is_negative();
     // Bound on |atanh(u)| = |u| S(u^2) needed in direction `mag_dir`.
     let mag_dir = if neg { dir.flip() } else { dir };
     let s = atanh_s_series(&u.mul(u), w, mag_dir);
-    let mag = u.abs().mul(&Dy::fixed(s, w)).round(w, mag_dir);
+    let mag = u.abs().mul(&Dyadic::fixed(s, w)).round_dir(w, mag_dir);
     if neg { mag.neg() } else { mag }
 }
 
@@ -269,7 +268,7 @@ fn atanh_bound(u: &Dy, w: u32, dir: Dir) -> Dy {
 /// `u = (b-1)/(b+1)`, `|u| <= 0.177`. For `j = 0` the result keeps relative accuracy even when
 /// `q` is near 1 (`u` is rounded relative to its own size); otherwise `|ln q| >= 0.34` and the
 /// sum is formed in fixed point.
-fn ln_bound(q: &BigRational, w: u32, dir: Dir) -> Dy {
+fn ln_bound(q: &BigRational, w: u32, dir: Dir) -> Dyadic {
     let (n, d) = (q.numer(), q.denom());
     let mut j: i64 = n.bits() as i64 - d.bits() as i64;
     let (mut bn, mut bd) = if j >= 0 { (n.clone(), d << j.unsigned_abs()) } else { (n << j.unsigned_abs(), d.clone()) };
@@ -289,7 +288,7 @@ fn ln_bound(q: &BigRational, w: u32, dir: Dir) -> Dy {
     let wj = w + bits_i64(j) + 4;
     let (l_lo, l_hi) = ln2_fixed(wj);
     let l = if (dir == Dir::Down) == (j > 0) { l_lo } else { l_hi };
-    Dy::fixed(BigInt::from(j) * l + a.to_fixed(wj, dir), wj)
+    Dyadic::fixed(BigInt::from(j) * l + a.to_fixed(wj, dir), wj)
 }
 
 /// Certified enclosure of the natural logarithm over `x`, endpoints with `prec` significant bits.
@@ -310,9 +309,9 @@ pub fn ln(x: &Interval, prec: u32) -> Result<Interval, ExactError> {
 ///
 /// For `e <= 2/5`: `ln(1+e) = 2 atanh(e/(2+e))`, `u <= 1/6`, relative accuracy kept for tiny `e`.
 /// For `e > 2/5`: `ln(1+e) = ln 2 + 2 atanh((e-1)/(e+3))`, `|u| <= 0.177`, value `>= 0.33`.
-fn log1p_bound(e: &Dy, w: u32, dir: Dir) -> Dy {
+fn log1p_bound(e: &Dyadic, w: u32, dir: Dir) -> Dyadic {
     if e.is_zero() {
-        return Dy::zero();
+        return Dyadic::zero();
     }
     let (en, ed) = e.as_fraction();
     if &en * 5u32 <= &ed * 2u32 {
@@ -324,7 +323,7 @@ fn log1p_bound(e: &Dy, w: u32, dir: Dir) -> Dy {
         let wf = w + 2;
         let (l_lo, l_hi) = ln2_fixed(wf);
         let l = if dir == Dir::Down { l_lo } else { l_hi };
-        Dy::fixed(l + a.to_fixed(wf, dir), wf)
+        Dyadic::fixed(l + a.to_fixed(wf, dir), wf)
     }
 }
 
@@ -333,12 +332,12 @@ fn log1p_bound(e: &Dy, w: u32, dir: Dir) -> Dy {
 // ---------------------------------------------------------------------------------------------
 
 /// Directed bound of `e^{-a}` for `a >= 0`, saturated beyond [`LOGISTIC_SATURATION`].
-fn exp_neg_abs_bound(a: &BigRational, w: u32, dir: Dir) -> Dy {
+fn exp_neg_abs_bound(a: &BigRational, w: u32, dir: Dir) -> Dyadic {
     let sat = i64::from(LOGISTIC_SATURATION);
     if cmp_rat_int(a, sat) != Ordering::Greater {
         exp_bound(&-a, w, dir)
     } else if dir == Dir::Down {
-        Dy::zero()
+        Dyadic::zero()
     } else {
         exp_bound(&BigRational::from_integer(BigInt::from(-sat)), w, Dir::Up)
     }
@@ -347,7 +346,7 @@ fn exp_neg_abs_bound(a: &BigRational, w: u32, dir: Dir) -> Dy {
 /// Directed bound of `sigmoid(z) = 1/(1+e^{-z})` with `e = e^{-|z|} in (0, 1]`:
 /// `1/(1+e)` (decreasing in `e`) for `z >= 0`, `e/(1+e)` (increasing) for `z < 0`.
 /// No cancellation in either branch.
-fn sigmoid_bound(z: &BigRational, w: u32, dir: Dir) -> Dy {
+fn sigmoid_bound(z: &BigRational, w: u32, dir: Dir) -> Dyadic {
     let neg = z.is_negative();
     let e = exp_neg_abs_bound(&z.abs(), w, if neg { dir } else { dir.flip() });
     let (en, ed) = e.as_fraction();
@@ -357,7 +356,7 @@ fn sigmoid_bound(z: &BigRational, w: u32, dir: Dir) -> Dy {
 
 /// Directed bound of `softplus(z) = ln(1 + e^z) = max(z, 0) + ln(1 + e^{-|z|})` (increasing in
 /// `e^{-|z|}` for fixed `z`).
-fn softplus_bound(z: &BigRational, w: u32, dir: Dir) -> Dy {
+fn softplus_bound(z: &BigRational, w: u32, dir: Dir) -> Dyadic {
     let e = exp_neg_abs_bound(&z.abs(), w, dir);
     let l = log1p_bound(&e, w, dir);
     if !z.is_positive() {
@@ -365,7 +364,7 @@ fn softplus_bound(z: &BigRational, w: u32, dir: Dir) -> Dy {
     }
     // z > 0: the value is >= ln 2 > 1/2, so fixed point at scale w + 2 keeps w relative bits.
     let wf = w + 2;
-    Dy::fixed(rat_to_fixed(z, wf, dir) + l.to_fixed(wf, dir), wf)
+    Dyadic::fixed(rat_to_fixed(z, wf, dir) + l.to_fixed(wf, dir), wf)
 }
 
 /// Certified enclosure of `softplus(z) = ln(1 + e^z)` (increasing), endpoints with `prec`
@@ -408,14 +407,14 @@ pub fn logistic_loss_derivative(x: &Interval, prec: u32) -> Interval {
 // ---------------------------------------------------------------------------------------------
 
 /// For an increasing `f` given as a directed bound: lower bound at `x.lo`, upper at `x.hi`.
-fn monotone_bounds(x: &Interval, f: impl Fn(&BigRational, Dir) -> Dy) -> (Dy, Dy) {
+fn monotone_bounds(x: &Interval, f: impl Fn(&BigRational, Dir) -> Dyadic) -> (Dyadic, Dyadic) {
     (f(x.lo(), Dir::Down), f(x.hi(), Dir::Up))
 }
 
 /// Round the working bounds outward to `prec` bits and build the interval.
-fn finish(lo: Dy, hi: Dy, prec: u32) -> Interval {
+fn finish(lo: Dyadic, hi: Dyadic, prec: u32) -> Interval {
     let p = prec.max(2);
-    let (l, h) = (lo.round(p, Dir::Down), hi.round(p, Dir::Up));
+    let (l, h) = (lo.round(p, Round::Down), hi.round(p, Round::Up));
     // Both are rigorous bounds of one real number, so l <= h; checked on the dyadics (cheap).
     debug_assert!(l <= h, "enclosure bounds out of order");
     let (l, h) = if l <= h { (l, h) } else { (h, l) };

@@ -13,7 +13,8 @@ use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
 use super::ExactError;
-use super::dyadic::{Dir, Dy, div_dir, rat_round};
+use super::dyadic::Dyadic;
+use super::kernels::{Dir, div_dir, rat_round};
 
 /// A closed interval `[lo, hi]` of rationals, `lo <= hi` (enforced by every constructor).
 ///
@@ -379,7 +380,7 @@ fn sqrt_dir(q: &BigRational, prec: u32, dir: Dir) -> Option<BigRational> {
     if dir == Dir::Up && &r * &r < n {
         r += 1u32;
     }
-    Some(Dy { m: r, e: -s }.round(prec, dir).to_rational())
+    Some(Dyadic::new(r, -s).round_dir(prec, dir).to_rational())
 }
 
 /// A dyadic upper bound `u >= sqrt(q)` (so `u^2 >= q`) with at most `prec` significant bits and
@@ -411,18 +412,19 @@ fn pow2_normal(k: i64) -> f64 {
 /// as `m 2^e`, then `m * 2^e1 * 2^e2` where only the last product can round.
 fn f64_candidate(q: &BigRational) -> f64 {
     let d = rat_round(q, 53, Dir::Down);
-    let m = d.m.to_f64().unwrap_or(0.0);
+    let m = d.mantissa().to_f64().unwrap_or(0.0);
+    let e = d.exponent();
     if m == 0.0 {
         return 0.0;
     }
-    if d.e > 1100 {
+    if e > 1100 {
         return if m > 0.0 { f64::MAX } else { -f64::MAX };
     }
-    if d.e < -1200 {
+    if e < -1200 {
         return 0.0;
     }
-    let e1 = d.e / 2;
-    let e2 = d.e - e1;
+    let e1 = e / 2;
+    let e2 = e - e1;
     let x = m * pow2_normal(e1) * pow2_normal(e2);
     if x.is_finite() {
         x

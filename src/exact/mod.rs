@@ -30,6 +30,9 @@
 //! * Results are finally rounded outward to `prec` bits; for a point input the relative width is
 //!   below `2^(3-prec)` (outside the saturated ranges documented on [`LOGISTIC_SATURATION`] and
 //!   [`EXP_ARG_LIMIT`]).
+//! * [`Dyadic`] is the exact dyadic number `m 2^e` itself: the kernels produce their bounds as
+//!   dyadics, and the certificates ([`crate::certify`]) do their sums and products in it exactly,
+//!   rounding only on request in a stated [`Round`] direction.
 //! * Conversions back to binary64 are directed too ([`to_f64_down`], [`to_f64_up`], checked
 //!   against the rational exactly) or correctly rounded ([`to_f64_nearest`]).
 //!
@@ -52,6 +55,9 @@
 mod dyadic;
 mod functions;
 mod interval;
+mod kernels;
+
+pub use dyadic::{Dyadic, Round};
 
 pub use functions::{
     EXP_ARG_LIMIT, GUARD_BITS, LOGISTIC_SATURATION, exp, ln, ln2, logistic_loss, logistic_loss_derivative, sigmoid,
