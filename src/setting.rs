@@ -277,14 +277,12 @@ impl Default for Setting {
 impl Setting {
     /// Parses a TOML config; every field is optional and unknown fields are errors.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
-        toml::from_str(text).map_err(|e| Error::Config { origin: origin.to_string(), message: e.to_string() })
+        parse_toml(text, origin)
     }
 
     /// Reads and parses a TOML config file.
     pub fn from_toml_file(path: &std::path::Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Io { path: path.display().to_string(), message: e.to_string() })?;
-        Self::from_toml_str(&text, &path.display().to_string())
+        read_toml_file(path)
     }
 
     /// Number of patches actually stored per sample (one more with a separate feature-noise patch).
@@ -339,6 +337,17 @@ impl Setting {
         }
         Ok(())
     }
+}
+
+/// Parses TOML text into `T`; errors name `origin` and the offending field.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
+    toml::from_str(text).map_err(|e| Error::Config { origin: origin.to_string(), message: e.to_string() })
+}
+
+/// Reads and parses a TOML file into `T` (a [`Setting`], a convex setting, a theorem file).
+pub fn read_toml_file<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse_toml(&text, &path.display().to_string())
 }
 
 fn at_least(field: &str, v: usize, lo: usize) -> Result<()> {

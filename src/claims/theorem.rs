@@ -249,8 +249,7 @@ pub enum Scale {
 impl Theorem {
     /// Parses a theorem file's text; `origin` names it in errors.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
-        let t: Self =
-            toml::from_str(text).map_err(|e| Error::Config { origin: origin.to_string(), message: e.to_string() })?;
+        let t: Self = crate::setting::parse_toml(text, origin)?;
         t.validate(origin)?;
         Ok(t)
     }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::certify::{self, ConvexReport, ConvexSetting, ProblemKind};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::report::sig;
 
 /// Arguments of `adamgap convex`.
@@ -23,7 +23,7 @@ Other hyperparameters: --config FILE (TOML with the fields of certify::ConvexSet
 pub struct ConvexArgs {
     /// The convex problem: paper-linear (the paper's data, CNN with linear activation) or logistic
     /// (plain logistic regression on the patch sums xbar).
-    #[arg(long, value_parser = parse_problem)]
+    #[arg(long, value_parser = super::parse_kebab::<ProblemKind>)]
     pub problem: Option<ProblemKind>,
     /// TOML file with fields of the convex setting (problem, seed, data, m, lambda, runs, ...).
     #[arg(long, value_name = "FILE")]
@@ -78,47 +78,30 @@ pub struct ConvexArgs {
     pub export: Option<PathBuf>,
 }
 
-fn parse_problem(s: &str) -> std::result::Result<ProblemKind, String> {
-    match s {
-        "paper-linear" => Ok(ProblemKind::PaperLinear),
-        "logistic" => Ok(ProblemKind::Logistic),
-        _ => Err("allowed: paper-linear, logistic".into()),
-    }
-}
-
 impl ConvexArgs {
     /// The setting: defaults, then the config file, then the flags; validated.
     pub fn resolve(&self) -> Result<ConvexSetting> {
         let mut s = match &self.config {
-            Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
-                toml::from_str(&text)
-                    .map_err(|e| Error::Config { origin: p.display().to_string(), message: e.to_string() })?
-            }
+            Some(p) => crate::setting::read_toml_file(p)?,
             None => ConvexSetting::default(),
         };
-        macro_rules! set {
-            ($flag:ident => $($target:tt)+) => {
-                if let Some(v) = self.$flag.clone() {
-                    s.$($target)+ = v;
-                }
-            };
-        }
-        set!(problem => problem);
-        set!(seed => seed);
-        set!(lambda => lambda);
-        set!(digits => digits);
-        set!(prec => prec);
-        set!(test_size => data.test_size);
-        set!(steps => steps);
-        set!(adamw_steps => adamw_steps);
-        set!(grad_tol => grad_tol);
-        set!(target_radius => target_radius);
-        set!(d => data.d);
-        set!(n => data.n);
-        set!(s => data.s);
-        set!(m => m);
-        set!(threads => threads);
+        override_from!(self, s;
+            problem => problem,
+            seed => seed,
+            lambda => lambda,
+            digits => digits,
+            prec => prec,
+            test_size => data.test_size,
+            steps => steps,
+            adamw_steps => adamw_steps,
+            grad_tol => grad_tol,
+            target_radius => target_radius,
+            d => data.d,
+            n => data.n,
+            s => data.s,
+            m => m,
+            threads => threads,
+        );
         s.validate()?;
         Ok(s)
     }

@@ -9,6 +9,18 @@ use clap::{Args, Parser, Subcommand};
 use crate::error::{Error, Result};
 use crate::setting::{ActivationKind, FeatureNoise, NoiseKind, OptimizerSetting, Setting};
 
+/// `override_from!(args, setting; flag => field.path, ...)`: every flag that is `Some` overwrites
+/// the field (flags override the config file).
+macro_rules! override_from {
+    ($args:ident, $s:ident; $($flag:ident => $($target:ident).+),* $(,)?) => {
+        $(
+            if let Some(v) = $args.$flag.clone() {
+                $s.$($target).+ = v;
+            }
+        )*
+    };
+}
+
 pub mod check;
 pub mod convex;
 
@@ -65,10 +77,10 @@ pub struct SettingArgs {
     #[arg(long)]
     pub test_size: Option<usize>,
     /// Where the feature noise goes: in-noise-patch (the paper) or separate-patch.
-    #[arg(long, value_parser = parse_feature_noise)]
+    #[arg(long, value_parser = parse_kebab::<FeatureNoise>)]
     pub feature_noise: Option<FeatureNoise>,
     /// Noise kind: sparse (the paper) or dense.
-    #[arg(long, value_parser = parse_noise)]
+    #[arg(long, value_parser = parse_kebab::<NoiseKind>)]
     pub noise: Option<NoiseKind>,
     /// Probability of flipping a training label.
     #[arg(long)]
@@ -80,7 +92,7 @@ pub struct SettingArgs {
     #[arg(long)]
     pub q: Option<u32>,
     /// Activation: poly-relu (default) or linear.
-    #[arg(long, value_parser = parse_activation)]
+    #[arg(long, value_parser = parse_kebab::<ActivationKind>)]
     pub activation: Option<ActivationKind>,
     /// Multiply F_j by 1/m.
     #[arg(long)]
@@ -120,62 +132,39 @@ pub struct SettingArgs {
     pub no_bias_correction: bool,
 }
 
-fn parse_feature_noise(s: &str) -> std::result::Result<FeatureNoise, String> {
-    match s {
-        "in-noise-patch" => Ok(FeatureNoise::InNoisePatch),
-        "separate-patch" => Ok(FeatureNoise::SeparatePatch),
-        _ => Err("allowed: in-noise-patch, separate-patch".into()),
-    }
-}
-
-fn parse_noise(s: &str) -> std::result::Result<NoiseKind, String> {
-    match s {
-        "sparse" => Ok(NoiseKind::Sparse),
-        "dense" => Ok(NoiseKind::Dense),
-        _ => Err("allowed: sparse, dense".into()),
-    }
-}
-
-fn parse_activation(s: &str) -> std::result::Result<ActivationKind, String> {
-    match s {
-        "poly-relu" => Ok(ActivationKind::PolyRelu),
-        "linear" => Ok(ActivationKind::Linear),
-        _ => Err("allowed: poly-relu, linear".into()),
-    }
+/// Parses a flag's value by the serde name of its type (the same kebab-case spelling as in
+/// TOML files); the error lists the allowed values.
+pub(crate) fn parse_kebab<T: serde::de::DeserializeOwned>(s: &str) -> std::result::Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|e| e.to_string())
 }
 
 impl SettingArgs {
     /// The setting: defaults, then the config file, then the flags; validated.
     pub fn resolve(&self) -> Result<Setting> {
         let mut s = match &self.config {
-            Some(p) => Setting::from_toml_file(p)?,
+            Some(p) => crate::setting::read_toml_file(p)?,
             None => Setting::default(),
         };
-        macro_rules! set {
-            ($flag:ident => $($target:tt)+) => {
-                if let Some(v) = self.$flag.clone() {
-                    s.$($target)+ = v;
-                }
-            };
-        }
-        set!(seed => seed);
-        set!(d => data.d);
-        set!(n => data.n);
-        set!(s => data.s);
-        set!(sigma_p => data.sigma_p);
-        set!(alpha => data.alpha);
-        set!(patches => data.patches);
-        set!(test_size => data.test_size);
-        set!(feature_noise => data.feature_noise);
-        set!(noise => data.noise);
-        set!(label_flip => data.label_flip);
-        set!(m => model.m);
-        set!(q => model.q);
-        set!(activation => model.activation);
-        set!(sigma0 => model.sigma0);
-        set!(lambda => model.lambda);
-        set!(steps => train.steps);
-        set!(grad_tol => train.grad_tol);
+        override_from!(self, s;
+            seed => seed,
+            d => data.d,
+            n => data.n,
+            s => data.s,
+            sigma_p => data.sigma_p,
+            alpha => data.alpha,
+            patches => data.patches,
+            test_size => data.test_size,
+            feature_noise => data.feature_noise,
+            noise => data.noise,
+            label_flip => data.label_flip,
+            m => model.m,
+            q => model.q,
+            activation => model.activation,
+            sigma0 => model.sigma0,
+            lambda => model.lambda,
+            steps => train.steps,
+            grad_tol => train.grad_tol,
+        );
         if self.mean_over_filters {
             s.model.mean_over_filters = true;
         }
