@@ -26,6 +26,7 @@ pub mod error;
 pub mod exact;
 pub mod model;
 pub mod optim;
+pub mod parallel;
 pub mod report;
 pub mod setting;
 pub mod train;

@@ -157,25 +157,7 @@ impl Experiment {
     /// depend on `threads`). `progress(k, steps)` reports optimizer `k`'s progress.
     pub fn run_all(&self, threads: usize, progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<Run> {
         let opts = &self.setting.optimizers;
-        let threads = threads.clamp(1, opts.len().max(1));
-        let mut out: Vec<Option<Run>> = vec![None; opts.len()];
-        std::thread::scope(|scope| {
-            let chunks: Vec<Vec<usize>> = (0..threads).map(|k| (k..opts.len()).step_by(threads).collect()).collect();
-            let handles: Vec<_> = chunks
-                .into_iter()
-                .map(|ids| {
-                    scope.spawn(move || {
-                        ids.into_iter().map(|k| (k, self.run(&opts[k], &|t| progress(k, t)))).collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            for h in handles {
-                for (k, r) in h.join().expect("a training thread panicked") {
-                    out[k] = Some(r);
-                }
-            }
-        });
-        out.into_iter().map(|r| r.expect("every optimizer ran")).collect()
+        crate::parallel::map_indexed(opts.len(), threads, |k| self.run(&opts[k], &|t| progress(k, t)))
     }
 }
 

@@ -534,35 +534,14 @@ pub fn run_convex_full(setting: &ConvexSetting) -> Result<ConvexOutcome> {
 
     // 3. Certificates of every output, and their consistency with the minimizer.
     type Certified = (Certificate, [BigRational; 2]);
-    let certs: Vec<Certified> = {
-        let mut v: Vec<Option<Certified>> = vec![None; outcomes.len()];
-        let threads = setting.threads.clamp(1, outcomes.len().max(1));
-        let res: Vec<Result<Vec<(usize, Certified)>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
-                .map(|k| {
-                    let (problem, outcomes, minimizer) = (&problem, &outcomes, &minimizer);
-                    scope.spawn(move || {
-                        (k..outcomes.len())
-                            .step_by(threads)
-                            .map(|i| {
-                                let pt = enclosure::ExactPoint::of(problem, &outcomes[i].params)?;
-                                let c = enclosure::certify_exact_point(problem, &pt, setting.prec);
-                                let (lo, hi) = enclosure::distance_to_center(&pt, &minimizer.center, setting.prec);
-                                Ok((i, (c, [lo, hi])))
-                            })
-                            .collect::<Result<Vec<_>>>()
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().expect("a certificate thread panicked")).collect()
-        });
-        for r in res {
-            for (i, c) in r? {
-                v[i] = Some(c);
-            }
-        }
-        v.into_iter().map(|c| c.expect("every output certified")).collect()
-    };
+    let certs: Vec<Certified> = crate::parallel::map_indexed(outcomes.len(), setting.threads, |i| {
+        let pt = enclosure::ExactPoint::of(&problem, &outcomes[i].params)?;
+        let c = enclosure::certify_exact_point(&problem, &pt, setting.prec);
+        let (lo, hi) = enclosure::distance_to_center(&pt, &minimizer.center, setting.prec);
+        Ok((c, [lo, hi]))
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>>>()?;
     let is_adamw = |i: usize| adamw_spec.is_some() && i == outcomes.len() - 1;
 
     // 4. Test predictions. For test point t, with u_c the binary64 center (radius r_c in u space):
@@ -736,17 +715,5 @@ fn test_margins(problem: &ConvexProblem, center: &[Dyadic], r_c_up: f64, threads
         let rho = (q - r_c_up).next_down();
         (if rho.is_finite() && nx.is_finite() && nx > 0.0 { rho } else { f64::NEG_INFINITY }, sign)
     };
-    let threads = threads.clamp(1, test_n.max(1));
-    let chunk = test_n.div_ceil(threads).max(1);
-    let parts: Vec<Vec<(f64, f64)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..test_n)
-            .step_by(chunk)
-            .map(|a| {
-                let one = &one;
-                scope.spawn(move || (a..(a + chunk).min(test_n)).map(one).collect::<Vec<_>>())
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("a margin thread panicked")).collect()
-    });
-    parts.into_iter().flatten().unzip()
+    crate::parallel::map_indexed(test_n, threads, one).into_iter().unzip()
 }

@@ -196,24 +196,5 @@ pub fn run_all(
     grad_tol: f64,
     threads: usize,
 ) -> Vec<RunOutcome> {
-    let threads = threads.clamp(1, specs.len().max(1));
-    let mut out: Vec<Option<RunOutcome>> = vec![None; specs.len()];
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|k| {
-                scope.spawn(move || {
-                    (k..specs.len())
-                        .step_by(threads)
-                        .map(|i| (i, run_one(problem, &specs[i].0, init, specs[i].1, grad_tol)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for h in handles {
-            for (i, r) in h.join().expect("an optimizer thread panicked") {
-                out[i] = Some(r);
-            }
-        }
-    });
-    out.into_iter().map(|r| r.expect("every run ran")).collect()
+    crate::parallel::map_indexed(specs.len(), threads, |i| run_one(problem, &specs[i].0, init, specs[i].1, grad_tol))
 }

@@ -203,25 +203,9 @@ impl Checker {
             let names: Vec<&str> = todo.iter().map(|o| o.key()).collect();
             (self.progress)(&format!("  training {} for {} steps", names.join(", "), setting.train.steps));
             let exp = &cached.exp;
-            let threads = self.threads.min(todo.len());
-            let mut done: Vec<Option<Run>> = vec![None; todo.len()];
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|k| {
-                        let todo = &todo;
-                        scope.spawn(move || {
-                            (k..todo.len()).step_by(threads).map(|i| (i, exp.run(todo[i], &|_| {}))).collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                for h in handles {
-                    for (i, r) in h.join().expect("a training thread panicked") {
-                        done[i] = Some(r);
-                    }
-                }
-            });
+            let done = crate::parallel::map_indexed(todo.len(), self.threads, |i| exp.run(todo[i], &|_| {}));
             for (o, r) in todo.iter().zip(done) {
-                cached.runs.insert(opt_key(o), r.expect("every optimizer ran"));
+                cached.runs.insert(opt_key(o), r);
             }
         }
         let runs: Vec<&Run> = setting.optimizers.iter().map(|o| &cached.runs[&opt_key(o)]).collect();
