@@ -274,7 +274,7 @@ fn scatter_patch<const WIDE: bool>(g: &mut [f64], w2: usize, idx: &[u32], val: &
 /// [`sigmoid`] separately (both branch on the sign of `z` and evaluate the same exponential; at
 /// `z = +-0` both use `exp(0) = 1`; a NaN gives NaN in both).
 #[inline(always)]
-fn softplus_sigmoid(z: f64) -> (f64, f64) {
+pub(crate) fn softplus_sigmoid(z: f64) -> (f64, f64) {
     if z > 0.0 {
         let e = (-z).exp();
         (z + e.ln_1p(), 1.0 / (1.0 + e))

@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{PatchData, SparseRows};
 use crate::error::{Error, Result};
+use crate::model::softplus_sigmoid;
 
 /// Which convex problem `adamgap convex` certifies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -193,18 +194,6 @@ impl LogisticProblem {
     /// `||x_i||_2^2` summed over rows in binary64 (`||X||_F^2`, for step-size heuristics only).
     pub fn frobenius_sq_f64(&self) -> f64 {
         self.x.val.iter().map(|v| v * v).sum()
-    }
-}
-
-/// `(softplus(t), sigmoid(t))` sharing one `exp`.
-#[inline]
-pub(crate) fn softplus_sigmoid(t: f64) -> (f64, f64) {
-    if t > 0.0 {
-        let e = (-t).exp();
-        (t + e.ln_1p(), 1.0 / (1.0 + e))
-    } else {
-        let e = t.exp();
-        (e.ln_1p(), e / (1.0 + e))
     }
 }
 
