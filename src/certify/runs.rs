@@ -9,14 +9,14 @@
 //! **Schedules.** GD, Adam and sign GD can have a decaying step `eta_t = eta * schedule(t)`
 //! ([`Schedule`]): Adam near the optimum, once `sqrt(vhat) << eps`, is GD with step `eta/eps`,
 //! and before that it moves every coordinate by about `eta` per step (like sign GD), so it
-//! only settles if `eta` shrinks. Sign GD is run as Adam with `b1 = b2 = eps = 0` and no bias
-//! correction, which is sign GD step for step (`sign(0) = 0`; see [`crate::optim`]).
+//! only settles if `eta` shrinks. The schedule sets the optimizer's base step before every step
+//! ([`crate::optim::Optimizer::set_eta`]); sign GD's own `decay` applies on top of it.
 
 use serde::{Deserialize, Serialize};
 
 use super::problem::ConvexProblem;
-use crate::optim::{self, Optimizer};
-use crate::setting::{Decay, OptimizerSetting};
+use crate::optim;
+use crate::setting::OptimizerSetting;
 use crate::train::StopReason;
 
 /// A step-size multiplier `eta_t = eta * factor(t)`, `t = 1, 2, ...`.
@@ -96,51 +96,6 @@ impl RunSpec {
     }
 }
 
-/// The optimizer of a run, with a settable base step where the schedule needs one.
-enum Stepper {
-    Gd(optim::Gd),
-    Adam(optim::Adam, Decay),
-    Fixed(Box<dyn Optimizer>),
-}
-
-impl Stepper {
-    fn new(s: &OptimizerSetting, dim: usize) -> Self {
-        match *s {
-            OptimizerSetting::Gd { eta } => Self::Gd(optim::Gd { eta }),
-            OptimizerSetting::Adam { eta, b1, b2, eps, bias_correction } => {
-                Self::Adam(optim::Adam::new(eta, b1, b2, eps, bias_correction, false, dim), Decay::Constant)
-            }
-            OptimizerSetting::AdamW { eta, b1, b2, eps, bias_correction } => {
-                Self::Adam(optim::Adam::new(eta, b1, b2, eps, bias_correction, true, dim), Decay::Constant)
-            }
-            // Sign GD = Adam with b1 = b2 = eps = 0, no bias correction (crate::optim docs).
-            OptimizerSetting::SignGd { eta, decay } => {
-                Self::Adam(optim::Adam::new(eta, 0.0, 0.0, 0.0, false, false, dim), decay)
-            }
-            _ => Self::Fixed(optim::build(s, dim)),
-        }
-    }
-
-    fn step(&mut self, eta_t: f64, t: usize, w: &mut [f64], g: &[f64], lambda: f64) {
-        match self {
-            Self::Gd(o) => {
-                o.eta = eta_t;
-                o.step(w, g, lambda);
-            }
-            Self::Adam(o, decay) => {
-                let tf = t as f64;
-                o.eta = match decay {
-                    Decay::Constant => eta_t,
-                    Decay::InvSqrt => eta_t / tf.sqrt(),
-                    Decay::Inv => eta_t / tf,
-                };
-                o.step(w, g, lambda);
-            }
-            Self::Fixed(o) => o.step(w, g, lambda),
-        }
-    }
-}
-
 /// What a run returns: its final parameters and how it stopped.
 #[derive(Clone, Debug)]
 pub struct RunOutcome {
@@ -166,7 +121,7 @@ pub fn run_one(problem: &ConvexProblem, spec: &RunSpec, init: &[f64], steps: usi
     let mut w = init.to_vec();
     let mut g = vec![0.0; dim];
     let mut scratch = Vec::new();
-    let mut stepper = Stepper::new(&spec.optimizer, dim);
+    let mut optimizer = optim::build(&spec.optimizer, dim);
     let mut t = 0usize;
     let (stop, gnorm) = loop {
         let (loss, gn2) = problem.loss_grad_norm_f64(&w, &mut g, &mut scratch);
@@ -182,7 +137,8 @@ pub fn run_one(problem: &ConvexProblem, spec: &RunSpec, init: &[f64], steps: usi
             break (StopReason::StepBudget { step: t }, gn);
         }
         t += 1;
-        stepper.step(eta * spec.schedule.factor(t), t, &mut w, &g, lambda);
+        optimizer.set_eta(eta * spec.schedule.factor(t));
+        optimizer.step(&mut w, &g, lambda);
     };
     RunOutcome { spec: spec.clone(), params: w, stop, grad_norm_f64: gnorm, seconds: start.elapsed().as_secs_f64() }
 }

@@ -53,6 +53,9 @@ pub trait Optimizer: Send {
     fn name(&self) -> &'static str;
     /// One update of `w` from the unregularized gradient `g_loss` and weight decay `lambda`.
     fn step(&mut self, w: &mut [f64], g_loss: &[f64], lambda: f64);
+    /// Sets the base step size `eta` used by the following steps (an outer schedule calls this
+    /// before each step; sign GD's own [`Decay`] still applies on top).
+    fn set_eta(&mut self, eta: f64);
 }
 
 /// Builds the optimizer a setting describes, for `dim` parameters.
@@ -81,6 +84,9 @@ pub struct Gd {
 }
 
 impl Optimizer for Gd {
+    fn set_eta(&mut self, eta: f64) {
+        self.eta = eta;
+    }
     fn name(&self) -> &'static str {
         "gd"
     }
@@ -112,6 +118,9 @@ impl Adam {
 }
 
 impl Optimizer for Adam {
+    fn set_eta(&mut self, eta: f64) {
+        self.eta = eta;
+    }
     fn name(&self) -> &'static str {
         if self.decoupled { "adamw" } else { "adam" }
     }
@@ -144,6 +153,9 @@ pub struct SignGd {
 }
 
 impl Optimizer for SignGd {
+    fn set_eta(&mut self, eta: f64) {
+        self.eta = eta;
+    }
     fn name(&self) -> &'static str {
         "sign-gd"
     }
@@ -168,6 +180,9 @@ pub struct Momentum {
 }
 
 impl Optimizer for Momentum {
+    fn set_eta(&mut self, eta: f64) {
+        self.eta = eta;
+    }
     fn name(&self) -> &'static str {
         "momentum"
     }
@@ -189,6 +204,9 @@ pub struct Adaptive {
 }
 
 impl Optimizer for Adaptive {
+    fn set_eta(&mut self, eta: f64) {
+        self.eta = eta;
+    }
     fn name(&self) -> &'static str {
         if self.beta.is_some() { "rmsprop" } else { "adagrad" }
     }
