@@ -75,6 +75,29 @@ impl SparseRows {
     pub fn nnz(&self) -> usize {
         self.idx.len()
     }
+    /// The transpose, for `cols` columns: row `c` lists the rows `k` holding column `c` (in
+    /// increasing `k`, so a sum over it follows the order of the row-wise sums) with their values.
+    pub fn transpose(&self, cols: usize) -> Self {
+        let mut ptr = vec![0usize; cols + 1];
+        for &c in &self.idx {
+            ptr[c as usize + 1] += 1;
+        }
+        for c in 0..cols {
+            ptr[c + 1] += ptr[c];
+        }
+        let mut next = ptr.clone();
+        let (mut idx, mut val) = (vec![0u32; self.nnz()], vec![0.0; self.nnz()]);
+        for k in 0..self.rows() {
+            let (ci, cv) = self.row(k);
+            for (&c, &v) in ci.iter().zip(cv) {
+                let slot = &mut next[c as usize];
+                idx[*slot] = u32::try_from(k).expect("fewer than 2^32 rows");
+                val[*slot] = v;
+                *slot += 1;
+            }
+        }
+        Self { ptr, idx, val }
+    }
     /// Row `k` as a dense vector of length `d`.
     pub fn dense_row(&self, k: usize, d: usize) -> Vec<f64> {
         let mut out = vec![0.0; d];
@@ -99,6 +122,9 @@ pub struct PatchData {
     pub clean_y: Vec<f64>,
     /// Patch `p` of sample `i` is row `i * patches + p`.
     pub x: SparseRows,
+    /// The transpose of `x` (`d` rows: coordinate `k` lists the patches holding it, in increasing
+    /// patch order), built with `x`; the backward pass gathers the gradient's rows through it.
+    pub xt: SparseRows,
     /// The noise vector `xi_i` of each sample (row `i`).
     pub noise: SparseRows,
     /// Which stored patch of each sample is the signal patch.
@@ -163,7 +189,8 @@ impl PatchData {
             y.push(if flipped { -label } else { label });
             signal_patch.push(pos);
         }
-        Self { d, patches: stored, y, clean_y, x, noise, signal_patch }
+        let xt = x.transpose(d);
+        Self { d, patches: stored, y, clean_y, x, xt, noise, signal_patch }
     }
 
     /// The training set (stream 0) and the test set (stream 1) of a setting with seed `seed`.

@@ -13,14 +13,17 @@
 //! **Layout.** The weights `W` (the paper's shape `(2, m, d)`) are stored as a `d x 2m` row-major
 //! matrix: row `k` holds coordinate `k` of all `2m` filters, column `c = j_index * m + r` with
 //! `j_index = 0` for `j = +1` and `1` for `j = -1`. A sparse patch entry `(k, v)` then touches one
-//! contiguous row of `2m` values in the forward pass (`z += v W[k, :]`) and in the backward pass
-//! (`G[k, :] += v coef`), so a step costs `O(m * nnz + m d)` and its inner loops vectorize.
+//! contiguous row of `2m` values in the forward pass (`z_q += v W[k, :]`, patch by patch through
+//! the patches' rows `data.x`) and in the backward pass (`G[k, :] += v C[q, :]`, row by row of `G`
+//! through the transposed patches `data.xt`), so a step costs `O(m * nnz + m d)`, every pass
+//! writes its output once, and the inner loops vectorize.
 //! [`Weights::to_paper_layout`] gives the `(2, m, d)` array.
 
 use ndarray::{Array2, Array3};
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 
-use crate::data::{PatchData, STREAM_INIT, rng};
+use crate::data::{PatchData, STREAM_INIT, SparseRows, rng};
 use crate::setting::{ActivationKind, ModelSetting};
 
 /// The activation `sigma`.
@@ -168,14 +171,40 @@ pub struct Cnn {
 /// Scratch space of one forward/backward pass (allocated once, reused every step).
 ///
 /// `z` holds the pre-activations `<w_c, x_{i,p}>` of every patch of the data set (`n P 2m` values,
-/// grown on the first [`Cnn::loss_grad`] call; `P 2m` suffice for forward-only passes), overwritten
-/// by the backward coefficients; `coef` holds one factor per sample. After the first call nothing
-/// in a pass allocates.
+/// grown on the first [`Cnn::loss_grad`] call; `P 2m` suffice for forward-only passes), `c` the
+/// backward coefficients of every patch. After the first call nothing in a pass allocates.
 #[derive(Clone, Debug)]
 pub struct Workspace {
-    z: Vec<f64>,
-    coef: Vec<f64>,
+    pub(crate) z: Vec<f64>,
+    pub(crate) c: Vec<f64>,
+    /// Per sample: `log(1 + exp(-y f))` and whether `y f <= 0`.
+    pub(crate) sample: Vec<(f64, bool)>,
 }
+
+impl Workspace {
+    /// Makes room for `len` pre-activations and coefficients and `samples` per-sample results
+    /// (allocates on the first call only).
+    pub(crate) fn grow(&mut self, len: usize, samples: usize) {
+        if self.z.len() < len {
+            self.z.resize(len, 0.0);
+        }
+        if self.c.len() < len {
+            self.c.resize(len, 0.0);
+        }
+        if self.sample.len() < samples {
+            self.sample.resize(samples, (0.0, false));
+        }
+    }
+}
+
+/// Work split of the parallel passes: patches per forward task, samples per activation task, rows
+/// of `G` per backward task. Every element is computed the same way whatever the split and the
+/// number of threads, so these only trade scheduling overhead against balance.
+const PATCHES_PER_TASK: usize = 32;
+const SAMPLES_PER_TASK: usize = 16;
+const ROWS_PER_TASK: usize = 64;
+/// Test samples per task of the error pass.
+const EVAL_SAMPLES_PER_TASK: usize = 256;
 
 /// What a pass over the training data gives besides the gradient.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -189,11 +218,11 @@ pub struct LossEval {
 // ---------------------------------------------------------------------------------------------
 // Hot kernels (see docs/performance.md for the cost model and the measurements).
 //
-// A sparse patch `x = sum_t val[t] e_{idx[t]}` meets the weights through two row operations on the
-// `d x 2m` layout: the forward gather `z[c] = sum_t val[t] W[idx[t], c]` and the backward scatter
-// `G[idx[t], c] += val[t] coef[c]`. Both are split into column blocks of 16, 8, 4 and 1 so that a
-// block's accumulators (forward) or coefficients (backward) stay in registers and the compiler emits
-// packed multiplies and adds without bounds checks inside the block. Every output element still
+// A sparse patch `x = sum_t val[t] e_{idx[t]}` meets the weights through one row operation on the
+// `d x 2m` layout, the gather `z[c] = sum_t val[t] W[idx[t], c]`; the backward pass is the same
+// gather over the transposed patches (`G[k, c] = sum_q x_qk C[q, c]`). It is split into column
+// blocks (up to 40 wide with AVX, 16 without) so that a block's accumulators stay in registers and
+// the compiler emits packed multiplies and adds without bounds checks inside the block. Every output element still
 // receives exactly the same operations in the same order as the plain loops
 // `for t { for c { z[c] += val[t] * W[idx[t], c] } }` (starting from `0.0`), so the results are
 // bit-identical to them, whatever the vector width (no fused multiply-add is ever formed: Rust does
@@ -245,31 +274,6 @@ fn gather_patch<const WIDE: bool>(w: &[f64], w2: usize, idx: &[u32], val: &[f64]
     }
 }
 
-/// `g[idx[t] * w2 + off + j] += val[t] * coef[off + j]` for `j < L`, in `t` order.
-#[inline(always)]
-fn scatter_block<const L: usize>(g: &mut [f64], w2: usize, off: usize, idx: &[u32], val: &[f64], coef: &[f64]) {
-    let c: [f64; L] = coef[off..off + L].try_into().expect("a block of L columns");
-    for (&k, &v) in idx.iter().zip(val) {
-        let base = k as usize * w2 + off;
-        let row: &mut [f64; L] = (&mut g[base..base + L]).try_into().expect("a block of L columns");
-        for (r, &x) in row.iter_mut().zip(&c) {
-            *r += v * x;
-        }
-    }
-}
-
-/// `g[idx[t] * w2 + c] += val[t] * coef[c]` for `c < w2` (the backward of one patch), blocks as in
-/// [`gather_patch`].
-#[allow(clippy::int_plus_one)] // the width-1 block of `for_blocks!`
-#[inline(always)]
-fn scatter_patch<const WIDE: bool>(g: &mut [f64], w2: usize, idx: &[u32], val: &[f64], coef: &[f64]) {
-    if WIDE {
-        for_blocks!(w2, [40, 32, 24, 16, 8, 4, 2, 1], |off, L| scatter_block::<L>(g, w2, off, idx, val, coef));
-    } else {
-        for_blocks!(w2, [16, 8, 4, 2, 1], |off, L| scatter_block::<L>(g, w2, off, idx, val, coef));
-    }
-}
-
 /// `(softplus(z), sigmoid(z))` sharing one `exp(-|z|)`: bit-identical to calling [`softplus`] and
 /// [`sigmoid`] separately (both branch on the sign of `z` and evaluate the same exponential; at
 /// `z = +-0` both use `exp(0) = 1`; a NaN gives NaN in both).
@@ -289,14 +293,14 @@ pub(crate) fn softplus_sigmoid(z: f64) -> (f64, f64) {
 macro_rules! with_activation {
     ($act:expr, |$value:ident, $deriv:ident| $body:expr) => {
         match $act {
-            Activation::PolyRelu(3) => {
-                let $value = |t: f64| Activation::PolyRelu(3).value(t);
-                let $deriv = |t: f64| Activation::PolyRelu(3).deriv(t);
+            $crate::model::Activation::PolyRelu(3) => {
+                let $value = |t: f64| $crate::model::Activation::PolyRelu(3).value(t);
+                let $deriv = |t: f64| $crate::model::Activation::PolyRelu(3).deriv(t);
                 $body
             }
-            Activation::Linear => {
-                let $value = |t: f64| Activation::Linear.value(t);
-                let $deriv = |t: f64| Activation::Linear.deriv(t);
+            $crate::model::Activation::Linear => {
+                let $value = |t: f64| $crate::model::Activation::Linear.value(t);
+                let $deriv = |t: f64| $crate::model::Activation::Linear.deriv(t);
                 $body
             }
             a => {
@@ -306,23 +310,6 @@ macro_rules! with_activation {
             }
         }
     };
-}
-
-/// Calls `$portable` through a copy compiled with AVX when the CPU has it (runtime detection), or
-/// directly. AVX (without FMA) changes only the vector width of element-wise operations, never the
-/// operations an element receives or their order, so both give bit-identical results.
-macro_rules! simd_dispatch {
-    ($avx:ident, $portable:ident, ($($arg:ident),*)) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx") {
-                // SAFETY: `$avx` only enables the `avx` target feature, which the CPU has (checked
-                // just above).
-                return unsafe { $avx($($arg),*) };
-            }
-        }
-        $portable($($arg),*)
-    }};
 }
 
 impl Cnn {
@@ -338,7 +325,7 @@ impl Cnn {
 
     /// A workspace for data with `patches` patches per sample.
     pub fn workspace(&self, patches: usize) -> Workspace {
-        Workspace { z: vec![0.0; patches * 2 * self.m], coef: Vec::new() }
+        Workspace { z: vec![0.0; patches * 2 * self.m], c: Vec::new(), sample: Vec::new() }
     }
 
     /// Fills `z[p * 2m + c] = <w_c, x_{i,p}>` for sample `i` and returns `f(W, x_i)`.
@@ -357,13 +344,7 @@ impl Cnn {
             let (idx, val) = data.x.row(i * data.patches + p);
             gather_patch::<WIDE>(w, w2, idx, val, zp);
         }
-        let (mut fp, mut fm) = (0.0, 0.0);
-        for zp in z.chunks_exact(w2) {
-            let (plus, minus) = zp.split_at(self.m);
-            fp += plus.iter().map(|&t| value(t)).sum::<f64>();
-            fm += minus.iter().map(|&t| value(t)).sum::<f64>();
-        }
-        self.scale * (fp - fm)
+        self.output_from(value, z)
     }
 
     /// Fills `z[p * 2m + c] = <w_c, x_{i,p}>` for sample `i` and returns `f(W, x_i)`.
@@ -377,11 +358,17 @@ impl Cnn {
         (0..data.len()).map(|i| self.forward_sample(w.as_slice(), data, i, &mut ws.z)).collect()
     }
 
-    /// Number of points with `y f(W, x) <= 0`, measured against the clean labels.
-    pub fn errors(&self, w: &Weights, data: &PatchData, ws: &mut Workspace) -> usize {
-        let (model, w) = (self, w.as_slice());
-        let z = &mut ws.z;
-        simd_dispatch!(errors_avx, errors_portable, (model, w, data, z))
+    /// Number of points with `y f(W, x) <= 0`, measured against the clean labels (in parallel over
+    /// blocks of samples).
+    pub fn errors(&self, w: &Weights, data: &PatchData, _ws: &mut Workspace) -> usize {
+        let (k, w) = (Kernels::detect(), w.as_slice());
+        (0..data.len().div_ceil(EVAL_SAMPLES_PER_TASK))
+            .into_par_iter()
+            .map(|b| {
+                let samples = b * EVAL_SAMPLES_PER_TASK..((b + 1) * EVAL_SAMPLES_PER_TASK).min(data.len());
+                errors_block(k, self, w, data, samples)
+            })
+            .sum()
     }
 
     /// Error rate (fraction of points with `y f <= 0`, clean labels).
@@ -392,22 +379,35 @@ impl Cnn {
     /// The mean logistic loss (no weight decay) and, in `grad`, its gradient (overwritten), in the
     /// weights' layout. Training errors count the labels the model is trained on.
     ///
-    /// Uses AVX when the CPU has it; the result is bit-identical to [`Cnn::loss_grad_portable`].
+    /// Runs its passes in parallel on the current rayon pool and uses AVX when the CPU has it; the
+    /// result is bit-identical whatever the number of threads, and to [`Cnn::loss_grad_portable`].
     pub fn loss_grad(&self, w: &[f64], data: &PatchData, grad: &mut [f64], ws: &mut Workspace) -> LossEval {
-        let model = self;
-        simd_dispatch!(loss_grad_avx, loss_grad_portable_fn, (model, w, data, grad, ws))
+        self.loss_grad_with_kernels(Kernels::detect(), w, data, grad, ws)
     }
 
-    /// [`Cnn::loss_grad`] compiled for the baseline target only (no runtime SIMD dispatch), for
+    /// [`Cnn::loss_grad`] with the baseline-target kernels only (no runtime SIMD dispatch), for
     /// tests and benches that compare the two code paths.
     pub fn loss_grad_portable(&self, w: &[f64], data: &PatchData, grad: &mut [f64], ws: &mut Workspace) -> LossEval {
-        loss_grad_portable_fn(self, w, data, grad, ws)
+        self.loss_grad_with_kernels(Kernels::portable(), w, data, grad, ws)
+    }
+
+    fn loss_grad_with_kernels(
+        &self,
+        k: Kernels,
+        w: &[f64],
+        data: &PatchData,
+        grad: &mut [f64],
+        ws: &mut Workspace,
+    ) -> LossEval {
+        with_activation!(self.activation, |value, deriv| self.loss_grad_with(k, &value, &deriv, w, data, grad, ws))
     }
 
     /// The pass behind [`Cnn::loss_grad`], with the activation's value and derivative as closures.
     #[inline(always)]
-    fn loss_grad_with<const WIDE: bool, V, D>(
+    #[allow(clippy::too_many_arguments)]
+    fn loss_grad_with<V, D>(
         &self,
+        k: Kernels,
         value: &V,
         deriv: &D,
         w: &[f64],
@@ -416,60 +416,106 @@ impl Cnn {
         ws: &mut Workspace,
     ) -> LossEval
     where
-        V: Fn(f64) -> f64,
-        D: Fn(f64) -> f64,
+        V: Fn(f64) -> f64 + Sync,
+        D: Fn(f64) -> f64 + Sync,
+    {
+        assert_eq!(w.len(), self.d * 2 * self.m, "weights of shape d x 2m");
+        assert_eq!(grad.len(), w.len(), "gradient of the weights' shape");
+        // Three phases, each touching one weights-sized array at most: the forward pass reads `W`
+        // and keeps every patch's pre-activations (`n P 2m` values), the activation pass turns them
+        // into per-patch backward coefficients, and the backward pass writes `G` row by row.
+        ws.grow(data.x.rows() * 2 * self.m, data.len());
+        self.forward_all(k, w, data, &mut ws.z);
+        let eval = self.activation(value, deriv, data, ws);
+        self.backward(k, data, &ws.c, grad);
+        eval
+    }
+
+    /// `z[q 2m + c] = <w_c, x_q>` for every stored patch `q` (the forward pass), in parallel over
+    /// blocks of patches (each patch's sum is the same whatever thread computes it).
+    fn forward_all(&self, k: Kernels, w: &[f64], data: &PatchData, z: &mut [f64]) {
+        let w2 = 2 * self.m;
+        let rows = data.x.rows();
+        z[..rows * w2]
+            .par_chunks_mut(PATCHES_PER_TASK * w2)
+            .enumerate()
+            .for_each(|(b, zb)| forward_block(k, w2, w, &data.x, b * PATCHES_PER_TASK, zb));
+    }
+
+    /// From the pre-activations `ws.z` of every patch: the mean loss and the training errors, and in
+    /// `ws.c` the backward coefficients `C[q, c] = (1/n) l_i y_i j_c c_F sigma'(z[q, c])`, so that
+    /// `grad = X^T C`. In parallel over blocks of samples; the loss is then summed in sample order.
+    #[inline(always)]
+    fn activation<V, D>(&self, value: &V, deriv: &D, data: &PatchData, ws: &mut Workspace) -> LossEval
+    where
+        V: Fn(f64) -> f64 + Sync,
+        D: Fn(f64) -> f64 + Sync,
     {
         let (m, w2) = (self.m, 2 * self.m);
-        assert_eq!(w.len(), self.d * w2, "weights of shape d x 2m");
-        assert_eq!(grad.len(), w.len(), "gradient of the weights' shape");
-        let n = data.len() as f64;
-        let (mut loss, mut errors) = (0.0, 0usize);
-        let Workspace { z, coef } = ws;
-        // Two phases, so that each touches one weights-sized array: the forward pass reads `W`
-        // and keeps every sample's pre-activations (`n P 2m` values), the backward pass writes `G`.
-        // Every sum is taken in the same order as in a per-sample loop.
+        let n = data.len();
         let per_sample = data.patches * w2;
-        if z.len() < data.len() * per_sample {
-            z.resize(data.len() * per_sample, 0.0); // first call only
-        }
-        if coef.len() < data.len() {
-            coef.resize(data.len(), 0.0);
-        }
-        for (i, (zi, ai)) in z.chunks_exact_mut(per_sample).zip(coef.iter_mut()).take(data.len()).enumerate() {
-            let y = data.y[i];
-            let f = self.forward_sample_with::<WIDE, _>(value, w, data, i, zi);
-            let margin = y * f;
-            let (sp, sg) = softplus_sigmoid(-margin);
+        let Workspace { z, c, sample } = ws;
+        z[..n * per_sample]
+            .par_chunks(SAMPLES_PER_TASK * per_sample)
+            .zip(c[..n * per_sample].par_chunks_mut(SAMPLES_PER_TASK * per_sample))
+            .zip(sample[..n].par_chunks_mut(SAMPLES_PER_TASK))
+            .enumerate()
+            .for_each(|(b, ((zb, cb), sb))| {
+                for (j, ((zi, ci), si)) in
+                    zb.chunks_exact(per_sample).zip(cb.chunks_exact_mut(per_sample)).zip(sb.iter_mut()).enumerate()
+                {
+                    let y = data.y[b * SAMPLES_PER_TASK + j];
+                    let margin = y * self.output_from(value, zi);
+                    let (sp, sg) = softplus_sigmoid(-margin);
+                    *si = (sp, margin <= 0.0);
+                    // d/df log(1 + exp(-y f)) = y * l_i with l_i = -sigmoid(-y f).
+                    let a = -sg * y * self.scale / n as f64;
+                    let na = -a;
+                    for (zq, cq) in zi.chunks_exact(w2).zip(ci.chunks_exact_mut(w2)) {
+                        let (zplus, zminus) = zq.split_at(m);
+                        let (cplus, cminus) = cq.split_at_mut(m);
+                        for (cc, &zc) in cplus.iter_mut().zip(zplus) {
+                            *cc = a * deriv(zc);
+                        }
+                        for (cc, &zc) in cminus.iter_mut().zip(zminus) {
+                            *cc = na * deriv(zc);
+                        }
+                    }
+                }
+            });
+        let mut loss = 0.0;
+        let mut errors = 0usize;
+        for &(sp, wrong) in &sample[..n] {
             loss += sp;
-            errors += usize::from(margin <= 0.0);
-            // d/df log(1 + exp(-y f)) = y * l_i with l_i = -sigmoid(-y f).
-            *ai = -sg * y * self.scale / n;
+            errors += usize::from(wrong);
         }
-        grad.fill(0.0);
-        for (i, (zi, &a)) in z.chunks_exact_mut(per_sample).zip(coef.iter()).take(data.len()).enumerate() {
-            let na = -a;
-            for (p, zp) in zi.chunks_exact_mut(w2).enumerate() {
-                // The pre-activations of this patch become its backward coefficients, in place.
-                let mut active = false;
-                let (zplus, zminus) = zp.split_at_mut(m);
-                for zc in zplus.iter_mut() {
-                    let dv = deriv(*zc);
-                    active |= dv != 0.0;
-                    *zc = a * dv;
-                }
-                for zc in zminus.iter_mut() {
-                    let dv = deriv(*zc);
-                    active |= dv != 0.0;
-                    *zc = na * dv;
-                }
-                if !active {
-                    continue;
-                }
-                let (idx, val) = data.x.row(i * data.patches + p);
-                scatter_patch::<WIDE>(grad, w2, idx, val, zp);
-            }
+        LossEval { loss: loss / n as f64, errors }
+    }
+
+    /// `grad = X^T C`: row `k` gathers the coefficient rows of the patches holding coordinate `k`
+    /// (through the transposed patches `data.xt`), summed in patch order. Every element of `grad`
+    /// receives the products in the same order as the patch-by-patch scatter
+    /// `for q { for k in x_q { grad[k] += x_q[k] C[q] } }` from zero, so the result is
+    /// bit-identical to it (a patch whose coefficients are zero adds exact zeros). In parallel over
+    /// blocks of rows.
+    fn backward(&self, k: Kernels, data: &PatchData, c: &[f64], grad: &mut [f64]) {
+        let w2 = 2 * self.m;
+        grad.par_chunks_mut(ROWS_PER_TASK * w2)
+            .enumerate()
+            .for_each(|(b, gb)| forward_block(k, w2, c, &data.xt, b * ROWS_PER_TASK, gb));
+    }
+
+    /// `f(W, x)` from the pre-activations `z` of one sample's patches (`P` rows of `2m`), summed
+    /// patch by patch, plus filters then minus filters.
+    #[inline(always)]
+    pub(crate) fn output_from<V: Fn(f64) -> f64>(&self, value: &V, z: &[f64]) -> f64 {
+        let (mut fp, mut fm) = (0.0, 0.0);
+        for zp in z.chunks_exact(2 * self.m) {
+            let (plus, minus) = zp.split_at(self.m);
+            fp += plus.iter().map(|&t| value(t)).sum::<f64>();
+            fm += minus.iter().map(|&t| value(t)).sum::<f64>();
         }
-        LossEval { loss: loss / n, errors }
+        self.scale * (fp - fm)
     }
 
     /// `L(W)`: mean logistic loss plus `(lambda/2) ||W||_F^2`.
@@ -493,50 +539,89 @@ impl Cnn {
     }
 }
 
-/// The body of [`Cnn::errors`], inlined into both dispatch targets.
+/// Which copy of the hot kernels to run: the baseline-target one, or the one compiled with AVX
+/// (only constructed when the CPU has AVX). Both give bit-identical results: AVX (without FMA)
+/// changes the vector width of element-wise operations, never the operations an element receives
+/// or their order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Kernels {
+    avx: bool,
+}
+
+impl Kernels {
+    /// AVX if the CPU has it (runtime detection), else the baseline copy.
+    pub(crate) fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            Self { avx: std::arch::is_x86_feature_detected!("avx") }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            Self { avx: false }
+        }
+    }
+
+    /// The baseline copy.
+    pub(crate) fn portable() -> Self {
+        Self { avx: false }
+    }
+}
+
+/// Defines `$name(k: Kernels, args..)`, which runs `$body::<true>` (compiled with AVX) when `k` says
+/// so, else `$body::<false>`.
+macro_rules! kernel_fn {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? => $body:ident) => {
+        $(#[$doc])*
+        fn $name(k: Kernels, $($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx")]
+                fn avx($($arg: $ty),*) $(-> $ret)? {
+                    $body::<true>($($arg),*)
+                }
+                if k.avx {
+                    // SAFETY: `Kernels { avx: true }` is only made after detecting AVX on this CPU.
+                    return unsafe { avx($($arg),*) };
+                }
+            }
+            let _ = k;
+            $body::<false>($($arg),*)
+        }
+    };
+}
+
+kernel_fn! {
+    /// `out[j 2m + c] = sum_t val[t] * w[idx[t] 2m + c]` over row `first + j` of `rows`, for every
+    /// row of `out` (`w2 = 2m` columns): the forward pass over a block of patches (`rows = x`, `w` the
+    /// weights), or the backward pass over a block of gradient rows (`rows = xt`, `w` the
+    /// coefficients).
+    fn forward_block(w2: usize, w: &[f64], rows: &SparseRows, first: usize, out: &mut [f64]) => gather_rows
+}
+
 #[inline(always)]
-fn errors_body<const WIDE: bool>(model: &Cnn, w: &[f64], data: &PatchData, z: &mut [f64]) -> usize {
+fn gather_rows<const WIDE: bool>(w2: usize, w: &[f64], rows: &SparseRows, first: usize, out: &mut [f64]) {
+    for (j, o) in out.chunks_exact_mut(w2).enumerate() {
+        let (idx, val) = rows.row(first + j);
+        gather_patch::<WIDE>(w, w2, idx, val, o);
+    }
+}
+
+kernel_fn! {
+    /// Number of `samples` with `y f(W, x) <= 0` (clean labels).
+    fn errors_block(model: &Cnn, w: &[f64], data: &PatchData, samples: std::ops::Range<usize>) -> usize => errors_body
+}
+
+#[inline(always)]
+fn errors_body<const WIDE: bool>(model: &Cnn, w: &[f64], data: &PatchData, samples: std::ops::Range<usize>) -> usize {
+    let mut z = vec![0.0; data.patches * 2 * model.m];
     with_activation!(model.activation, |value, _deriv| {
         let mut errors = 0usize;
-        for i in 0..data.len() {
-            let f = model.forward_sample_with::<WIDE, _>(&value, w, data, i, z);
+        for i in samples {
+            let f = model.forward_sample_with::<WIDE, _>(&value, w, data, i, &mut z);
             errors += usize::from(data.clean_y[i] * f <= 0.0);
         }
         errors
     })
-}
-
-fn errors_portable(model: &Cnn, w: &[f64], data: &PatchData, z: &mut [f64]) -> usize {
-    errors_body::<false>(model, w, data, z)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-fn errors_avx(model: &Cnn, w: &[f64], data: &PatchData, z: &mut [f64]) -> usize {
-    errors_body::<true>(model, w, data, z)
-}
-
-/// The body of [`Cnn::loss_grad`], inlined into both dispatch targets.
-#[inline(always)]
-fn loss_grad_body<const WIDE: bool>(
-    model: &Cnn,
-    w: &[f64],
-    data: &PatchData,
-    grad: &mut [f64],
-    ws: &mut Workspace,
-) -> LossEval {
-    with_activation!(model.activation, |value, deriv| model
-        .loss_grad_with::<WIDE, _, _>(&value, &deriv, w, data, grad, ws))
-}
-
-fn loss_grad_portable_fn(model: &Cnn, w: &[f64], data: &PatchData, grad: &mut [f64], ws: &mut Workspace) -> LossEval {
-    loss_grad_body::<false>(model, w, data, grad, ws)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-fn loss_grad_avx(model: &Cnn, w: &[f64], data: &PatchData, grad: &mut [f64], ws: &mut Workspace) -> LossEval {
-    loss_grad_body::<true>(model, w, data, grad, ws)
 }
 
 /// The same objective as [`Cnn::loss_grad`] computed densely with plain matrix products, for

@@ -1,26 +1,19 @@
-//! The one way this crate uses threads: map `f` over `0..len` on up to `threads` scoped threads,
-//! results in index order. Each `f(i)` runs sequentially in one thread, so no result depends on the
-//! number of threads (no reduction crosses threads).
+//! The one way this crate starts threads: [`map_indexed`] runs `f` over `0..len` in a rayon pool of
+//! `threads` threads, results in index order. Inside `f`, the parallel passes of a training step
+//! (`model`, `optim`) split their work over the same pool (work stealing), so `threads` bounds every
+//! thread the computation uses. No result depends on the number of threads: each `f(i)` is
+//! computed the same way wherever it runs, and the parallel passes inside it only split
+//! element-wise work or sums whose order is fixed.
 
-/// `(0..len).map(f).collect()`, with the indices dealt round-robin over up to `threads` threads.
+use rayon::prelude::*;
+
+/// `(0..len).map(f).collect()`, computed on a pool of up to `threads` threads (at least 1). If the
+/// pool cannot be created, runs on the calling thread (same results).
 pub fn map_indexed<T: Send>(len: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = threads.clamp(1, len.max(1));
-    if threads == 1 {
-        return (0..len).map(f).collect();
+    match rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build() {
+        Ok(pool) => pool.install(|| (0..len).into_par_iter().map(&f).collect()),
+        Err(_) => (0..len).map(f).collect(),
     }
-    let f = &f;
-    let mut out: Vec<Option<T>> = (0..len).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|k| scope.spawn(move || (k..len).step_by(threads).map(|i| (i, f(i))).collect::<Vec<_>>()))
-            .collect();
-        for h in handles {
-            for (i, v) in h.join().expect("a worker thread panicked") {
-                out[i] = Some(v);
-            }
-        }
-    });
-    out.into_iter().map(|v| v.expect("every index was mapped")).collect()
 }
 
 #[cfg(test)]
@@ -33,5 +26,12 @@ mod tests {
         }
         assert_eq!(one[6], 36);
         assert!(super::map_indexed(0, 4, |i| i).is_empty());
+    }
+
+    #[test]
+    fn the_pool_bounds_the_threads_of_nested_passes() {
+        let seen = super::map_indexed(4, 2, |_| rayon::current_num_threads());
+        assert_eq!(seen, vec![2; 4]);
+        assert_eq!(super::map_indexed(3, 1, |_| rayon::current_num_threads()), vec![1; 3]);
     }
 }
