@@ -5,7 +5,7 @@
 //!
 //! | group | what is timed |
 //! |---|---|
-//! | `step/default` | loss + gradient, GD / Adam / sign GD steps (loss + gradient + update), the update loops alone, and the dense reference step, at the paper's default setting |
+//! | `step/default` | loss + gradient, GD / Adam / sign GD steps (loss + gradient + update) and the update loops alone on 1 and 2 threads, and the dense reference step, at the paper's default setting |
 //! | `eval/default` | the test error on 10,000 fresh points (a checkpoint's forward pass) |
 //! | `ladder_d`, `ladder_n`, `ladder_m`, `ladder_s` | the Adam step along one parameter, the others at their defaults |
 //! | `probe` | the machine: packed multiply-add throughput in L1, memory bandwidth, Adam's divider-bound update in L1 |

@@ -2,9 +2,9 @@
 //! initialization, a trace at checkpoints, and an honest stop reason for every run.
 //!
 //! A run stops at the first of: the step budget, `||grad L||_2 <= grad_tol` (when `grad_tol > 0`),
-//! or a non-finite objective, gradient or weight (divergence, with the step). Each optimizer runs
-//! sequentially in one thread; several optimizers may run in parallel threads, which does not change
-//! any result (no reduction crosses threads).
+//! or a non-finite objective, gradient or weight (divergence, with the step). Several optimizers run
+//! side by side on a pool of threads, and each step splits its passes over the same pool
+//! ([`crate::parallel`]); no result depends on the number of threads (every sum keeps its order).
 
 use std::collections::BTreeSet;
 use std::time::Instant;

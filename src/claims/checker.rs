@@ -1,8 +1,8 @@
 //! The checker: measure a claim (one match arm per [`ClaimKind`]), evaluate its checks, give a
 //! verdict, and render the summary a reviewer reads.
 //!
-//! Everything here is sequential per optimizer and keyed by `BTreeMap`s, so a report is identical
-//! across runs and thread counts (threads only run different optimizers side by side).
+//! Every run is computed the same way whatever the thread count (see [`crate::parallel`]) and
+//! results are keyed by `BTreeMap`s, so a report is identical across runs and thread counts.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -140,7 +140,7 @@ pub struct ClaimReport {
 
 /// Checks claims, reusing runs across claims with the same setting and optimizer.
 pub struct Checker {
-    /// Threads to run the optimizers of one claim side by side (results do not depend on it).
+    /// Threads for the optimizers of one claim and their steps (results do not depend on it).
     pub threads: usize,
     /// Called with a line of progress (`checking ...`, `training ...`).
     pub progress: Box<dyn Fn(&str) + Sync>,

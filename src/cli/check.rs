@@ -36,7 +36,8 @@ pub struct CheckArgs {
     /// Which setting to run: full (the paper's) or test (the reduced one of tests/claims.rs).
     #[arg(long, value_enum, default_value_t = ScaleArg::Full)]
     pub scale: ScaleArg,
-    /// Threads: the optimizers of one claim run side by side (results do not depend on this).
+    /// Threads: the optimizers of one claim run side by side and each step's passes split over
+    /// them (results do not depend on this).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
     /// No progress lines on stderr.

@@ -218,7 +218,8 @@ pub struct RunArgs {
     /// Also write a Markdown report (with the full trace) to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Threads: optimizers run in parallel, each sequentially (results do not depend on this).
+    /// Threads: the optimizers run side by side and each step's passes split over them (results do
+    /// not depend on this).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
     /// No progress bar.
