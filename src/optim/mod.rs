@@ -76,7 +76,7 @@ pub trait Optimizer: Send {
 }
 
 /// The element-wise update of one step: constants plus the optimizer's per-parameter state.
-/// [`Update::apply`] on disjoint blocks covering every parameter once makes the step.
+/// [`Update::par_apply`] on the whole parameter vector makes the step.
 #[derive(Debug)]
 pub enum Update<'a> {
     /// `w <- w - eta (g + lambda w)`.
