@@ -38,6 +38,7 @@ def main():
     for k in sorted(t):
         print(f"{k:70s} {t[k] * 1e6:12.2f} us")
     print()
+    fits = []
     for ladder, var in [("ladder_d", "d"), ("ladder_n", "n"), ("ladder_m", "m"), ("ladder_s", "s")]:
         pts = sorted((sizes(k.split("/")[-1]), v) for k, v in t.items() if k.startswith(ladder + "/")) if False else None
         rows = [(sizes(k.split("/")[-1]), v) for k, v in t.items() if k.startswith(ladder + "/")]
@@ -52,6 +53,30 @@ def main():
         print(f"  times (us)       = {[round(x * 1e6, 1) for x in times]}")
         print(f"  slope in {var}       = {slope(xs, times):.3f}")
         print(f"  slope in n s m + m d = {slope(cost, times):.3f}")
+        fits.append((ladder, var, rows))
+    if not fits:
+        return
+    # Two-constant model T = a * (passes' multiply-adds, 2 nnz 2m) + b * (parameters, 2m d), fitted
+    # over every ladder point by least squares on the relative error; then each ladder's slope
+    # against it (1 = time linear in that model's work).
+    pts = {}
+    for _, _, rows in fits:
+        for sz, t_ in rows:
+            pts[(sz["d"], sz["n"], sz["s"], sz["m"])] = t_
+    x1 = [2 * n * (s + 2) * 2 * m for (d, n, s, m) in pts]
+    x2 = [2 * m * d for (d, n, s, m) in pts]
+    ts = list(pts.values())
+    a11 = sum((p / t) ** 2 for p, t in zip(x1, ts))
+    a22 = sum((q / t) ** 2 for q, t in zip(x2, ts))
+    a12 = sum(p * q / t**2 for p, q, t in zip(x1, x2, ts))
+    r1 = sum(p / t for p, t in zip(x1, ts))
+    r2 = sum(q / t for q, t in zip(x2, ts))
+    det = a11 * a22 - a12 * a12
+    a, b = (r1 * a22 - r2 * a12) / det, (r2 * a11 - r1 * a12) / det
+    print(f"\ntwo-constant fit over all ladder points: a = {a * 1e9:.3f} ns per multiply-add, b = {b * 1e9:.3f} ns per parameter")
+    for ladder, var, rows in fits:
+        model = [a * 2 * r[0]["n"] * (r[0]["s"] + 2) * 2 * r[0]["m"] + b * 2 * r[0]["m"] * r[0]["d"] for r in rows]
+        print(f"  {ladder}: slope against the fitted model = {slope(model, [r[1] for r in rows]):.3f}")
 
 
 main()
