@@ -175,16 +175,16 @@ pub struct Cnn {
 /// backward coefficients of every patch. After the first call nothing in a pass allocates.
 #[derive(Clone, Debug)]
 pub struct Workspace {
-    pub(crate) z: Vec<f64>,
-    pub(crate) c: Vec<f64>,
+    z: Vec<f64>,
+    c: Vec<f64>,
     /// Per sample: `log(1 + exp(-y f))` and whether `y f <= 0`.
-    pub(crate) sample: Vec<(f64, bool)>,
+    sample: Vec<(f64, bool)>,
 }
 
 impl Workspace {
     /// Makes room for `len` pre-activations and coefficients and `samples` per-sample results
     /// (allocates on the first call only).
-    pub(crate) fn grow(&mut self, len: usize, samples: usize) {
+    fn grow(&mut self, len: usize, samples: usize) {
         if self.z.len() < len {
             self.z.resize(len, 0.0);
         }
@@ -439,7 +439,7 @@ impl Cnn {
         z[..rows * w2]
             .par_chunks_mut(PATCHES_PER_TASK * w2)
             .enumerate()
-            .for_each(|(b, zb)| forward_block(k, w2, w, &data.x, b * PATCHES_PER_TASK, zb));
+            .for_each(|(b, zb)| gather_rows(k, w2, w, &data.x, b * PATCHES_PER_TASK, zb));
     }
 
     /// From the pre-activations `ws.z` of every patch: the mean loss and the training errors, and in
@@ -502,7 +502,7 @@ impl Cnn {
         let w2 = 2 * self.m;
         grad.par_chunks_mut(ROWS_PER_TASK * w2)
             .enumerate()
-            .for_each(|(b, gb)| forward_block(k, w2, c, &data.xt, b * ROWS_PER_TASK, gb));
+            .for_each(|(b, gb)| gather_rows(k, w2, c, &data.xt, b * ROWS_PER_TASK, gb));
     }
 
     /// `f(W, x)` from the pre-activations `z` of one sample's patches (`P` rows of `2m`), summed
@@ -595,11 +595,11 @@ kernel_fn! {
     /// row of `out` (`w2 = 2m` columns): the forward pass over a block of patches (`rows = x`, `w` the
     /// weights), or the backward pass over a block of gradient rows (`rows = xt`, `w` the
     /// coefficients).
-    fn forward_block(w2: usize, w: &[f64], rows: &SparseRows, first: usize, out: &mut [f64]) => gather_rows
+    fn gather_rows(w2: usize, w: &[f64], rows: &SparseRows, first: usize, out: &mut [f64]) => gather_rows_body
 }
 
 #[inline(always)]
-fn gather_rows<const WIDE: bool>(w2: usize, w: &[f64], rows: &SparseRows, first: usize, out: &mut [f64]) {
+fn gather_rows_body<const WIDE: bool>(w2: usize, w: &[f64], rows: &SparseRows, first: usize, out: &mut [f64]) {
     for (j, o) in out.chunks_exact_mut(w2).enumerate() {
         let (idx, val) = rows.row(first + j);
         gather_patch::<WIDE>(w, w2, idx, val, o);
