@@ -197,10 +197,9 @@ impl Workspace {
     }
 }
 
-/// Work split of the parallel passes: patches per forward task, samples per activation task, rows
-/// of `G` per backward task. Every element is computed the same way whatever the split and the
-/// number of threads, so these only trade scheduling overhead against balance.
-const PATCHES_PER_TASK: usize = 32;
+/// Work split of the parallel passes: samples per forward task, rows of `G` per backward task.
+/// Every element is computed the same way whatever the split and the number of threads, so these
+/// only trade scheduling overhead against balance.
 const SAMPLES_PER_TASK: usize = 16;
 const ROWS_PER_TASK: usize = 64;
 /// Test samples per task of the error pass.
@@ -421,32 +420,29 @@ impl Cnn {
     {
         assert_eq!(w.len(), self.d * 2 * self.m, "weights of shape d x 2m");
         assert_eq!(grad.len(), w.len(), "gradient of the weights' shape");
-        // Three phases, each touching one weights-sized array at most: the forward pass reads `W`
-        // and keeps every patch's pre-activations (`n P 2m` values), the activation pass turns them
-        // into per-patch backward coefficients, and the backward pass writes `G` row by row.
+        // Two phases, each touching one weights-sized array: the forward pass reads `W`, keeps every
+        // patch's pre-activations (`n P 2m` values) and turns each sample's into its backward
+        // coefficients; the backward pass writes `G` row by row.
         ws.grow(data.x.rows() * 2 * self.m, data.len());
-        self.forward_all(k, w, data, &mut ws.z);
-        let eval = self.activation(value, deriv, data, ws);
+        let eval = self.forward_activation(k, value, deriv, w, data, ws);
         self.backward(k, data, &ws.c, grad);
         eval
     }
 
-    /// `z[q 2m + c] = <w_c, x_q>` for every stored patch `q` (the forward pass), in parallel over
-    /// blocks of patches (each patch's sum is the same whatever thread computes it).
-    fn forward_all(&self, k: Kernels, w: &[f64], data: &PatchData, z: &mut [f64]) {
-        let w2 = 2 * self.m;
-        let rows = data.x.rows();
-        z[..rows * w2]
-            .par_chunks_mut(PATCHES_PER_TASK * w2)
-            .enumerate()
-            .for_each(|(b, zb)| gather_rows(k, w2, w, &data.x, b * PATCHES_PER_TASK, zb));
-    }
-
-    /// From the pre-activations `ws.z` of every patch: the mean loss and the training errors, and in
-    /// `ws.c` the backward coefficients `C[q, c] = (1/n) l_i y_i j_c c_F sigma'(z[q, c])`, so that
-    /// `grad = X^T C`. In parallel over blocks of samples; the loss is then summed in sample order.
+    /// The forward and activation passes, in parallel over blocks of samples: for each sample, the
+    /// pre-activations `z[q 2m + c] = <w_c, x_q>` of its patches `q`, its output, loss and error,
+    /// and in `ws.c` the backward coefficients `C[q, c] = (1/n) l_i y_i j_c c_F sigma'(z[q, c])`, so
+    /// that `grad = X^T C`. Returns the mean loss (summed in sample order) and the training errors.
     #[inline(always)]
-    fn activation<V, D>(&self, value: &V, deriv: &D, data: &PatchData, ws: &mut Workspace) -> LossEval
+    fn forward_activation<V, D>(
+        &self,
+        k: Kernels,
+        value: &V,
+        deriv: &D,
+        w: &[f64],
+        data: &PatchData,
+        ws: &mut Workspace,
+    ) -> LossEval
     where
         V: Fn(f64) -> f64 + Sync,
         D: Fn(f64) -> f64 + Sync,
@@ -456,11 +452,12 @@ impl Cnn {
         let per_sample = data.patches * w2;
         let Workspace { z, c, sample } = ws;
         z[..n * per_sample]
-            .par_chunks(SAMPLES_PER_TASK * per_sample)
+            .par_chunks_mut(SAMPLES_PER_TASK * per_sample)
             .zip(c[..n * per_sample].par_chunks_mut(SAMPLES_PER_TASK * per_sample))
             .zip(sample[..n].par_chunks_mut(SAMPLES_PER_TASK))
             .enumerate()
             .for_each(|(b, ((zb, cb), sb))| {
+                gather_rows(k, w2, w, &data.x, b * SAMPLES_PER_TASK * data.patches, zb);
                 for (j, ((zi, ci), si)) in
                     zb.chunks_exact(per_sample).zip(cb.chunks_exact_mut(per_sample)).zip(sb.iter_mut()).enumerate()
                 {
