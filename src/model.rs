@@ -420,33 +420,13 @@ impl Cnn {
     {
         assert_eq!(w.len(), self.d * 2 * self.m, "weights of shape d x 2m");
         assert_eq!(grad.len(), w.len(), "gradient of the weights' shape");
-        // Two phases, each touching one weights-sized array: the forward pass reads `W`, keeps every
-        // patch's pre-activations (`n P 2m` values) and turns each sample's into its backward
-        // coefficients; the backward pass writes `G` row by row.
+        // Two phases, each touching one weights-sized array. The forward pass, in parallel over
+        // blocks of samples, reads `W` into every patch's pre-activations `z[q 2m + c] = <w_c, x_q>`
+        // and, while they are still in L1, turns each sample's into its output, loss, error and
+        // backward coefficients `C[q, c] = (1/n) l_i y_i j_c c_F sigma'(z[q, c])` (so that
+        // `grad = X^T C`); the loss is then summed in sample order. The backward pass writes `G` row
+        // by row.
         ws.grow(data.x.rows() * 2 * self.m, data.len());
-        let eval = self.forward_activation(k, value, deriv, w, data, ws);
-        self.backward(k, data, &ws.c, grad);
-        eval
-    }
-
-    /// The forward and activation passes, in parallel over blocks of samples: for each sample, the
-    /// pre-activations `z[q 2m + c] = <w_c, x_q>` of its patches `q`, its output, loss and error,
-    /// and in `ws.c` the backward coefficients `C[q, c] = (1/n) l_i y_i j_c c_F sigma'(z[q, c])`, so
-    /// that `grad = X^T C`. Returns the mean loss (summed in sample order) and the training errors.
-    #[inline(always)]
-    fn forward_activation<V, D>(
-        &self,
-        k: Kernels,
-        value: &V,
-        deriv: &D,
-        w: &[f64],
-        data: &PatchData,
-        ws: &mut Workspace,
-    ) -> LossEval
-    where
-        V: Fn(f64) -> f64 + Sync,
-        D: Fn(f64) -> f64 + Sync,
-    {
         let (m, w2) = (self.m, 2 * self.m);
         let n = data.len();
         let per_sample = data.patches * w2;
@@ -486,6 +466,7 @@ impl Cnn {
             loss += sp;
             errors += usize::from(wrong);
         }
+        self.backward(k, data, c, grad);
         LossEval { loss: loss / n as f64, errors }
     }
 
