@@ -3,7 +3,7 @@
 use std::fmt::Display;
 
 /// Everything that can go wrong before or around a computation. A computation that runs but does
-/// not converge is not an error: it is a [`crate::train::StopReason`] or an inconclusive verdict.
+/// not converge is not an error: it is a [`crate::optim::StopReason`] or an inconclusive verdict.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

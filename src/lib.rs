@@ -24,11 +24,13 @@ pub mod cli;
 pub mod data;
 pub mod error;
 pub mod exact;
+pub mod format;
 pub mod model;
 pub mod optim;
 pub mod parallel;
 pub mod report;
 pub mod setting;
 pub mod train;
+pub mod verdict;
 
 pub use error::{Error, Result};

@@ -5,30 +5,9 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::claims::VerdictLine;
+use crate::format::sig;
+use crate::verdict::VerdictLine;
 use crate::train::{Experiment, Run};
-
-/// `x` rounded to `digits` significant digits, in a compact form (`0.00012`, `-1.9e-7`, `2.3`).
-pub fn sig(x: f64, digits: usize) -> String {
-    if !x.is_finite() {
-        return format!("{x}");
-    }
-    if x == 0.0 {
-        return "0".into();
-    }
-    let digits = digits.max(1);
-    let e = format!("{:.*e}", digits - 1, x);
-    let (mant, exp) = e.split_once('e').expect("exponent form");
-    let exp: i32 = exp.parse().expect("integer exponent");
-    if (-4..6).contains(&exp) {
-        let decimals = (digits as i32 - 1 - exp).max(0) as usize;
-        let v: f64 = e.parse().expect("float");
-        format!("{v:.decimals$}")
-    } else {
-        let mant = mant.trim_end_matches('0').trim_end_matches('.');
-        format!("{mant}e{exp}")
-    }
-}
 
 /// The JSON summary of the headline (`--json`): the setting, every run's final state, the distance
 /// between the GD and Adam solutions, and the verdicts.

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::data::{Overlap, PatchData};
 use crate::error::Result;
 use crate::model::{Cnn, CoefficientSummary, Coefficients, Weights};
-use crate::optim;
+use crate::optim::{self, StopReason};
 use crate::setting::{OptimizerSetting, Setting};
 
 /// Data, model and initialization shared by every optimizer of one experiment.
@@ -179,39 +179,6 @@ fn norm_is_finite(g_loss: &[f64], w: &[f64], lambda: f64) -> bool {
     let b = (1e307 / g_loss.len().max(1) as f64).sqrt() / (1.0 + lambda.abs());
     let small = |ok: bool, x: &f64| ok & (x.abs() <= b);
     b.is_finite() && g_loss.iter().fold(true, small) && w.iter().fold(true, small)
-}
-
-/// Why a run stopped. A budget stop is not convergence; a divergence names its step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "reason", rename_all = "kebab-case")]
-pub enum StopReason {
-    /// The step budget was used up (no convergence test passed).
-    StepBudget { step: usize },
-    /// `||grad L||_2 <= grad_tol` at this step.
-    GradTol { step: usize },
-    /// A non-finite objective, gradient or weight appeared at this step.
-    Diverged { step: usize },
-}
-
-impl std::fmt::Display for StopReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::StepBudget { step } => write!(f, "step budget reached ({step} steps)"),
-            Self::GradTol { step } => write!(f, "gradient-norm tolerance reached at step {step}"),
-            Self::Diverged { step } => write!(f, "diverged (non-finite values) at step {step}"),
-        }
-    }
-}
-
-impl StopReason {
-    /// A short machine-readable label: `step-budget`, `grad-tol`, `diverged`.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Self::StepBudget { .. } => "step-budget",
-            Self::GradTol { .. } => "grad-tol",
-            Self::Diverged { .. } => "diverged",
-        }
-    }
 }
 
 /// The measured state at one step.

@@ -178,7 +178,7 @@ fn a_run_that_stops_early_is_not_certified() {
     s.with_adamw = false;
     let r = run_convex_full(&s).unwrap().report;
     assert!(!r.runs["gd"].certified_within_target);
-    assert!(matches!(r.runs["gd"].stop, adamgap::train::StopReason::StepBudget { step: 3 }));
+    assert!(matches!(r.runs["gd"].stop, adamgap::optim::StopReason::StepBudget { step: 3 }));
     assert!(!r.verdicts.holds);
 }
 

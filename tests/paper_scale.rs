@@ -6,7 +6,8 @@
 //! ```
 
 use adamgap::setting::Setting;
-use adamgap::train::{Experiment, StopReason};
+use adamgap::optim::StopReason;
+use adamgap::train::Experiment;
 
 #[test]
 #[ignore = "paper scale: run with --ignored (about a minute per seed)"]

@@ -49,7 +49,7 @@ use crate::data::PatchData;
 use crate::error::{Error, Result};
 use crate::exact::{sqrt_lower, sqrt_upper, to_f64_down, to_f64_up};
 use crate::setting::{DataSetting, OptimizerSetting};
-use crate::train::StopReason;
+use crate::optim::StopReason;
 
 /// Allowed range of `digits`.
 pub const DIGITS_RANGE: std::ops::RangeInclusive<u32> = 1..=300;

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::problem::ConvexProblem;
 use crate::optim;
 use crate::setting::OptimizerSetting;
-use crate::train::StopReason;
+use crate::optim::StopReason;
 
 /// A step-size multiplier `eta_t = eta * factor(t)`, `t = 1, 2, ...`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Default)]

@@ -14,9 +14,10 @@ use super::Verdict;
 use super::theorem::{Check, ClaimKind, Expected, IfFalse, Op, Scale, Theorem};
 use crate::error::Result;
 use crate::model::Coefficients;
-use crate::report::sig;
+use crate::format::sig;
 use crate::setting::{NoiseKind, OptimizerSetting, Setting};
-use crate::train::{Checkpoint, Experiment, Run, StopReason};
+use crate::optim::StopReason;
+use crate::train::{Checkpoint, Experiment, Run};
 
 /// What a measurement gives the checks: named quantities, the reasons some could not be measured,
 /// per-checkpoint series of the tracked quantities, and the runs behind them.

@@ -8,7 +8,7 @@ use clap::Args;
 
 use crate::certify::{self, ConvexReport, ConvexSetting, ProblemKind};
 use crate::error::Result;
-use crate::report::sig;
+use crate::format::sig;
 
 /// Arguments of `adamgap convex`.
 #[derive(Debug, Args, Clone, Default)]

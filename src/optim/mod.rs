@@ -21,6 +21,9 @@
 
 use rayon::prelude::*;
 
+mod stop;
+pub use stop::StopReason;
+
 use crate::setting::{Decay, OptimizerSetting};
 
 /// Parameters per task of the parallel update ([`Update::par_apply`]).
