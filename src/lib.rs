@@ -20,7 +20,6 @@
 
 pub mod certify;
 pub mod claims;
-pub mod cli;
 pub mod data;
 pub mod error;
 pub mod exact;

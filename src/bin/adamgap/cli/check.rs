@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use crate::claims::theorem::files_in;
-use crate::claims::{Checker, Scale, Status};
-use crate::error::{Error, Result};
+use adamgap::claims::theorem::files_in;
+use adamgap::claims::{Checker, Scale, Status};
+use adamgap::error::{Error, Result};
 
 /// Which setting of each theorem file to run.
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
@@ -67,7 +67,7 @@ pub fn main(args: &CheckArgs) -> Result<i32> {
     };
     // Parse every file first, so a bad file is reported before minutes of training.
     let theorems =
-        files.iter().map(|p| Ok((p.clone(), crate::claims::Theorem::from_file(p)?))).collect::<Result<Vec<_>>>()?;
+        files.iter().map(|p| Ok((p.clone(), adamgap::claims::Theorem::from_file(p)?))).collect::<Result<Vec<_>>>()?;
     for (p, t) in &theorems {
         t.setting(scale, &p.display().to_string())?;
     }
@@ -89,7 +89,7 @@ pub fn main(args: &CheckArgs) -> Result<i32> {
                 for (label, text) in &r.orderings {
                     println!("    {label}: {text}");
                 }
-                if let crate::claims::Verdict::Inconclusive(why) = &r.verdict {
+                if let adamgap::claims::Verdict::Inconclusive(why) = &r.verdict {
                     println!("    inconclusive: {why}");
                 }
             }

@@ -1,14 +1,14 @@
 //! `adamgap convex`: certify that every optimizer reaches the one regularized minimizer.
 //!
-//! All computing is in [`crate::certify`]; this file parses flags and prints.
+//! All computing is in [`adamgap::certify`]; this file parses flags and prints.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::certify::{self, ConvexReport, ConvexSetting, ProblemKind};
-use crate::error::Result;
-use crate::format::sig;
+use adamgap::certify::{self, ConvexReport, ConvexSetting, ProblemKind};
+use adamgap::error::Result;
+use adamgap::format::sig;
 
 /// Arguments of `adamgap convex`.
 #[derive(Debug, Args, Clone, Default)]
@@ -82,7 +82,7 @@ impl ConvexArgs {
     /// The setting: defaults, then the config file, then the flags; validated.
     pub fn resolve(&self) -> Result<ConvexSetting> {
         let mut s = match &self.config {
-            Some(p) => crate::setting::read_toml_file(p)?,
+            Some(p) => adamgap::setting::read_toml_file(p)?,
             None => ConvexSetting::default(),
         };
         override_from!(self, s;

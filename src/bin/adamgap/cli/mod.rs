@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::error::{Error, Result};
-use crate::setting::{ActivationKind, FeatureNoise, NoiseKind, OptimizerSetting, Setting};
+use adamgap::error::{Error, Result};
+use adamgap::setting::{ActivationKind, FeatureNoise, NoiseKind, OptimizerSetting, Setting};
 
 /// `override_from!(args, setting; flag => field.path, ...)`: every flag that is `Some` overwrites
 /// the field (flags override the config file).
@@ -142,7 +142,7 @@ impl SettingArgs {
     /// The setting: defaults, then the config file, then the flags; validated.
     pub fn resolve(&self) -> Result<Setting> {
         let mut s = match &self.config {
-            Some(p) => crate::setting::read_toml_file(p)?,
+            Some(p) => adamgap::setting::read_toml_file(p)?,
             None => Setting::default(),
         };
         override_from!(self, s;
@@ -233,7 +233,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         return Err(Error::invalid("--threads", 0, ">= 1"));
     }
     let setting = args.setting.resolve()?;
-    let exp = crate::train::Experiment::new(&setting)?;
+    let exp = adamgap::train::Experiment::new(&setting)?;
     let bars = progress_bars(&setting, args.quiet || args.json);
     let runs = exp.run_all(args.threads, &|k, t| {
         if let Some(b) = bars.get(k) {
@@ -243,15 +243,15 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     for b in &bars {
         b.finish_and_clear();
     }
-    let verdicts = crate::claims::headline(&runs);
+    let verdicts = adamgap::claims::headline(&runs);
     if let Some(path) = &args.report {
-        crate::report::write_atomic(path, crate::report::markdown(&exp, &runs, &verdicts).as_bytes())?;
+        adamgap::report::write_atomic(path, adamgap::report::markdown(&exp, &runs, &verdicts).as_bytes())?;
     }
     if args.json {
-        let v = crate::report::json_summary(&exp, &runs, &verdicts);
+        let v = adamgap::report::json_summary(&exp, &runs, &verdicts);
         println!("{}", serde_json::to_string_pretty(&v).expect("JSON of plain data"));
     } else {
-        print!("{}", crate::report::text(&exp, &runs, &verdicts));
+        print!("{}", adamgap::report::text(&exp, &runs, &verdicts));
         if let Some(path) = &args.report {
             println!("\nreport written to {}", path.display());
         }
