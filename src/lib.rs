@@ -29,6 +29,7 @@ pub mod optim;
 pub mod parallel;
 pub mod report;
 pub mod setting;
+pub mod sweep;
 pub mod train;
 pub mod verdict;
 

@@ -23,6 +23,7 @@ macro_rules! override_from {
 
 pub mod check;
 pub mod convex;
+pub mod sweep;
 
 /// adamgap: a proof companion for Zou, Cao, Li, Gu, "Understanding the Generalization of Adam in
 /// Learning Neural Networks with Proper Regularization" (ICLR 2023).
@@ -44,6 +45,9 @@ pub enum Command {
     Convex(convex::ConvexArgs),
     /// Check the paper's claims in theorems/*.toml and print one verdict per claim.
     Check(check::CheckArgs),
+    /// Run a grid of settings (sharded, resumable; Slurm array jobs) and merge it: `sweep GRID.toml
+    /// --out DIR`, `sweep --preset NAME --out DIR`, `sweep merge DIR`.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Settings of the nonconvex experiment: a TOML config, then flags on top of it.
@@ -291,6 +295,7 @@ pub fn main() -> i32 {
         Some(Command::Run(a)) => run(a),
         Some(Command::Convex(a)) => convex::main(a),
         Some(Command::Check(a)) => check::main(a),
+        Some(Command::Sweep(a)) => sweep::main(a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,150 @@
+//! `adamgap sweep`: run a grid of settings (sharded, resumable) and `adamgap sweep merge`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use adamgap::error::{Error, Result};
+use adamgap::sweep::{self, Grid, merge, run};
+
+/// Arguments of `adamgap sweep` (see docs/cluster.md).
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SweepArgs {
+    #[command(subcommand)]
+    pub command: Option<SweepCommand>,
+    #[command(flatten)]
+    pub run: SweepRunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SweepCommand {
+    /// Merge a sweep folder: DIR/sweep.jsonl (cells in order), DIR/sweep.md and SVG figures;
+    /// exit 1 if cells are missing (unless --allow-missing).
+    Merge(MergeArgs),
+}
+
+/// Running a grid.
+#[derive(Debug, Args)]
+pub struct SweepRunArgs {
+    /// The grid file (TOML: base, [fixed], [axes], [derived], [plot]; see docs/cluster.md).
+    #[arg(value_name = "GRID.toml", required_unless_present = "preset", conflicts_with = "preset")]
+    pub grid: Option<PathBuf>,
+    /// A preset grid from sweeps/: phase-lambda-alpha, path-d, seeds.
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// The sweep folder (grid.json, results/<cell>.json).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Run every N-th cell starting at K (0 <= K < N). Default: from SLURM_ARRAY_TASK_ID and
+    /// SLURM_ARRAY_TASK_COUNT in a Slurm array job, else all cells.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Threads: cells run side by side (results do not depend on this).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// No line per finished cell on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Only expand and validate the grid, print its cells, run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Merging a sweep folder.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The sweep folder.
+    pub dir: PathBuf,
+    /// Write the outputs even if cells are missing (listed in sweep.md); exit 0.
+    #[arg(long)]
+    pub allow_missing: bool,
+    /// Horizontal axis of the figures (default: the grid's [plot] x, else its first axis other than seed).
+    #[arg(long, value_name = "KEY")]
+    pub x: Option<String>,
+    /// Vertical axis of the heat maps (default: [plot] y, else the next axis; none: curves along x).
+    #[arg(long, value_name = "KEY")]
+    pub y: Option<String>,
+    /// Gap check at the largest x: Adam's test error at least this in every cell.
+    #[arg(long, default_value_t = 0.5)]
+    pub adam_min: f64,
+    /// Gap check at the largest x: GD's test error at most this in every cell.
+    #[arg(long, default_value_t = 0.02)]
+    pub gd_max: f64,
+}
+
+pub fn main(args: &SweepArgs) -> Result<i32> {
+    match &args.command {
+        Some(SweepCommand::Merge(m)) => merge_main(m),
+        None => run_main(&args.run),
+    }
+}
+
+fn run_main(a: &SweepRunArgs) -> Result<i32> {
+    let grid = match (&a.grid, &a.preset) {
+        (Some(path), _) => Grid::from_file(path)?,
+        (None, Some(name)) => sweep::preset(name)?,
+        (None, None) => return Err(Error::invalid("GRID.toml", "none", "a grid file or --preset NAME")),
+    };
+    if a.dry_run {
+        println!("grid {}: {} cells", grid.hash, grid.cells.len());
+        for c in &grid.cells {
+            println!("{} {}", c.id, serde_json::Value::Object(grid.axis_values(c)));
+        }
+        return Ok(0);
+    }
+    let dir =
+        a.out.as_ref().ok_or_else(|| Error::invalid("--out", "none", "the sweep folder, e.g. --out runs/my-sweep"))?;
+    let shard = match &a.shard {
+        Some(s) => run::Shard::parse(s, "--shard")?,
+        None => run::Shard::from_slurm(&|k| std::env::var(k).ok())?.unwrap_or(run::Shard::ALL),
+    };
+    let fail_after = match std::env::var("ADAMGAP_SWEEP_FAIL_AFTER") {
+        Ok(v) => Some(v.parse().map_err(|_| Error::invalid("ADAMGAP_SWEEP_FAIL_AFTER", &v, "a whole number"))?),
+        Err(_) => None,
+    };
+    let opts = run::RunOptions { shard, threads: a.threads, fail_after, quiet: a.quiet };
+    let start = std::time::Instant::now();
+    let s = run::run(&grid, dir, &opts)?;
+    println!(
+        "sweep {}: grid {}, {} cells; shard {}/{}: {} cells, ran {}, skipped {} (done), {} stale recomputed; {:.1} s",
+        dir.display(),
+        grid.hash,
+        grid.cells.len(),
+        shard.k,
+        shard.n,
+        s.in_shard,
+        s.ran.len(),
+        s.skipped,
+        s.stale,
+        start.elapsed().as_secs_f64()
+    );
+    println!("ran: {}", if s.ran.is_empty() { "-".to_string() } else { s.ran.join(" ") });
+    Ok(0)
+}
+
+fn merge_main(a: &MergeArgs) -> Result<i32> {
+    let opts = merge::MergeOptions {
+        allow_missing: a.allow_missing,
+        x: a.x.clone(),
+        y: a.y.clone(),
+        adam_min: a.adam_min,
+        gd_max: a.gd_max,
+    };
+    let out = merge::merge(&a.dir, &opts)?;
+    for l in &out.gap {
+        println!("gap check: {l}");
+    }
+    if !out.missing.is_empty() {
+        eprintln!("missing cells ({} of {}): {}", out.missing.len(), out.cells, out.missing.join(", "));
+        if !a.allow_missing {
+            eprintln!("nothing written; run the missing cells or pass --allow-missing");
+            return Ok(1);
+        }
+    }
+    println!("merged {} of {} cells:", out.cells - out.missing.len(), out.cells);
+    for p in &out.written {
+        println!("  {}", p.display());
+    }
+    Ok(0)
+}
