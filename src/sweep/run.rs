@@ -148,7 +148,7 @@ pub fn run_cell(grid: &Grid, cell: &Cell) -> Result<Value> {
     let start = Instant::now();
     let exp = Experiment::new(&cell.setting)?;
     let runs: Vec<_> = cell.setting.optimizers.par_iter().map(|o| exp.run(o, &|_| {})).collect();
-    let verdicts = crate::claims::headline(&runs);
+    let verdicts = crate::claims::headline(&exp, &runs);
     let mut summary = crate::report::json_summary(&exp, &runs, &verdicts);
     let mut timing = serde_json::Map::new();
     for (name, run) in summary["runs"].as_object_mut().expect("runs is an object").iter_mut() {
