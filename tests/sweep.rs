@@ -227,3 +227,13 @@ fn merge_names_missing_cells() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--out"));
 }
+
+/// The grid format block of `docs/cluster.md` is a valid grid (the issue's example).
+#[test]
+fn the_documented_grid_parses() {
+    let doc = include_str!("../docs/cluster.md");
+    let block = doc.split("```toml\n").nth(1).and_then(|b| b.split("```").next()).expect("a toml block");
+    let grid = adamgap::sweep::Grid::from_toml_str(block, "docs/cluster.md", None).expect("the documented grid parses");
+    assert_eq!(grid.cells.len(), 6);
+    assert_eq!(grid.cells[5].setting.train.steps, 300);
+}

@@ -322,7 +322,7 @@ fn set(tree: &mut toml::Table, key: &str, value: toml::Value) -> std::result::Re
     let current = &table[&last];
     let v = match (current, value) {
         (toml::Value::Float(_), toml::Value::Integer(i)) => toml::Value::Float(i as f64),
-        (toml::Value::Integer(_), toml::Value::Float(x)) if x.fract() == 0.0 && x >= 0.0 && x < 9.2e18 => {
+        (toml::Value::Integer(_), toml::Value::Float(x)) if x.fract() == 0.0 && (0.0..9.2e18).contains(&x) => {
             toml::Value::Integer(x as i64)
         }
         (c, v) if std::mem::discriminant(c) == std::mem::discriminant(&v) => v,

@@ -10,8 +10,11 @@ use super::merge::{Merged, label};
 use crate::error::{Error, Result};
 use crate::format::sig;
 
+/// A value range of a colour scale or an axis: `(low, high)`.
+type Range = Option<(f64, f64)>;
+
 /// The quantities plotted: `(JSON key, label, fixed range)`.
-const PLOTTED: &[(&str, &str, Option<(f64, f64)>)] = &[
+const PLOTTED: &[(&str, &str, Range)] = &[
     ("test_error", "test error", Some((0.0, 1.0))),
     ("feature_max", "feature: max gamma", None),
     ("noise_min_max", "noise: min_i max_r rho", None),
@@ -159,7 +162,7 @@ fn heatmap(
 const SERIES_COLORS: [RGBColor; 4] =
     [RGBColor(214, 39, 40), RGBColor(31, 119, 180), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
 
-fn path_plot(m: &Merged, x: usize, opts: &[&str], key: &str, what: &str, range: Option<(f64, f64)>) -> Result<String> {
+fn path_plot(m: &Merged, x: usize, opts: &[&str], key: &str, what: &str, range: Range) -> Result<String> {
     let nx = m.axes[x].1.len() as i32;
     let mut all = Vec::new();
     for o in opts {
