@@ -20,7 +20,8 @@ pub struct MergeOptions {
     pub x: Option<String>,
     /// Vertical axis of the heat maps (default: `[plot] y`, else the next such axis; none: curves).
     pub y: Option<String>,
-    /// Gap check at the largest `x`: Adam's test error at least this in every cell ...
+    /// Gap check at the largest `x` (over all cells without an `x`): Adam's test error at least
+    /// this in every cell ...
     pub adam_min: f64,
     /// ... and GD's at most this.
     pub gd_max: f64,
@@ -34,7 +35,7 @@ pub struct MergeOutcome {
     pub cells: usize,
     /// Files written (none when cells are missing and `allow_missing` is off).
     pub written: Vec<PathBuf>,
-    /// The gap check's lines (empty without an `x` axis).
+    /// The gap check's lines (empty without both Adam and GD).
     pub gap: Vec<String>,
     /// Whether the gap check holds at the largest `x` (`None`: no check, or cells missing there).
     pub gap_holds: Option<bool>,
@@ -192,9 +193,7 @@ pub fn merge(dir: &Path, opts: &MergeOptions) -> Result<MergeOutcome> {
     if y.is_some() && y == x {
         return Err(Error::invalid("--y", m.axes[x.unwrap_or(0)].0.as_str(), "an axis other than --x"));
     }
-    if let Some(xi) = x {
-        gap_check(&m, xi, opts, &mut out);
-    }
+    gap_check(&m, x, opts, &mut out);
     if !out.missing.is_empty() && !opts.allow_missing {
         return Ok(out);
     }
@@ -217,22 +216,28 @@ pub fn merge(dir: &Path, opts: &MergeOptions) -> Result<MergeOutcome> {
     Ok(out)
 }
 
-/// Adam's smallest and GD's largest test error at every value of axis `xi`, and the verdict at
-/// the largest value.
-fn gap_check(m: &Merged, xi: usize, opts: &MergeOptions, out: &mut MergeOutcome) {
+/// Adam's smallest and GD's largest test error at every value of axis `xi` (over all cells when
+/// there is no such axis), and the verdict at the largest value.
+fn gap_check(m: &Merged, xi: Option<usize>, opts: &MergeOptions, out: &mut MergeOutcome) {
     let has = |o: &str| m.optimizers.iter().any(|k| k == o);
     if !has("adam") || !has("gd") {
         return;
     }
-    let (key, values) = &m.axes[xi];
-    for (v, value) in values.iter().enumerate() {
-        let a = m.stats(&[(xi, v)], "adam", "test_error");
-        let g = m.stats(&[(xi, v)], "gd", "test_error");
+    let groups: Vec<(String, Vec<(usize, usize)>)> = match xi {
+        Some(xi) => {
+            let (key, values) = &m.axes[xi];
+            values.iter().enumerate().map(|(v, value)| (format!("{key} = {}", label(value)), vec![(xi, v)])).collect()
+        }
+        None => vec![("all cells".to_string(), vec![])],
+    };
+    let last = groups.len() - 1;
+    for (i, (name, fixed)) in groups.into_iter().enumerate() {
+        let a = m.stats(&fixed, "adam", "test_error");
+        let g = m.stats(&fixed, "gd", "test_error");
         let complete = a.count == a.expected && g.count == g.expected && a.count > 0;
         let holds = complete.then_some(a.min >= opts.adam_min && g.max <= opts.gd_max);
         out.gap.push(format!(
-            "{key} = {}: Adam test error min {} (>= {}), GD test error max {} (<= {}) over {} cells: {}",
-            label(value),
+            "{name}: Adam test error min {} (>= {}), GD test error max {} (<= {}) over {} cells: {}",
             a.mean().map_or("-".into(), |_| sig(a.min, 3)),
             opts.adam_min,
             g.mean().map_or("-".into(), |_| sig(g.max, 3)),
@@ -244,7 +249,7 @@ fn gap_check(m: &Merged, xi: usize, opts: &MergeOptions, out: &mut MergeOutcome)
                 None => format!("inconclusive ({} of {} cells missing)", a.expected - a.count.min(g.count), a.expected),
             }
         ));
-        if v + 1 == values.len() {
+        if i == last {
             out.gap_holds = holds;
         }
     }

@@ -62,7 +62,8 @@ pub struct MergeArgs {
     /// Horizontal axis of the figures (default: the grid's [plot] x, else its first axis other than seed).
     #[arg(long, value_name = "KEY")]
     pub x: Option<String>,
-    /// Vertical axis of the heat maps (default: [plot] y, else the next axis; none: curves along x).
+    /// Vertical axis of the heat maps (default: [plot] y, else the next axis other than seed; with
+    /// --x alone, or no such axis: curves along x).
     #[arg(long, value_name = "KEY")]
     pub y: Option<String>,
     /// Gap check at the largest x: Adam's test error at least this in every cell.
