@@ -204,7 +204,7 @@ impl Checker {
             let names: Vec<&str> = todo.iter().map(|o| o.key()).collect();
             (self.progress)(&format!("  training {} for {} steps", names.join(", "), setting.train.steps));
             let exp = &cached.exp;
-            let done = crate::parallel::map_indexed(todo.len(), self.threads, |i| exp.run(todo[i], &|_| {}));
+            let done = crate::parallel::map_indexed(todo.len(), |i| exp.run(todo[i], &|_| {}));
             for (o, r) in todo.iter().zip(done) {
                 cached.runs.insert(opt_key(o), r);
             }
@@ -227,7 +227,7 @@ fn measure_convex(setting: &Setting) -> Result<Measurement> {
     if setting.model.activation != crate::setting::ActivationKind::Linear {
         return Ok(Measurement::unavailable("the convex certificate needs model.activation = \"linear\""));
     }
-    let convex = crate::certify::ConvexSetting { threads: 1, ..crate::certify::ConvexSetting::from_setting(setting) };
+    let convex = crate::certify::ConvexSetting::from_setting(setting);
     let report = crate::certify::run_convex(&convex)?;
     let mut m = Measurement::default();
     let q = &mut m.quantities;
