@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::data::{Overlap, PatchData};
 use crate::error::Result;
-use crate::model::{Cnn, CoefficientSummary, Coefficients, Weights, Workspace};
+use crate::model::{Cnn, CoefficientSummary, Coefficients, Weights, Workspace, regularized};
 use crate::optim::{self, Budget, Eval, FirstOrder, Objective, Observer, Schedule, StopReason};
 use crate::setting::{OptimizerSetting, Setting};
 
@@ -48,7 +48,7 @@ impl Experiment {
         let lambda = self.model.lambda;
         let (mut l2, mut l1) = (0.0, 0.0);
         for (&g, &wi) in g_loss.iter().zip(w.as_slice()) {
-            let full = g + lambda * wi;
+            let full = regularized(g, lambda, wi);
             l2 += full * full;
             l1 += full.abs();
         }
@@ -181,11 +181,8 @@ impl Observer<Weights, usize> for TrainObserver<'_> {
     }
 
     fn after_step(&mut self, t: usize, w: &Weights) {
-        let m = self.exp.model.m;
         if self.feature_reversal_step.is_none() {
-            let row0 = &w.as_slice()[..2 * m];
-            let fmax =
-                row0.iter().enumerate().map(|(c, &x)| Weights::class_sign(c, m) * x).fold(f64::NEG_INFINITY, f64::max);
+            let fmax = w.feature_coefficients().fold(f64::NEG_INFINITY, f64::max);
             if fmax < 0.0 {
                 self.feature_reversal_step = Some(t);
             }
@@ -198,7 +195,7 @@ impl Observer<Weights, usize> for TrainObserver<'_> {
 
 /// `||g_loss + lambda w||_2^2`, summed in index order.
 fn grad_norm2(g_loss: &[f64], w: &[f64], lambda: f64) -> f64 {
-    g_loss.iter().zip(w).map(|(&gi, &wi)| (gi + lambda * wi).powi(2)).sum()
+    g_loss.iter().zip(w).map(|(&gi, &wi)| regularized(gi, lambda, wi).powi(2)).sum()
 }
 
 /// A fast sufficient test that [`grad_norm2`] is finite: every `|g_loss|` and `|w|` is at most `b`

@@ -142,17 +142,11 @@ struct LiftedObjective<'a> {
 }
 
 impl LiftedObjective<'_> {
-    /// `lift(u)` into `self.params`.
+    /// `lift(u)` into `self.params` ([`crate::model::Layout::lift`]).
     fn lift(&mut self, u: &[f64]) {
         match self.problem.filters {
             None => self.params.copy_from_slice(u),
-            Some(m) => {
-                for (row, &uk) in self.params.chunks_exact_mut(2 * m).zip(u) {
-                    let a = uk / (2 * m) as f64;
-                    row[..m].fill(a);
-                    row[m..].fill(-a);
-                }
-            }
+            Some(m) => self.params = crate::model::Layout::new(m).lift(u),
         }
     }
 }

@@ -240,7 +240,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     for b in &bars {
         b.finish_and_clear();
     }
-    let verdicts = adamgap::claims::headline(&runs);
+    let verdicts = adamgap::claims::headline(&exp, &runs);
     if let Some(path) = &args.report {
         adamgap::report::write_atomic(path, adamgap::report::markdown(&exp, &runs, &verdicts).as_bytes())?;
     }
