@@ -53,13 +53,11 @@ fn default_dir() -> PathBuf {
 }
 
 /// Runs `adamgap check`.
-pub fn main(args: &CheckArgs) -> Result<i32> {
-    if args.threads == 0 {
-        return Err(Error::invalid("--threads", 0, ">= 1"));
-    }
+pub fn main(args: &CheckArgs) -> super::CliResult<i32> {
+    use super::output::{json, stdout};
     let files = if args.files.is_empty() { files_in(&default_dir())? } else { args.files.clone() };
     if files.is_empty() {
-        return Err(Error::invalid("FILES", "(none)", "at least one theorem file; theorems/ has no *.toml"));
+        return Err(Error::invalid("FILES", "(none)", "at least one theorem file; theorems/ has no *.toml").into());
     }
     let scale = match args.scale {
         ScaleArg::Full => Scale::Full,
@@ -73,24 +71,27 @@ pub fn main(args: &CheckArgs) -> Result<i32> {
     }
     let mut checker = Checker::new(args.threads);
     if !(args.quiet || args.json) {
-        checker.progress = Box::new(|line| eprintln!("{line}"));
+        // Progress is best effort: a closed or full stderr does not stop the check.
+        checker.progress = Box::new(|line| {
+            let _ = super::output::stderr(&format!("{line}\n"));
+        });
     }
     let mut reports = Vec::new();
     for (p, t) in &theorems {
         let r = checker.check(t, &p.display().to_string(), scale)?;
         if !args.json {
             if args.verbose {
-                println!("{}", r.summary());
+                stdout(&format!("{}\n", r.summary()))?;
             } else {
-                println!("{}", r.line());
+                stdout(&format!("{}\n", r.line()))?;
                 for c in &r.checks {
-                    println!("    {}: {}", c.what, c.text);
+                    stdout(&format!("    {}: {}\n", c.what, c.text))?;
                 }
                 for (label, text) in &r.orderings {
-                    println!("    {label}: {text}");
+                    stdout(&format!("    {label}: {text}\n"))?;
                 }
                 if let adamgap::claims::Verdict::Inconclusive(why) = &r.verdict {
-                    println!("    inconclusive: {why}");
+                    stdout(&format!("    inconclusive: {why}\n"))?;
                 }
             }
         }
@@ -99,11 +100,17 @@ pub fn main(args: &CheckArgs) -> Result<i32> {
     let count = |s: Status| reports.iter().filter(|r| r.status == s).count();
     let (ok, mismatch, pending) = (count(Status::AsExpected), count(Status::Mismatch), count(Status::Pending));
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&reports).expect("JSON of plain data"));
+        json(&reports)?;
     } else {
-        println!("\n{} claims: {ok} as expected, {mismatch} mismatched, {pending} pending", reports.len());
+        stdout(&format!("\n{} claims: {ok} as expected, {mismatch} mismatched, {pending} pending\n", reports.len()))?;
         for r in reports.iter().filter(|r| r.status != Status::AsExpected) {
-            println!("    {} {}: verdict {}, expected {}", r.status.label(), r.id, r.verdict, r.expected.label());
+            stdout(&format!(
+                "    {} {}: verdict {}, expected {}\n",
+                r.status.label(),
+                r.id,
+                r.verdict,
+                r.expected.label()
+            ))?;
         }
     }
     Ok(if mismatch > 0 { 1 } else { 0 })
