@@ -108,7 +108,11 @@ fn nan_quantity_reads_inconclusive() {
     m.quantities.insert("init.weight_norm".into(), 1.0);
     let input = SeedInput { seed: 1, setting: Setting::default(), m, init: None };
     let r = evaluate(&t, "small.toml", Scale::Test, vec![input]);
-    assert!(matches!(&r.verdict, Verdict::Inconclusive(why) if why.contains("gd.weight_norm is NaN")), "{:?}", r.verdict);
+    assert!(
+        matches!(&r.verdict, Verdict::Inconclusive(why) if why.contains("gd.weight_norm is NaN")),
+        "{:?}",
+        r.verdict
+    );
 }
 
 /// A threshold mutated in a copy of the theorem files makes `adamgap check --theorems` exit 1,
@@ -222,4 +226,35 @@ fn headline_verdict_lines_come_from_the_theorem_files() {
         let diverged = matches!(&l.verdict, Verdict::Inconclusive(why) if why.contains("gd diverged"));
         assert_eq!(diverged, reads_gd, "line {}: {:?}", k + 1, l);
     }
+}
+
+/// The seeds of a claim train side by side: the report does not depend on the thread count; and
+/// `adamgap check --json` has the documented shape.
+#[test]
+fn seeds_in_parallel_and_the_json_shape() {
+    let path = Path::new("theorems/04-adam-stage-one.toml");
+    let one = Checker::new(1).check_file(path, Scale::Test).expect("checked");
+    let two = Checker::new(2).check_file(path, Scale::Test).expect("checked");
+    assert_eq!(one.summary(), two.summary());
+    assert_eq!(one.seeds.iter().map(|s| s.seed).collect::<Vec<_>>(), vec![1, 2, 3]);
+
+    let out = adamgap(&["check", "--scale", "test", "--json", "--threads", "2", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let c = &v["claims"][0];
+    assert_eq!(c["id"], "04-adam-stage-one");
+    assert_eq!(c["verdict"], "holds");
+    assert_eq!(c["expected"], "holds");
+    assert_eq!(c["status"], "ok");
+    assert_eq!(c["paper_verdict"], "fails");
+    assert_eq!(c["seeds"].as_array().unwrap().len(), 3);
+    assert_eq!(c["seeds"][2]["seed"], 3);
+    assert_eq!(c["seeds"][2]["verdict"], "holds");
+    assert!(c["rule"].as_str().unwrap().contains("every seed"));
+    assert!((c["lower_bound"].as_f64().unwrap() - 0.05f64.powf(1.0 / 3.0)).abs() < 1e-12);
+    let check = &c["checks"][1];
+    assert_eq!(check["what"], "the feature moves at most about eta per step");
+    assert_eq!(check["at_init"]["passes"], false);
+    assert!(check["at_init"]["value"].is_null(), "a rate over zero steps is not defined: {check}");
+    assert_eq!(check["paper"]["outcome"], "false");
 }

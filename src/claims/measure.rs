@@ -76,7 +76,9 @@ pub fn measure_convex(setting: &Setting) -> Result<Measurement> {
     let convex = crate::certify::ConvexSetting { threads: 1, ..crate::certify::ConvexSetting::from_setting(setting) };
     let report = match crate::certify::run_convex(&convex) {
         Ok(r) => r,
-        Err(crate::Error::Numerical(why)) => return Ok(Measurement::unavailable(format!("certificate not computed: {why}"))),
+        Err(crate::Error::Numerical(why)) => {
+            return Ok(Measurement::unavailable(format!("certificate not computed: {why}")));
+        }
         Err(e) => return Err(e),
     };
     let mut m = Measurement::default();

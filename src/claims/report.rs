@@ -169,12 +169,13 @@ impl ClaimReport {
                 }
                 if let Some(a) = &c.at_init {
                     let value = a.value.map_or("not defined".to_string(), |v| fmt_quantity(&c.quantity, v));
-                    let _ = write!(o, "        at initialization: {value}, {}", if a.passes { "passes" } else { "does not pass" });
-                    match (&c.holds_at_init, a.passes) {
-                        (Some(why), true) => {
-                            let _ = write!(o, " ({})", why.split_whitespace().collect::<Vec<_>>().join(" "));
-                        }
-                        _ => {}
+                    let _ = write!(
+                        o,
+                        "        at initialization: {value}, {}",
+                        if a.passes { "passes" } else { "does not pass" }
+                    );
+                    if let (Some(why), true) = (&c.holds_at_init, a.passes) {
+                        let _ = write!(o, " ({})", why.split_whitespace().collect::<Vec<_>>().join(" "));
                     }
                     o.push('\n');
                 }

@@ -54,7 +54,8 @@ pub fn combine<'a>(verdicts: impl IntoIterator<Item = (u64, &'a Verdict)>) -> Ve
     if fails == n {
         return Verdict::Fails;
     }
-    let mut why = format!("holds on {holds}/{n} seeds, fails on {fails}/{n}, inconclusive on {}/{n}", n - holds - fails);
+    let mut why =
+        format!("holds on {holds}/{n} seeds, fails on {fails}/{n}, inconclusive on {}/{n}", n - holds - fails);
     if let Some((seed, Verdict::Inconclusive(r))) = all.iter().find(|(_, v)| matches!(v, Verdict::Inconclusive(_))) {
         why.push_str(&format!(" (seed {seed}: {r})"));
     }

@@ -336,7 +336,8 @@ impl Theorem {
 
     /// The seeds to check at `scale`: `[setting].seed` and the next ones.
     pub fn seed_list(&self, scale: Scale) -> Vec<u64> {
-        let base = self.setting.get("seed").and_then(toml::Value::as_integer).map_or(Setting::default().seed, |s| s as u64);
+        let base =
+            self.setting.get("seed").and_then(toml::Value::as_integer).map_or(Setting::default().seed, |s| s as u64);
         let default = if self.kind == ClaimKind::Training {
             if scale == Scale::Test { TEST_SEEDS } else { FULL_SEEDS }
         } else {
@@ -352,7 +353,8 @@ impl Theorem {
     /// The optimizer keys of `[setting].optimizers` (the run names of a training claim).
     fn optimizer_keys(&self) -> Vec<String> {
         let list = self.setting.get("optimizers").and_then(toml::Value::as_array);
-        let keys = list.map(|a| a.iter().filter_map(|o| o.get("kind").and_then(toml::Value::as_str)).map(String::from).collect());
+        let keys = list
+            .map(|a| a.iter().filter_map(|o| o.get("kind").and_then(toml::Value::as_str)).map(String::from).collect());
         keys.unwrap_or_else(|| Setting::default().optimizers.iter().map(|o| o.key().to_string()).collect())
     }
 
@@ -376,7 +378,7 @@ impl Theorem {
             message: format!("field `{field}`: {message}"),
         };
         let whats: Vec<&str> = self.checks.iter().map(|c| c.what.as_str()).collect();
-        if (self.expected == Expected::Fails) != !self.expect_fail.is_empty() {
+        if (self.expected == Expected::Fails) == self.expect_fail.is_empty() {
             return Err(bad(
                 "expect_fail".into(),
                 "`expected = \"fails\"` needs `expect_fail` (the `what` of every check that must be false), and only then",
@@ -393,7 +395,11 @@ impl Theorem {
                 return Err(bad_at("seeds", "seeds".into(), &format!("a training claim needs >= {FULL_SEEDS} seeds")));
             }
             if test.is_some_and(|n| n < TEST_SEEDS) {
-                return Err(bad_at("seeds", "test.seeds".into(), &format!("a training claim needs >= {TEST_SEEDS} seeds")));
+                return Err(bad_at(
+                    "seeds",
+                    "test.seeds".into(),
+                    &format!("a training claim needs >= {TEST_SEEDS} seeds"),
+                ));
             }
         }
         if self.seeds == Some(0) || self.test.as_ref().and_then(|t| t.seeds) == Some(0) {
