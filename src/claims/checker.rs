@@ -11,7 +11,7 @@ use std::path::Path;
 
 use super::evaluate::{SeedInput, evaluate, evaluate_at_init};
 use super::measure::{Measurement, measure_convex, measure_runs};
-use super::report::ClaimReport;
+use super::report::{ClaimReport, PaperSettingReport};
 use super::theorem::{ClaimKind, Scale, Theorem};
 use crate::error::{Error, Result};
 use crate::optim::StopReason;
@@ -67,8 +67,12 @@ impl Checker {
     }
 
     /// The settings of a claim at `scale`, one per seed.
-    fn settings(theorem: &Theorem, origin: &str, scale: Scale) -> Result<Vec<Setting>> {
-        let base = theorem.setting(scale, origin)?;
+    fn settings(theorem: &Theorem, origin: &str, scale: Scale, paper: bool) -> Result<Vec<Setting>> {
+        let base = match (paper, theorem.paper_setting(scale, origin)) {
+            (false, _) => theorem.setting(scale, origin)?,
+            (true, Some(s)) => s?,
+            (true, None) => return Ok(Vec::new()),
+        };
         Ok(theorem.seed_list(scale).into_iter().map(|seed| Setting { seed, ..base.clone() }).collect())
     }
 
@@ -76,7 +80,8 @@ impl Checker {
     /// quantity that already passes at initialization (on any seed) says why that is right
     /// (`holds_at_init`). Cheap: it draws the data and evaluates `W^(0)` only.
     pub fn preflight(&mut self, theorem: &Theorem, origin: &str, scale: Scale) -> Result<()> {
-        let settings = Self::settings(theorem, origin, scale)?;
+        let mut settings = Self::settings(theorem, origin, scale, false)?;
+        settings.extend(Self::settings(theorem, origin, scale, true)?);
         if theorem.kind != ClaimKind::Training {
             return Ok(());
         }
@@ -103,17 +108,28 @@ impl Checker {
     /// Checks one claim at `scale` on each of its seeds; `origin` names its file in errors. Call
     /// [`Checker::preflight`] first (as [`Checker::check_file`] does).
     pub fn check(&mut self, theorem: &Theorem, origin: &str, scale: Scale) -> Result<ClaimReport> {
-        let settings = Self::settings(theorem, origin, scale)?;
+        let settings = Self::settings(theorem, origin, scale, false)?;
         let seeds = settings.len();
         (self.progress)(&format!("checking {} ({} scale, {seeds} seeds)", theorem.id, theorem.scale_label(scale)));
-        let inputs = match theorem.kind {
-            ClaimKind::Training => self.measure_training(theorem, &settings)?,
+        let mut report = evaluate(theorem, origin, scale, self.measure_all(theorem, settings)?);
+        let paper = Self::settings(theorem, origin, scale, true)?;
+        if !paper.is_empty() {
+            (self.progress)("  and under the paper's setting");
+            let r = evaluate(theorem, origin, scale, self.measure_all(theorem, paper)?);
+            report.paper_setting = Some(PaperSettingReport::of(theorem, r));
+        }
+        Ok(report)
+    }
+
+    /// Measures every seed's setting.
+    fn measure_all(&mut self, theorem: &Theorem, settings: Vec<Setting>) -> Result<Vec<SeedInput>> {
+        match theorem.kind {
+            ClaimKind::Training => self.measure_training(theorem, &settings),
             ClaimKind::ConvexCertificate => settings
                 .into_iter()
                 .map(|s| Ok(SeedInput { seed: s.seed, m: measure_convex(&s)?, setting: s, init: None }))
-                .collect::<Result<_>>()?,
-        };
-        Ok(evaluate(theorem, origin, scale, inputs))
+                .collect(),
+        }
     }
 
     /// The cached experiment of `setting` (drawn on first use, with its zero-step run).

@@ -422,5 +422,6 @@ pub fn evaluate(theorem: &Theorem, origin: &str, scale: Scale, inputs: Vec<SeedI
         status,
         mismatch_reason,
         notes: theorem.notes.trim().to_string(),
+        paper_setting: None,
     }
 }

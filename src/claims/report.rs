@@ -90,6 +90,45 @@ pub struct ClaimReport {
     /// failure that failed for another reason).
     pub mismatch_reason: Option<String>,
     pub notes: String,
+    /// The same claim under the paper's reading of the setting, where the file departs from it.
+    pub paper_setting: Option<PaperSettingReport>,
+}
+
+/// The claim checked under the paper's reading of the setting (`[paper_setting]`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PaperSettingReport {
+    /// The overrides, as written (`model.lambda = 0.01`).
+    pub overrides: String,
+    pub verdict: Verdict,
+    pub holds_count: usize,
+    /// Per seed: the verdict and the checks that were not true.
+    pub seeds: Vec<(u64, Verdict, Vec<String>)>,
+}
+
+impl PaperSettingReport {
+    /// From the report of the claim under the paper's setting.
+    pub fn of(theorem: &super::Theorem, r: ClaimReport) -> Self {
+        let mut overrides = Vec::new();
+        fn flatten(prefix: &str, t: &toml::Table, out: &mut Vec<String>) {
+            for (k, v) in t {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                match v {
+                    toml::Value::Table(inner) => flatten(&key, inner, out),
+                    v => out.push(format!("{key} = {v}")),
+                }
+            }
+        }
+        flatten("", theorem.paper_setting.as_ref().expect("a paper setting"), &mut overrides);
+        let seeds = r
+            .seeds
+            .iter()
+            .map(|s| {
+                let not_true = s.checks.iter().filter(|c| c.outcome != Outcome::True).map(|c| c.what.clone()).collect();
+                (s.seed, s.verdict.clone(), not_true)
+            })
+            .collect();
+        Self { overrides: overrides.join(", "), verdict: r.verdict, holds_count: r.holds_count, seeds }
+    }
 }
 
 /// Step counts and flags print exactly; everything else to 2 significant digits.
@@ -200,6 +239,20 @@ impl ClaimReport {
         if let Some(p) = &self.paper_verdict {
             let _ = writeln!(o, "verdict under the paper's thresholds: {p}");
         }
+        if let Some(p) = &self.paper_setting {
+            let _ = writeln!(
+                o,
+                "verdict under the paper's setting ({}): {} (holds on {}/{n} seeds)",
+                p.overrides, p.verdict, p.holds_count
+            );
+            for (seed, v, not_true) in &p.seeds {
+                let _ = write!(o, "    seed {seed}: {}", v.label());
+                if !not_true.is_empty() {
+                    let _ = write!(o, " (not true: {})", not_true.join("; "));
+                }
+                o.push('\n');
+            }
+        }
         let _ = write!(o, "expected: {}", self.expected.label());
         if !self.expect_fail.is_empty() {
             let _ = write!(o, " (false: {})", self.expect_fail.join("; "));
@@ -289,6 +342,7 @@ impl ClaimReport {
             "verdict": self.verdict.label(),
             "reason": reason(&self.verdict),
             "paper_verdict": self.paper_verdict.as_ref().map(Verdict::label),
+            "paper_setting_verdict": self.paper_setting.as_ref().map(|p| p.verdict.label()),
             "expected": self.expected.label(),
             "status": self.status.label().to_lowercase(),
             "mismatch_reason": self.mismatch_reason,

@@ -274,6 +274,11 @@ pub struct Theorem {
     pub setting: toml::Table,
     #[serde(default)]
     pub test: Option<TestScale>,
+    /// The paper's reading of the setting, where `[setting]` departs from it by a documented choice
+    /// (same shape, merged on top at both scales): the claim is checked there too and the report
+    /// shows that verdict beside the claim's; the status uses `[setting]`.
+    #[serde(default)]
+    pub paper_setting: Option<toml::Table>,
     #[serde(default)]
     pub measure: MeasureParams,
     #[serde(default, rename = "check")]
@@ -318,15 +323,31 @@ impl Theorem {
     /// The setting to run at `scale`: the preset, `[setting]`, then (at the test scale)
     /// `[test.setting]`; validated. Errors name the file and the field.
     pub fn setting(&self, scale: Scale, origin: &str) -> Result<Setting> {
+        self.setting_with(scale, origin, None)
+    }
+
+    /// The setting at `scale` with `[paper_setting]` on top, if the file has one.
+    pub fn paper_setting(&self, scale: Scale, origin: &str) -> Option<Result<Setting>> {
+        self.paper_setting.as_ref().map(|p| self.setting_with(scale, origin, Some(p)))
+    }
+
+    fn setting_with(&self, scale: Scale, origin: &str, paper: Option<&toml::Table>) -> Result<Setting> {
         let mut table = self.setting.clone();
         if scale == Scale::Test
             && let Some(t) = &self.test
         {
             merge(&mut table, &t.setting);
         }
+        if let Some(p) = paper {
+            merge(&mut table, p);
+        }
         let Preset::Paper = self.preset;
-        let tables =
-            if scale == Scale::Test && self.test.is_some() { "[setting] with [test.setting]" } else { "[setting]" };
+        let tables = match (scale == Scale::Test && self.test.is_some(), paper.is_some()) {
+            (true, false) => "[setting] with [test.setting]",
+            (true, true) => "[setting] with [test.setting] and [paper_setting]",
+            (false, true) => "[setting] with [paper_setting]",
+            (false, false) => "[setting]",
+        };
         let err =
             |message: String| Error::Config { origin: origin.to_string(), message: format!("{tables}: {message}") };
         let s = Setting::deserialize(toml::Value::Table(table)).map_err(|e| err(e.to_string().trim().to_string()))?;
