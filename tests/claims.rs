@@ -203,7 +203,7 @@ fn headline_verdict_lines_come_from_the_theorem_files() {
     s.model.m = 8;
     s.train.steps = 400;
     let exp = Experiment::new(&s).expect("valid");
-    let runs = exp.run_all(1, &|_, _| {});
+    let runs = exp.run_all(&|_, _| {});
     let lines = adamgap::claims::headline(&exp, &runs);
     let statements: Vec<&str> = lines.iter().map(|l| l.statement.as_str()).collect();
     assert_eq!(statements.len(), 6);
@@ -219,7 +219,7 @@ fn headline_verdict_lines_come_from_the_theorem_files() {
         *eta = 1e9;
     }
     let exp = Experiment::new(&s).expect("valid");
-    let runs = exp.run_all(1, &|_, _| {});
+    let runs = exp.run_all(&|_, _| {});
     let lines = adamgap::claims::headline(&exp, &runs);
     for (k, l) in lines.iter().enumerate() {
         let reads_gd = [0, 3, 4, 5].contains(&k);
@@ -233,8 +233,11 @@ fn headline_verdict_lines_come_from_the_theorem_files() {
 #[test]
 fn seeds_in_parallel_and_the_json_shape() {
     let path = Path::new("theorems/04-adam-stage-one.toml");
-    let one = Checker::new(1).check_file(path, Scale::Test).expect("checked");
-    let two = Checker::new(2).check_file(path, Scale::Test).expect("checked");
+    let on = |threads: usize| {
+        let pool = adamgap::parallel::pool(threads).expect("a pool");
+        pool.install(|| Checker::new(threads).check_file(path, Scale::Test).expect("checked"))
+    };
+    let (one, two) = (on(1), on(2));
     assert_eq!(one.summary(), two.summary());
     assert_eq!(one.seeds.iter().map(|s| s.seed).collect::<Vec<_>>(), vec![1, 2, 3]);
 

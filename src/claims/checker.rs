@@ -20,8 +20,8 @@ use crate::train::{Experiment, Run};
 
 /// Checks claims, reusing runs across claims with the same setting and optimizer.
 pub struct Checker {
-    /// Threads for the runs of one claim (all seeds and optimizers) and their steps (results do not
-    /// depend on it).
+    /// Threads of the caller's pool: the runs of one claim (all seeds and optimizers) run side by
+    /// side on the current rayon pool ([`crate::parallel`]); results do not depend on it.
     pub threads: usize,
     /// Called with a line of progress (`checking ...`, `training ...`).
     pub progress: Box<dyn Fn(&str) + Sync>,
@@ -181,7 +181,7 @@ impl Checker {
             let steps = settings[0].train.steps;
             (self.progress)(&format!("  training {} runs for {steps} steps", todo.len()));
             let cache = &self.cache;
-            let done = crate::parallel::map_indexed(todo.len(), self.threads, |i| {
+            let done = crate::parallel::map_indexed(todo.len(), |i| {
                 cache[&todo[i].0].exp.run(todo[i].1, &|_| {})
             });
             for ((key, o), r) in todo.iter().zip(done) {
