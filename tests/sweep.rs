@@ -121,7 +121,7 @@ fn an_interrupted_sweep_resumes_without_rerunning_a_cell() {
     let dir = root.join("run");
     let args = ["sweep", &grid, "--out", s(&dir), "--threads", "1", "--quiet"];
     let out = adamgap(&args, &[("ADAMGAP_SWEEP_FAIL_AFTER", "3")]);
-    assert_eq!(out.status.code(), Some(2), "the forced interruption is an error");
+    assert_eq!(out.status.code(), Some(1), "the forced interruption is a runtime failure (exit 1)");
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
     // The fourth cell was computed but never renamed into place: it left nothing.
     let done = results(&dir);
@@ -165,6 +165,12 @@ fn bad_grids_are_rejected_with_the_field_named() {
     let out = adamgap(&["sweep", "--preset", "nope", "--out", s(&root.join("p"))], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("path-d"));
+    // Cells side by side that would not fit in the memory limit are refused before anything runs.
+    let grid = write_grid(&root, GRID);
+    let out = adamgap(&["sweep", &grid, "--out", s(&root.join("m")), "--max-memory", "1K"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cells side by side"));
+    assert!(!root.join("m").exists());
     for bad in ["2/2", "x"] {
         let grid = write_grid(&root, GRID);
         let out = adamgap(&["sweep", &grid, "--out", s(&root.join("o")), "--shard", bad], &[]);

@@ -63,17 +63,12 @@ impl Shard {
 }
 
 /// How to run a sweep.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct RunOptions {
     pub shard: Shard,
-    /// Threads of the pool: cells run side by side, each cell's optimizers and passes on the same
-    /// pool (results do not depend on this).
-    pub threads: usize,
     /// Testing aid: after this many cells are written, the next finished cell is dropped and the
     /// run stops with an error, as if killed before its file was renamed into place.
     pub fail_after: Option<usize>,
-    /// No line on stderr per finished cell.
-    pub quiet: bool,
 }
 
 /// What a run did.
@@ -170,11 +165,16 @@ pub fn run_cell(grid: &Grid, cell: &Cell) -> Result<Value> {
     Ok(out)
 }
 
-/// Runs this shard's cells of `grid` into `dir`, skipping cells already done for this grid.
-pub fn run(grid: &Grid, dir: &Path, opts: &RunOptions) -> Result<RunSummary> {
-    if opts.threads == 0 {
-        return Err(Error::invalid("--threads", 0, ">= 1"));
-    }
+/// Runs this shard's cells of `grid` into `dir`, skipping cells already done for this grid. The
+/// cells run side by side on the current rayon pool, each cell's optimizers and passes on the same
+/// pool (results do not depend on its size).
+/// `on_cell(id, seconds, written, total)` is called after each cell is written.
+pub fn run(
+    grid: &Grid,
+    dir: &Path,
+    opts: &RunOptions,
+    on_cell: &(dyn Fn(&str, f64, usize, usize) + Sync),
+) -> Result<RunSummary> {
     std::fs::create_dir_all(dir.join("results")).map_err(|e| Error::io(dir.join("results"), e))?;
     write_manifest(dir, grid)?;
     let mine: Vec<&Cell> = grid.cells.iter().filter(|c| opts.shard.has(c.index)).collect();
@@ -192,7 +192,7 @@ pub fn run(grid: &Grid, dir: &Path, opts: &RunOptions) -> Result<RunSummary> {
     let written = Mutex::new(Vec::new());
     let interrupted = Mutex::new(false);
     let total = todo.len();
-    let results = crate::parallel::map_indexed(todo.len(), opts.threads, |i| -> Result<()> {
+    let results = crate::parallel::map_indexed(todo.len(), |i| -> Result<()> {
         let cell = todo[i];
         let budget_left = |w: &Vec<String>| opts.fail_after.is_none_or(|k| w.len() < k);
         if *interrupted.lock().expect("lock") {
@@ -208,9 +208,7 @@ pub fn run(grid: &Grid, dir: &Path, opts: &RunOptions) -> Result<RunSummary> {
         let line = serde_json::to_string(&v).expect("JSON of plain data") + "\n";
         write_atomic(&cell_path(dir, &cell.id), line.as_bytes())?;
         w.push(cell.id.clone());
-        if !opts.quiet {
-            eprintln!("[sweep] {} done in {:.1} s ({}/{total})", cell.id, start.elapsed().as_secs_f64(), w.len());
-        }
+        on_cell(&cell.id, start.elapsed().as_secs_f64(), w.len(), total);
         Ok(())
     });
     results.into_iter().collect::<Result<Vec<()>>>()?;

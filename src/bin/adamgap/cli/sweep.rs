@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use adamgap::error::{Error, Result};
+use adamgap::error::Error;
+
+use super::CliResult;
+use super::output::{stderr, stdout};
 use adamgap::sweep::{self, Grid, merge, run};
 
 /// Arguments of `adamgap sweep` (see docs/cluster.md).
@@ -49,6 +52,10 @@ pub struct SweepRunArgs {
     /// Only expand and validate the grid, print its cells, run nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Refuse a sweep whose cells running side by side (--threads of them) would need more memory
+    /// than this (bytes, or with K/M/G/T) [default: 3/4 of the available memory].
+    #[arg(long, value_name = "SIZE", value_parser = super::parse_size)]
+    pub max_memory: Option<u64>,
 }
 
 /// Merging a sweep folder.
@@ -74,24 +81,35 @@ pub struct MergeArgs {
     pub gd_max: f64,
 }
 
-pub fn main(args: &SweepArgs) -> Result<i32> {
+impl SweepArgs {
+    /// The size of the command's thread pool.
+    pub fn threads(&self) -> usize {
+        match &self.command {
+            Some(SweepCommand::Merge(_)) => 1,
+            None => self.run.threads,
+        }
+    }
+}
+
+pub fn main(args: &SweepArgs) -> CliResult<i32> {
     match &args.command {
         Some(SweepCommand::Merge(m)) => merge_main(m),
         None => run_main(&args.run),
     }
 }
 
-fn run_main(a: &SweepRunArgs) -> Result<i32> {
+fn run_main(a: &SweepRunArgs) -> CliResult<i32> {
     let grid = match (&a.grid, &a.preset) {
         (Some(path), _) => Grid::from_file(path)?,
         (None, Some(name)) => sweep::preset(name)?,
-        (None, None) => return Err(Error::invalid("GRID.toml", "none", "a grid file or --preset NAME")),
+        (None, None) => return Err(Error::invalid("GRID.toml", "none", "a grid file or --preset NAME").into()),
     };
     if a.dry_run {
-        println!("grid {}: {} cells", grid.hash, grid.cells.len());
+        let mut text = format!("grid {}: {} cells\n", grid.hash, grid.cells.len());
         for c in &grid.cells {
-            println!("{} {}", c.id, serde_json::Value::Object(grid.axis_values(c)));
+            text += &format!("{} {}\n", c.id, serde_json::Value::Object(grid.axis_values(c)));
         }
+        stdout(&text)?;
         return Ok(0);
     }
     let dir =
@@ -101,14 +119,32 @@ fn run_main(a: &SweepRunArgs) -> Result<i32> {
         None => run::Shard::from_slurm(&|k| std::env::var(k).ok())?.unwrap_or(run::Shard::ALL),
     };
     let fail_after = match std::env::var("ADAMGAP_SWEEP_FAIL_AFTER") {
-        Ok(v) => Some(v.parse().map_err(|_| Error::invalid("ADAMGAP_SWEEP_FAIL_AFTER", &v, "a whole number"))?),
+        Ok(v) => {
+            Some(v.parse::<usize>().map_err(|_| Error::invalid("ADAMGAP_SWEEP_FAIL_AFTER", &v, "a whole number"))?)
+        }
         Err(_) => None,
     };
-    let opts = run::RunOptions { shard, threads: a.threads, fail_after, quiet: a.quiet };
+    // The largest cell, times the cells that run side by side.
+    let in_shard = grid.cells.iter().filter(|c| shard.has(c.index)).count();
+    let side = a.threads.min(in_shard).max(1) as u128;
+    if let Some(big) = grid.cells.iter().max_by_key(|c| adamgap::memory::of_setting(&c.setting).bytes()) {
+        let mut e = adamgap::memory::Estimate::default();
+        for (what, bytes) in adamgap::memory::of_setting(&big.setting).parts {
+            e.add(format!("{side} cells side by side like {}: {what}", big.id), side * bytes);
+        }
+        super::check_memory(&e, a.max_memory)?;
+    }
+    let opts = run::RunOptions { shard, fail_after };
     let start = std::time::Instant::now();
-    let s = run::run(&grid, dir, &opts)?;
-    println!(
-        "sweep {}: grid {}, {} cells; shard {}/{}: {} cells, ran {}, skipped {} (done), {} stale recomputed; {:.1} s",
+    let quiet = a.quiet;
+    let s = run::run(&grid, dir, &opts, &|id, secs, done, total| {
+        if !quiet {
+            // A progress line that cannot be written is not worth stopping the sweep for.
+            let _ = stderr(&format!("[sweep] {id} done in {secs:.1} s ({done}/{total})\n"));
+        }
+    })?;
+    stdout(&format!(
+        "sweep {}: grid {}, {} cells; shard {}/{}: {} cells, ran {}, skipped {} (done), {} stale recomputed; {:.1} s\n",
         dir.display(),
         grid.hash,
         grid.cells.len(),
@@ -119,12 +155,12 @@ fn run_main(a: &SweepRunArgs) -> Result<i32> {
         s.skipped,
         s.stale,
         start.elapsed().as_secs_f64()
-    );
-    println!("ran: {}", if s.ran.is_empty() { "-".to_string() } else { s.ran.join(" ") });
+    ))?;
+    stdout(&format!("ran: {}\n", if s.ran.is_empty() { "-".to_string() } else { s.ran.join(" ") }))?;
     Ok(0)
 }
 
-fn merge_main(a: &MergeArgs) -> Result<i32> {
+fn merge_main(a: &MergeArgs) -> CliResult<i32> {
     let opts = merge::MergeOptions {
         allow_missing: a.allow_missing,
         x: a.x.clone(),
@@ -133,19 +169,22 @@ fn merge_main(a: &MergeArgs) -> Result<i32> {
         gd_max: a.gd_max,
     };
     let out = merge::merge(&a.dir, &opts)?;
+    let mut text = String::new();
     for l in &out.gap {
-        println!("gap check: {l}");
+        text += &format!("gap check: {l}\n");
     }
+    stdout(&text)?;
     if !out.missing.is_empty() {
-        eprintln!("missing cells ({} of {}): {}", out.missing.len(), out.cells, out.missing.join(", "));
+        stderr(&format!("missing cells ({} of {}): {}\n", out.missing.len(), out.cells, out.missing.join(", ")))?;
         if !a.allow_missing {
-            eprintln!("nothing written; run the missing cells or pass --allow-missing");
+            stderr("nothing written; run the missing cells or pass --allow-missing\n")?;
             return Ok(1);
         }
     }
-    println!("merged {} of {} cells:", out.cells - out.missing.len(), out.cells);
+    let mut text = format!("merged {} of {} cells:\n", out.cells - out.missing.len(), out.cells);
     for p in &out.written {
-        println!("  {}", p.display());
+        text += &format!("  {}\n", p.display());
     }
+    stdout(&text)?;
     Ok(0)
 }
