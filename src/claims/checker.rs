@@ -181,9 +181,7 @@ impl Checker {
             let steps = settings[0].train.steps;
             (self.progress)(&format!("  training {} runs for {steps} steps", todo.len()));
             let cache = &self.cache;
-            let done = crate::parallel::map_indexed(todo.len(), |i| {
-                cache[&todo[i].0].exp.run(todo[i].1, &|_| {})
-            });
+            let done = crate::parallel::map_indexed(todo.len(), |i| cache[&todo[i].0].exp.run(todo[i].1, &|_| {}));
             for ((key, o), r) in todo.iter().zip(done) {
                 self.cache.get_mut(key).expect("cached").runs.insert(opt_key(o), r);
             }
