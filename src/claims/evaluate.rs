@@ -213,14 +213,15 @@ fn render_ordering(items: &[String], m: &Measurement) -> String {
 
 /// The one verdict rule (`docs/methodology.md`, "The verdict"), used by every claim and by the
 /// headline's verdict lines: inconclusive when the measurement could not be made or one of `runs`
-/// diverged; `fails` when a check with `if_false = "fails"` is false; inconclusive with the reasons
+/// diverged or never left its initialization (no step, or steps that did not move it); `fails` when a check with `if_false = "fails"` is false; inconclusive with the reasons
 /// when a quantity is missing or an `if_false = "inconclusive"` check is false; `holds` otherwise.
 pub fn verdict<'a>(m: &Measurement, runs: impl IntoIterator<Item = &'a RunInfo>, checks: &[CheckOutcome]) -> Verdict {
     if let Some(r) = &m.inconclusive {
         return Verdict::Inconclusive(r.clone());
     }
+    let runs: Vec<&RunInfo> = runs.into_iter().collect();
     let diverged: Vec<String> = runs
-        .into_iter()
+        .iter()
         .filter_map(|r| match r.stop {
             StopReason::Diverged { step } => Some(format!("{} diverged at step {step}", r.name)),
             _ => None,
@@ -228,6 +229,18 @@ pub fn verdict<'a>(m: &Measurement, runs: impl IntoIterator<Item = &'a RunInfo>,
         .collect();
     if !diverged.is_empty() {
         return Verdict::Inconclusive(format!("divergence: {}", diverged.join("; ")));
+    }
+    // A run that never left its initialization measured nothing about training.
+    let untrained: Vec<String> = runs
+        .iter()
+        .filter(|r| r.steps == 0 || !r.moved)
+        .map(|r| match r.steps {
+            0 => format!("{} took no step ({})", r.name, r.stop),
+            s => format!("{} never left its initialization in {s} steps", r.name),
+        })
+        .collect();
+    if !untrained.is_empty() {
+        return Verdict::Inconclusive(format!("not trained: {}", untrained.join("; ")));
     }
     if checks.iter().any(|c| c.outcome == Outcome::False && c.if_false == IfFalse::Fails) {
         return Verdict::Fails;

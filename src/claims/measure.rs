@@ -45,6 +45,9 @@ pub struct RunInfo {
     pub stop: StopReason,
     /// Wall-clock seconds (not part of the summary text; it varies).
     pub seconds: f64,
+    /// Whether the run moved away from its initialization ([`Run::moved`]).
+    #[serde(skip)]
+    pub moved: bool,
 }
 
 impl RunInfo {
@@ -56,6 +59,7 @@ impl RunInfo {
             steps: run.steps,
             stop: run.stop,
             seconds: run.seconds,
+            moved: run.moved,
         }
     }
 }
@@ -109,6 +113,7 @@ pub fn measure_convex(setting: &Setting) -> Result<Measurement> {
                 steps: r.steps,
                 stop: r.stop,
                 seconds: r.seconds,
+                moved: r.steps > 0,
             });
         }
     }

@@ -49,12 +49,13 @@ pub struct CheckArgs {
 }
 
 /// Runs `adamgap check`.
-pub fn main(args: &CheckArgs) -> Result<i32> {
+pub fn main(args: &CheckArgs) -> super::CliResult<i32> {
+    use super::output::{json, stdout};
     if args.threads == 0 {
-        return Err(Error::invalid("--threads", 0, ">= 1"));
+        return Err(Error::invalid("--threads", 0, ">= 1").into());
     }
     if !args.files.is_empty() && args.theorems.is_some() {
-        return Err(Error::invalid("--theorems", "given with FILES", "either FILES or --theorems DIR, not both"));
+        return Err(Error::invalid("--theorems", "given with FILES", "either FILES or --theorems DIR, not both").into());
     }
     let files = if args.files.is_empty() {
         let dir = args.theorems.clone().unwrap_or_else(|| PathBuf::from("theorems"));
@@ -63,14 +64,16 @@ pub fn main(args: &CheckArgs) -> Result<i32> {
                 "--theorems",
                 dir.display(),
                 "a folder of theorem files (the default ./theorems does not exist here: run from the crate's root or pass --theorems DIR)",
-            ));
+            )
+            .into());
         }
         if !args.quiet && !args.json {
-            eprintln!("reading theorem files from {}", dir.display());
+            // Best effort, like the progress lines.
+            let _ = super::output::stderr(&format!("reading theorem files from {}\n", dir.display()));
         }
         let files = files_in(&dir)?;
         if files.is_empty() {
-            return Err(Error::invalid("--theorems", dir.display(), "a folder with at least one *.toml theorem file"));
+            return Err(Error::invalid("--theorems", dir.display(), "a folder with at least one *.toml theorem file").into());
         }
         files
     } else {
@@ -88,25 +91,28 @@ pub fn main(args: &CheckArgs) -> Result<i32> {
         checker.preflight(t, &p.display().to_string(), scale)?;
     }
     if !(args.quiet || args.json) {
-        checker.progress = Box::new(|line| eprintln!("{line}"));
+        // Progress is best effort: a closed or full stderr does not stop the check.
+        checker.progress = Box::new(|line| {
+            let _ = super::output::stderr(&format!("{line}\n"));
+        });
     }
     let mut reports = Vec::new();
     for (p, t) in &theorems {
         let r = checker.check(t, &p.display().to_string(), scale)?;
         if !args.json {
             if args.verbose {
-                println!("{}", r.summary());
+                stdout(&format!("{}\n", r.summary()))?;
             } else {
-                println!("{}", r.line());
+                stdout(&format!("{}\n", r.line()))?;
                 for c in &r.checks {
-                    println!("    {}: {}", c.what, c.text);
+                    stdout(&format!("    {}: {}\n", c.what, c.text))?;
                 }
-                println!("    {}", r.seeds_line());
+                stdout(&format!("    {}\n", r.seeds_line()))?;
                 for (label, text) in &r.orderings {
-                    println!("    {label}: {text}");
+                    stdout(&format!("    {label}: {text}\n"))?;
                 }
                 if let adamgap::claims::Verdict::Inconclusive(why) = &r.verdict {
-                    println!("    inconclusive: {why}");
+                    stdout(&format!("    inconclusive: {why}\n"))?;
                 }
             }
         }
@@ -116,14 +122,19 @@ pub fn main(args: &CheckArgs) -> Result<i32> {
     let (ok, mismatch, pending) = (count(Status::AsExpected), count(Status::Mismatch), count(Status::Pending));
     if args.json {
         let claims: Vec<serde_json::Value> = reports.iter().map(|r| r.json()).collect();
-        let v = serde_json::json!({ "claims": claims });
-        println!("{}", serde_json::to_string_pretty(&v).expect("JSON of plain data"));
+        json(&serde_json::json!({ "claims": claims }))?;
     } else {
-        println!("\n{} claims: {ok} as expected, {mismatch} mismatched, {pending} pending", reports.len());
+        stdout(&format!("\n{} claims: {ok} as expected, {mismatch} mismatched, {pending} pending\n", reports.len()))?;
         for r in reports.iter().filter(|r| r.status != Status::AsExpected) {
-            println!("    {} {}: verdict {}, expected {}", r.status.label(), r.id, r.verdict, r.expected.label());
+            stdout(&format!(
+                "    {} {}: verdict {}, expected {}\n",
+                r.status.label(),
+                r.id,
+                r.verdict,
+                r.expected.label()
+            ))?;
             if let Some(why) = &r.mismatch_reason {
-                println!("        expected failure, but {why}");
+                stdout(&format!("        expected failure, but {why}\n"))?;
             }
         }
     }
