@@ -293,6 +293,9 @@ pub struct Theorem {
     /// Free text: what the numbers mean, what was chosen and why.
     #[serde(default)]
     pub notes: String,
+    /// The file's text, for errors that name a line (not part of the format).
+    #[serde(skip)]
+    pub source: String,
 }
 
 /// Which setting of a theorem file to run.
@@ -309,8 +312,9 @@ pub enum Scale {
 impl Theorem {
     /// Parses a theorem file's text; `origin` names it in errors.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
-        let t: Self = crate::setting::parse_toml(text, origin)?;
+        let mut t: Self = crate::setting::parse_toml(text, origin)?;
         t.validate(text, origin)?;
+        t.source = text.to_string();
         Ok(t)
     }
 
@@ -377,6 +381,14 @@ impl Theorem {
         let keys = list
             .map(|a| a.iter().filter_map(|o| o.get("kind").and_then(toml::Value::as_str)).map(String::from).collect());
         keys.unwrap_or_else(|| Setting::default().optimizers.iter().map(|o| o.key().to_string()).collect())
+    }
+
+    /// `origin`, with the line of the first occurrence of `needle` in the file's text when found.
+    pub fn at_line(&self, origin: &str, needle: &str) -> String {
+        match super::validate::line_of(&self.source, needle) {
+            Some(l) => format!("{origin} line {l}"),
+            None => origin.to_string(),
+        }
     }
 
     /// `full` or `reduced` at `scale`.
