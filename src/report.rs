@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use crate::format::sig;
-use crate::verdict::VerdictLine;
 use crate::train::{Experiment, Run};
+use crate::verdict::VerdictLine;
 
 /// The JSON summary of the headline (`--json`): the setting, every run's final state, the distance
 /// between the GD and Adam solutions, and the verdicts.

@@ -5,8 +5,8 @@
 //! cargo test --release --test paper_scale -- --ignored --nocapture
 //! ```
 
-use adamgap::setting::Setting;
 use adamgap::optim::StopReason;
+use adamgap::setting::Setting;
 use adamgap::train::Experiment;
 
 #[test]

@@ -48,8 +48,8 @@ pub use crate::exact::{Dyadic, Round};
 use crate::data::PatchData;
 use crate::error::{Error, Result};
 use crate::exact::{sqrt_lower, sqrt_upper, to_f64_down, to_f64_up};
-use crate::setting::{DataSetting, OptimizerSetting};
 use crate::optim::StopReason;
+use crate::setting::{DataSetting, OptimizerSetting};
 
 /// Allowed range of `digits`.
 pub const DIGITS_RANGE: std::ops::RangeInclusive<u32> = 1..=300;

@@ -13,10 +13,10 @@ use serde::Serialize;
 use super::Verdict;
 use super::theorem::{Check, ClaimKind, Expected, IfFalse, Op, Scale, Theorem};
 use crate::error::Result;
-use crate::model::Coefficients;
 use crate::format::sig;
-use crate::setting::{NoiseKind, OptimizerSetting, Setting};
+use crate::model::Coefficients;
 use crate::optim::StopReason;
+use crate::setting::{NoiseKind, OptimizerSetting, Setting};
 use crate::train::{Checkpoint, Experiment, Run};
 
 /// What a measurement gives the checks: named quantities, the reasons some could not be measured,
