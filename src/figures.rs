@@ -23,10 +23,12 @@ use crate::train::{Checkpoint, Experiment, Run};
 /// Width of every figure in pixels (meant to fill the width of a printed page).
 pub const WIDTH: u32 = 1000;
 const FONT: &str = "sans-serif";
-const TITLE_PX: u32 = 22;
-const AXIS_PX: u32 = 19;
-const TICK_PX: u32 = 16;
-const LEGEND_PX: u32 = 16;
+// Font sizes as plotters takes them (the SVG gets them divided by 1.24: 21, 18.5, 16 and 16 px, so
+// at the width of a printed page, about 6.5 in, the smallest text is about 7.5 pt).
+const TITLE_PX: u32 = 26;
+const AXIS_PX: u32 = 23;
+const TICK_PX: u32 = 20;
+const LEGEND_PX: u32 = 20;
 
 /// The label of Adam's (or any run's) feature-reversal marker in [`dynamics_svg`].
 pub const REVERSAL_LABEL: &str = "feature reversal";
@@ -131,8 +133,8 @@ fn dynamics_panel(panel: &DrawingArea<SVGBackend, Shift>, r: &Run) -> DrawResult
     let mut chart = ChartBuilder::on(panel)
         .caption(run_title(r), (FONT, TITLE_PX))
         .margin(12)
-        .x_label_area_size(56)
-        .y_label_area_size(72)
+        .x_label_area_size(62)
+        .y_label_area_size(84)
         .build_cartesian_2d((1f64..end).log_scale(), lo..hi)?;
     chart
         .configure_mesh()
@@ -197,13 +199,13 @@ fn errors_panel(
     let mut chart = ChartBuilder::on(panel)
         .caption(what, (FONT, TITLE_PX))
         .margin(12)
-        .x_label_area_size(56)
-        .y_label_area_size(64)
+        .x_label_area_size(62)
+        .y_label_area_size(76)
         .build_cartesian_2d((1f64..end).log_scale(), -0.03f64..1.03)?;
     chart
         .configure_mesh()
         .x_desc("step t (log scale)")
-        .y_desc(format!("{what} (fraction with y f(W, x) ≤ 0)"))
+        .y_desc("fraction with y f(W, x) ≤ 0")
         .axis_desc_style((FONT, AXIS_PX))
         .label_style((FONT, TICK_PX))
         .x_label_formatter(&|x| step_label(*x))
@@ -267,18 +269,18 @@ fn filters_panel(panel: &DrawingArea<SVGBackend, Shift>, exp: &Experiment, r: &R
     let m = r.weights.m;
     let k = 2 * m;
     let (lo, hi) = padded_range(gamma.iter().chain(&noise).copied());
-    let hi = hi + 0.3 * (hi - lo); // room for the class labels and the legend
+    let hi = hi + 0.45 * (hi - lo); // room for the legend
     let mut chart = ChartBuilder::on(panel)
         .caption(format!("{}: final filters", run_title(r)), (FONT, TITLE_PX))
         .margin(12)
-        .x_label_area_size(52)
-        .y_label_area_size(72)
+        .x_label_area_size(62)
+        .y_label_area_size(84)
         .build_cartesian_2d(0.5f64..k as f64 + 0.5, lo..hi)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(k.min(80))
-        .x_desc("filter r of class j")
+        .x_desc("filter r of class j = +1 (left of the dashed line) and of class j = −1 (right)")
         .y_desc("coefficient")
         .axis_desc_style((FONT, AXIS_PX))
         .label_style((FONT, TICK_PX))
@@ -318,15 +320,6 @@ fn filters_panel(panel: &DrawingArea<SVGBackend, Shift>, exp: &Experiment, r: &R
         .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], cn.filled()));
     let sep = m as f64 + 0.5;
     chart.draw_series(DashedLineSeries::new([(sep, lo), (sep, hi)], 6, 4, BLACK.stroke_width(1)))?;
-    let style = TextStyle::from((FONT, AXIS_PX).into_font()).pos(plotters::style::text_anchor::Pos::new(
-        plotters::style::text_anchor::HPos::Left,
-        plotters::style::text_anchor::VPos::Top,
-    ));
-    let top = hi - 0.02 * (hi - lo);
-    chart.draw_series([
-        Text::new("class j = +1".to_string(), (0.7, top), style.clone()),
-        Text::new("class j = −1".to_string(), (sep + 0.2, top), style),
-    ])?;
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
