@@ -250,12 +250,12 @@ fn import_rejections() {
         ),
         ("missing file", Box::new(|d| std::fs::remove_file(d.join("w_init.npy")).unwrap()), &["w_init.npy"]),
     ];
-    let out_dir = dir.join("out");
+    let (out_dir, report_dir) = (dir.join("out"), dir.join("report"));
     for (what, mutate, needles) in &cases {
         let bad = dir.join("bad");
         copy_dir(&good, &bad);
         mutate(&bad);
-        let out = adamgap(&["--import", s(&bad), "--quiet", "--export", s(&out_dir), "--report", s(&out_dir)], &[]);
+        let out = adamgap(&["--import", s(&bad), "--quiet", "--export", s(&out_dir), "--report", s(&report_dir)], &[]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{what}: {err}");
         for n in *needles {
@@ -263,7 +263,7 @@ fn import_rejections() {
         }
         assert!(!err.contains("panicked"), "{what} panicked: {err}");
         assert!(out.stdout.is_empty(), "{what} printed output");
-        assert!(!out_dir.exists(), "{what} wrote an output folder");
+        assert!(!out_dir.exists() && !report_dir.exists(), "{what} wrote an output folder");
     }
     // A flag may not change what the files fix.
     let out = adamgap(&["--import", s(&good), "--quiet", "--n", "50"], &[]);

@@ -255,6 +255,13 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         None => adamgap::train::Experiment::new(&args.setting.resolve()?)?,
     };
     let setting = exp.setting.clone();
+    if args.report.is_some() && args.report == args.export {
+        return Err(Error::invalid(
+            "--export",
+            args.export.as_ref().expect("set").display(),
+            "a folder other than --report's",
+        ));
+    }
     if let Some(dir) = &args.report {
         adamgap::outdir::check_target(dir, &adamgap::report_folder::owned)?;
     }
