@@ -118,12 +118,14 @@ pub fn dynamics_svg(runs: &[Run]) -> Result<String> {
     Ok(svg)
 }
 
+/// One measured quantity of a checkpoint.
+type Measure = fn(&Checkpoint) -> f64;
+
 type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
 fn dynamics_panel(panel: &DrawingArea<SVGBackend, Shift>, r: &Run) -> DrawResult {
     let (pts, end) = log_points(r);
-    type Get = fn(&Checkpoint) -> f64;
-    let series: [(&str, Get, RGBColor); 4] = [
+    let series: [(&str, Measure, RGBColor); 4] = [
         ("max_r γ_{+1,r}", |c| c.coefficients.feature_max_per_class[0], RGBColor(31, 119, 180)),
         ("max_r γ_{−1,r}", |c| c.coefficients.feature_max_per_class[1], RGBColor(23, 190, 207)),
         ("min_i max_r ρ_{i,r}", |c| c.coefficients.noise_min_max, RGBColor(255, 127, 14)),
@@ -179,8 +181,7 @@ pub fn errors_svg(runs: &[Run]) -> Result<String> {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 430)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| draw_err(fig, e))?;
         let panels = root.split_evenly((1, 2));
-        let kinds: [(&str, fn(&Checkpoint) -> f64); 2] =
-            [("training error", |c| c.train_error), ("test error", |c| c.test_error)];
+        let kinds: [(&str, Measure); 2] = [("training error", |c| c.train_error), ("test error", |c| c.test_error)];
         for (panel, (what, get)) in panels.iter().zip(kinds) {
             errors_panel(panel, runs, what, get).map_err(|e| draw_err(fig, e))?;
         }
@@ -189,12 +190,7 @@ pub fn errors_svg(runs: &[Run]) -> Result<String> {
     Ok(svg)
 }
 
-fn errors_panel(
-    panel: &DrawingArea<SVGBackend, Shift>,
-    runs: &[Run],
-    what: &str,
-    get: fn(&Checkpoint) -> f64,
-) -> DrawResult {
+fn errors_panel(panel: &DrawingArea<SVGBackend, Shift>, runs: &[Run], what: &str, get: Measure) -> DrawResult {
     let end = runs.iter().map(|r| log_points(r).1).fold(10.0, f64::max);
     let mut chart = ChartBuilder::on(panel)
         .caption(what, (FONT, TITLE_PX))
@@ -287,7 +283,7 @@ fn filters_panel(panel: &DrawingArea<SVGBackend, Shift>, exp: &Experiment, r: &R
         .x_label_formatter(&|x| {
             let i = x.round() as usize;
             let rr = (i + m - 1) % m + 1;
-            if (x - x.round()).abs() < 1e-9 && i >= 1 && (rr == 1 || rr % 5 == 0) {
+            if (x - x.round()).abs() < 1e-9 && i >= 1 && (rr == 1 || rr.is_multiple_of(5)) {
                 rr.to_string()
             } else {
                 String::new()

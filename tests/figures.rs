@@ -25,8 +25,11 @@ fn count(texts: &[String], t: &str) -> usize {
     texts.iter().filter(|x| x.as_str() == t).count()
 }
 
-/// `(stroke, stroke-width, points)` of every polyline.
-fn polylines(doc: &roxmltree::Document) -> Vec<(String, String, Vec<(f64, f64)>)> {
+/// `(stroke, stroke-width, points)` of a polyline.
+type Polyline = (String, String, Vec<(f64, f64)>);
+
+/// Every polyline of the figure.
+fn polylines(doc: &roxmltree::Document) -> Vec<Polyline> {
     doc.descendants()
         .filter(|n| n.has_tag_name("polyline"))
         .map(|n| {

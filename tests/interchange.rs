@@ -312,3 +312,11 @@ fn interrupted_writers_leave_nothing() {
         assert_eq!(entries(&mine), ["notes.txt"]);
     }
 }
+
+/// `docs/python.md` shows `tools/load_export.py` as it is, so the page stays runnable.
+#[test]
+fn python_doc_shows_the_script() {
+    let doc = include_str!("../docs/python.md");
+    let script = include_str!("../tools/load_export.py");
+    assert!(doc.contains(&format!("```python\n{script}```")), "docs/python.md does not quote tools/load_export.py");
+}
