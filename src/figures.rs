@@ -46,7 +46,8 @@ pub fn optimizer_color(key: &str) -> RGBColor {
     }
 }
 
-/// The display name of a run: `GD (eta = 1)`, `Adam (eta = 5e-5)`, ...
+/// The display name of a run: `GD (η = 1)`, `Adam (η = 5e-5)`, ..., with the stop reason when the
+/// run did not simply use its budget (`GD (η = 1e6), diverged at step 7`).
 fn run_title(r: &Run) -> String {
     let name = match r.name.as_str() {
         "gd" => "GD".to_string(),
@@ -59,7 +60,12 @@ fn run_title(r: &Run) -> String {
     };
     let eta = r.optimizer.eta();
     let eta = if (1e-3..1e4).contains(&eta) { format!("{eta}") } else { format!("{eta:e}") };
-    format!("{name} (η = {eta})")
+    let stop = match r.stop.label() {
+        "diverged" => format!(", diverged at step {}", r.steps),
+        "grad-tol" => format!(", gradient tolerance at step {}", r.steps),
+        _ => String::new(),
+    };
+    format!("{name} (η = {eta}){stop}")
 }
 
 fn draw_err(figure: &str, e: impl std::fmt::Display) -> Error {
