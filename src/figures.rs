@@ -237,7 +237,7 @@ fn errors_panel(panel: &DrawingArea<SVGBackend, Shift>, runs: &[Run], what: &str
 /// `max_{i: y_i = j} rho_{i,r}` (NaN when class `j` has no training sample).
 pub fn filter_levels(exp: &Experiment, r: &Run) -> (Vec<f64>, Vec<f64>) {
     let co = Coefficients::of(&r.weights, &exp.train);
-    let m = r.weights.m;
+    let m = r.weights.m();
     let gamma: Vec<f64> = co.gamma.iter().copied().collect();
     let mut noise = vec![f64::NEG_INFINITY; 2 * m];
     for (i, row) in co.rho.rows().into_iter().enumerate() {
@@ -268,7 +268,7 @@ pub fn filters_svg(exp: &Experiment, runs: &[Run]) -> Result<String> {
 
 fn filters_panel(panel: &DrawingArea<SVGBackend, Shift>, exp: &Experiment, r: &Run) -> DrawResult {
     let (gamma, noise) = filter_levels(exp, r);
-    let m = r.weights.m;
+    let m = r.weights.m();
     let k = 2 * m;
     let (lo, hi) = padded_range(gamma.iter().chain(&noise).copied());
     let hi = hi + 0.45 * (hi - lo); // room for the legend

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use super::problem::ConvexProblem;
 use crate::optim;
-use crate::optim::StopReason;
 use crate::setting::OptimizerSetting;
+use crate::optim::StopReason;
 
 /// A step-size multiplier `eta_t = eta * factor(t)`, `t = 1, 2, ...`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Default)]

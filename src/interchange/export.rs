@@ -23,7 +23,7 @@ pub fn shapes(exp: &Experiment) -> Shapes {
         test_size: exp.test.len(),
         patches: exp.train.patches,
         d: exp.train.d,
-        m: exp.init.m,
+        m: exp.init.m(),
         train_nnz: exp.train.x.nnz(),
         test_nnz: exp.test.x.nnz(),
     }

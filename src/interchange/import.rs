@@ -254,8 +254,9 @@ pub fn read(dir: &Path) -> Result<Imported> {
         return Err(bad(&path, format!("non-finite value at flat position {pos}")));
     }
     let mut init = Weights::zeros(sh.d, sh.m);
+    let layout = init.layout();
     for ((j, r, k), &v) in w.indexed_iter() {
-        init.a[[k, j * sh.m + r]] = v;
+        init.row_mut(k)[layout.column(j, r)] = v;
     }
     Ok(Imported { setting, shapes: sh, train, test, init })
 }

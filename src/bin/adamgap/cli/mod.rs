@@ -277,7 +277,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     for b in &bars {
         b.finish_and_clear();
     }
-    let verdicts = adamgap::claims::headline(&runs);
+    let verdicts = adamgap::claims::headline(&exp, &runs);
     if let Some(dir) = &args.report {
         adamgap::report_folder::write(dir, &exp, &runs, &verdicts)?;
     }
