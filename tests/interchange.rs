@@ -99,6 +99,19 @@ fn export_then_import_is_bit_identical() {
     assert_eq!(lines.next(), Some("step,objective,loss,train_error,test_error,grad_norm,feature_max,noise_min_max"));
     assert!(lines.next().unwrap().starts_with("0,"), "the trace starts at step 0");
     assert!(trace.lines().last().unwrap().starts_with("300,"), "the trace ends at the last step");
+    // A folder as Python may write it: W^(0) in Fortran order, a manifest without run records.
+    let c = dir.join("c");
+    copy_dir(&a, &c);
+    let w0 = Array3::<f64>::read_npy(std::fs::File::open(a.join("w_init.npy")).unwrap()).unwrap();
+    let mut fortran = Array3::<f64>::zeros(ndarray::ShapeBuilder::f(w0.dim()));
+    fortran.assign(&w0);
+    write_npy(&c.join("w_init.npy"), &fortran);
+    assert_ne!(std::fs::read(c.join("w_init.npy")).unwrap(), std::fs::read(a.join("w_init.npy")).unwrap());
+    edit_manifest(&c, |m| {
+        m.as_object_mut().unwrap().remove("optimizers");
+    });
+    let third = json_without_seconds(&adamgap(&["--import", s(&c), "--json", "--quiet"], &[]));
+    assert_eq!(first, third, "the Python-style folder gives another run");
     // Flags override the manifest's setting.
     let short = json_without_seconds(&adamgap(&["--import", s(&a), "--json", "--quiet", "--steps", "7"], &[]));
     assert_eq!(short["runs"]["adam"]["steps"], 7);
