@@ -118,6 +118,13 @@ fn bad_values_are_named_with_their_range() {
         assert!(out.stdout.is_empty(), "{args:?} printed output");
         assert!(!report.exists(), "{args:?} wrote a report");
     }
+    // The report is a folder now: a Markdown file name gets a hint.
+    let md = dir.join("r.md");
+    let out = adamgap(&["--steps", "1", "--quiet", "--report", md.to_str().expect("utf-8 path")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--report") && err.contains("a folder path"), "{err}");
+    assert!(!md.exists());
 }
 
 /// Config files: unreadable, unknown field, wrong type, out-of-range value; and a good one whose

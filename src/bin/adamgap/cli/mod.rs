@@ -263,6 +263,13 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         ));
     }
     if let Some(dir) = &args.report {
+        if dir.extension().is_some_and(|e| e == "md") {
+            return Err(Error::invalid(
+                "--report",
+                dir.display(),
+                "a folder path: the report is a folder (DIR/report.md and its SVG figures)",
+            ));
+        }
         adamgap::outdir::check_target(dir, &adamgap::report_folder::owned)?;
     }
     if let Some(dir) = &args.export {
