@@ -15,7 +15,7 @@ fn headline_holds_for_seeds_1_to_5() {
     for seed in 1..=5 {
         let setting = Setting { seed, ..Setting::default() };
         let exp = Experiment::new(&setting).expect("the default setting is valid");
-        let runs = exp.run_all(2, &|_, _| {});
+        let runs = exp.run_all(&|_, _| {});
         let (gd, adam) = (&runs[0], &runs[1]);
         assert_eq!((gd.name.as_str(), adam.name.as_str()), ("gd", "adam"));
         for r in [gd, adam] {

@@ -81,7 +81,7 @@ impl Checker {
             let names: Vec<&str> = todo.iter().map(|o| o.key()).collect();
             (self.progress)(&format!("  training {} for {} steps", names.join(", "), setting.train.steps));
             let exp = &cached.exp;
-            let done = crate::parallel::map_indexed(todo.len(), self.threads, |i| exp.run(todo[i], &|_| {}));
+            let done = crate::parallel::map_indexed(todo.len(), |i| exp.run(todo[i], &|_| {}));
             for (o, r) in todo.iter().zip(done) {
                 cached.runs.insert(opt_key(o), r);
             }

@@ -73,7 +73,7 @@ pub fn measure_convex(setting: &Setting) -> Result<Measurement> {
     if setting.model.activation != crate::setting::ActivationKind::Linear {
         return Ok(Measurement::unavailable("the convex certificate needs model.activation = \"linear\""));
     }
-    let convex = crate::certify::ConvexSetting { threads: 1, ..crate::certify::ConvexSetting::from_setting(setting) };
+    let convex = crate::certify::ConvexSetting::from_setting(setting);
     let report = crate::certify::run_convex(&convex)?;
     let mut m = Measurement::default();
     let q = &mut m.quantities;

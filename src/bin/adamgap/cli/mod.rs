@@ -244,9 +244,6 @@ pub struct RunArgs {
 
 /// `adamgap run`: trains every optimizer from one initialization and prints the report.
 pub fn run(args: &RunArgs) -> Result<i32> {
-    if args.threads == 0 {
-        return Err(Error::invalid("--threads", 0, ">= 1"));
-    }
     let exp = match &args.import {
         Some(dir) => {
             let imported = adamgap::interchange::import::read(dir)?;
@@ -276,7 +273,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         adamgap::outdir::check_target(dir, &adamgap::interchange::owned)?;
     }
     let bars = progress_bars(&setting, args.quiet || args.json);
-    let runs = exp.run_all(args.threads, &|k, t| {
+    let runs = exp.run_all(&|k, t| {
         if let Some(b) = bars.get(k) {
             b.set_position(t as u64);
         }
@@ -326,16 +323,31 @@ pub fn progress_bars(setting: &Setting, hidden: bool) -> Vec<indicatif::Progress
         .collect()
 }
 
+/// Runs `command` in the command's one thread pool of `threads` threads (`--threads`): every
+/// parallel pass of the library runs on it, none builds its own.
+fn in_pool(threads: usize, command: impl FnOnce() -> Result<i32> + Send) -> Result<i32> {
+    if threads == 0 {
+        return Err(Error::invalid("--threads", 0, ">= 1"));
+    }
+    adamgap::parallel::pool(threads)?.install(command)
+}
+
 /// Parses the command line and runs it; returns the process exit code (errors print `error: ...`
 /// to stderr and give 2).
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    let result = match &cli.command {
+    let threads = match &cli.command {
+        None => cli.run.threads,
+        Some(Command::Run(a)) => a.threads,
+        Some(Command::Convex(a)) => a.threads,
+        Some(Command::Check(a)) => a.threads,
+    };
+    let result = in_pool(threads, || match &cli.command {
         None => run(&cli.run),
         Some(Command::Run(a)) => run(a),
         Some(Command::Convex(a)) => convex::main(a),
         Some(Command::Check(a)) => check::main(a),
-    };
+    });
     match result {
         Ok(code) => code,
         Err(e) => {
