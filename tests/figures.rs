@@ -13,7 +13,7 @@ fn runs() -> (Experiment, Vec<Run>) {
     s.train.steps = 1200;
     s.data.test_size = 500;
     let exp = Experiment::new(&s).expect("valid setting");
-    let runs = exp.run_all(2, &|_, _| {});
+    let runs = exp.run_all(&|_, _| {});
     (exp, runs)
 }
 
