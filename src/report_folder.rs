@@ -62,3 +62,28 @@ pub fn write(dir: &std::path::Path, exp: &Experiment, runs: &[Run], verdicts: &[
     out.write(FIGURES[2], crate::figures::filters_svg(exp, runs)?.as_bytes())?;
     out.commit()
 }
+
+/// The figure of a convex report folder.
+pub const CONVEX_FIGURE: &str = "certificate.svg";
+
+/// True for the names a convex report folder holds.
+pub fn convex_owned(name: &str) -> bool {
+    name == "report.md" || name == CONVEX_FIGURE
+}
+
+/// Writes the report folder of `adamgap convex --report DIR` atomically: `report.md` (the text
+/// report `text`, then the figure) and [`CONVEX_FIGURE`].
+pub fn write_convex(dir: &std::path::Path, text: &str, report: &crate::certify::ConvexReport) -> Result<()> {
+    let mut out = OutDir::create(dir, &convex_owned)?;
+    let md = format!(
+        "# adamgap convex report\n\n```text\n{text}```\n\n## Figure\n\n\
+         ![Certified distance of every output to the unique minimizer]({CONVEX_FIGURE})\n\n\
+         *Certified distance to the unique minimizer `W*` (log axis): each bar ends at a run's certified \
+         upper bound `||grad L(W)|| / lambda` (green: within the target radius at the gradient tolerance, \
+         grey: not certified within it); the high-precision center's bar is its own radius; AdamW's red bar \
+         starts at its certified lower bound (it converges elsewhere). The dashed line is the target radius.*\n"
+    );
+    out.write("report.md", md.as_bytes())?;
+    out.write(CONVEX_FIGURE, crate::figures::convex::certificate_svg(report)?.as_bytes())?;
+    out.commit()
+}

@@ -137,3 +137,53 @@ fn filter_levels_separate_feature_from_noise() {
     assert!(max(&a_gamma) < 0.0, "Adam: {a_gamma:?}");
     assert!(max(&a_noise) > max(&a_gamma), "Adam's noise above its feature");
 }
+
+/// `adamgap convex --report DIR` on a small problem: `report.md` embeds `certificate.svg`, which has
+/// one labelled bar per certified run and for the center, every one ending left of the dashed
+/// target-radius line, and AdamW's lower-bound bar starting right of it.
+#[test]
+fn convex_certificate_figure() {
+    let dir = std::env::temp_dir().join(format!("adamgap-figures-{}-convex", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_adamgap"))
+        .args(["convex", "--d", "100", "--n", "20", "--s", "10", "--m", "2", "--test-size", "100", "--digits", "20"])
+        .args(["--json", "--report", dir.to_str().expect("utf-8 path")])
+        .output()
+        .expect("the binary runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let runs = report["runs"].as_object().expect("runs");
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
+    assert!(md.contains("](certificate.svg)"));
+    let svg = std::fs::read_to_string(dir.join("certificate.svg")).expect("certificate.svg");
+    let doc = parse(&svg);
+    let t = texts(&doc);
+    for name in runs.keys() {
+        assert_eq!(t.iter().filter(|x| x.starts_with(&format!("{name} (≤ "))).count(), 1, "a row for {name}");
+    }
+    assert_eq!(t.iter().filter(|x| x.starts_with("center (≤ ")).count(), 1);
+    assert_eq!(t.iter().filter(|x| x.starts_with("adamw (≥ ")).count(), 1);
+    assert_eq!(count(&t, "certified ||W − W*||_F (log scale)"), 1);
+    assert_eq!(count(&t, &format!("{} 1e-6", adamgap::figures::convex::TARGET_LABEL)), 1);
+    let rect = |fill: &str| -> Vec<(f64, f64)> {
+        doc.descendants()
+            .filter(|n| n.has_tag_name("rect") && n.attribute("fill") == Some(fill))
+            .map(|n| {
+                let x: f64 = n.attribute("x").unwrap().parse().unwrap();
+                (x, x + n.attribute("width").unwrap().parse::<f64>().unwrap())
+            })
+            .collect()
+    };
+    let (green, red) = (rect("#2CA02C"), rect("#D62728"));
+    assert_eq!(green.len(), runs.len() + 1, "every run and the center certified within the target");
+    assert_eq!(red.len(), 1, "AdamW's lower bound");
+    let target = polylines(&doc)
+        .into_iter()
+        .find(|l| l.0 == "#000000" && l.1 == "2" && l.2.len() == 2 && l.2[0].0 == l.2[1].0)
+        .expect("the dashed target line")
+        .2[0]
+        .0;
+    assert!(green.iter().all(|g| g.1 < target), "a certified bar ends right of the target: {green:?} {target}");
+    assert!(red[0].0 > target, "AdamW's bound starts left of the target");
+    let _ = std::fs::remove_dir_all(&dir);
+}

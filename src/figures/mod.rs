@@ -9,9 +9,13 @@
 //!   `max_{i: y_i = j} rho_{i,r}` (the largest noise coefficient of the filter over the training
 //!   samples of its class).
 //!
+//! [`convex::certificate_svg`] draws the certificate of `adamgap convex`.
+//!
 //! The curves have one point per trace checkpoint (`[train] checkpoints` sets how many besides the
 //! 1-2-5 series); step 0 (the initialization) is left out of the log axes. Text is drawn as SVG
 //! `<text>` in a `sans-serif` font chosen by the viewer, so no font is needed at build time.
+
+pub mod convex;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -22,13 +26,13 @@ use crate::train::{Checkpoint, Experiment, Run};
 
 /// Width of every figure in pixels (meant to fill the width of a printed page).
 pub const WIDTH: u32 = 1000;
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 // Font sizes as plotters takes them (the SVG gets them divided by 1.24: 21, 18.5, 16 and 16 px, so
 // at the width of a printed page, about 6.5 in, the smallest text is about 7.5 pt).
-const TITLE_PX: u32 = 26;
-const AXIS_PX: u32 = 23;
-const TICK_PX: u32 = 20;
-const LEGEND_PX: u32 = 20;
+pub(crate) const TITLE_PX: u32 = 26;
+pub(crate) const AXIS_PX: u32 = 23;
+pub(crate) const TICK_PX: u32 = 20;
+pub(crate) const LEGEND_PX: u32 = 20;
 
 /// The label of Adam's (or any run's) feature-reversal marker in [`dynamics_svg`].
 pub const REVERSAL_LABEL: &str = "feature reversal";
@@ -68,7 +72,7 @@ fn run_title(r: &Run) -> String {
     format!("{name} (η = {eta}){stop}")
 }
 
-fn draw_err(figure: &str, e: impl std::fmt::Display) -> Error {
+pub(crate) fn draw_err(figure: &str, e: impl std::fmt::Display) -> Error {
     Error::io(figure, format!("cannot draw the figure: {e}"))
 }
 
@@ -127,7 +131,7 @@ pub fn dynamics_svg(runs: &[Run]) -> Result<String> {
 /// One measured quantity of a checkpoint.
 type Measure = fn(&Checkpoint) -> f64;
 
-type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
 fn dynamics_panel(panel: &DrawingArea<SVGBackend, Shift>, r: &Run) -> DrawResult {
     let (pts, end) = log_points(r);
