@@ -35,7 +35,15 @@ pub fn certificate_svg(r: &ConvexReport) -> Result<String> {
     let hi = values.iter().copied().filter(|&x| finite(x)).fold(f64::NEG_INFINITY, f64::max);
     // The axis is log10 of the distance, whole decades, with a decade of room on either side.
     let (left, right) = if lo.is_finite() { (lo.log10().floor() - 1.0, hi.log10().ceil() + 1.0) } else { (-20.0, 0.0) };
-    let clamp = |x: f64| if finite(x) { x.log10().clamp(left, right) } else if x > 0.0 { right } else { left };
+    let clamp = |x: f64| {
+        if finite(x) {
+            x.log10().clamp(left, right)
+        } else if x > 0.0 {
+            right
+        } else {
+            left
+        }
+    };
     let (good, open, away) = (RGBColor(44, 160, 44), RGBColor(150, 150, 150), RGBColor(214, 39, 40));
     let mut rows: Vec<Row> = r
         .runs
