@@ -19,6 +19,7 @@ pub mod convex;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::{Error, Result};
 use crate::model::Coefficients;
@@ -102,14 +103,48 @@ fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// An entry of a shared legend: label, colour, dashed or solid.
+type Entry = (String, RGBColor, bool);
+
+/// A legend centred in `area` (the strip under the panels): a line sample and a label per entry,
+/// in one row or, if that is too wide, two. Shared by all panels, so no legend box hides a curve.
+fn legend_row(area: &DrawingArea<SVGBackend, Shift>, entries: &[Entry]) -> DrawResult {
+    let px = f64::from(LEGEND_PX) / 1.24; // the font size the SVG gets
+    let widths: Vec<i32> =
+        entries.iter().map(|(l, _, _)| 36 + (0.52 * px * l.chars().count() as f64).round() as i32 + 24).collect();
+    let (w, h) = area.dim_in_pixel();
+    let total: i32 = widths.iter().sum();
+    let split = if total <= w as i32 - 20 { entries.len() } else { entries.len().div_ceil(2) };
+    let style = TextStyle::from((FONT, LEGEND_PX).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    let lines = [(0..split), (split..entries.len())];
+    let rows = lines.iter().filter(|r| !r.is_empty()).count() as i32;
+    for (row, range) in lines.into_iter().filter(|r| !r.is_empty()).enumerate() {
+        let row_width: i32 = widths[range.clone()].iter().sum();
+        let mut x = (w as i32 - row_width).max(0) / 2;
+        let y = h as i32 * (2 * row as i32 + 1) / (2 * rows);
+        for k in range {
+            let (label, color, dashed) = &entries[k];
+            if *dashed {
+                for d in 0..3 {
+                    area.draw(&PathElement::new(vec![(x + 11 * d, y), (x + 11 * d + 6, y)], color.stroke_width(2)))?;
+                }
+            } else {
+                area.draw(&PathElement::new(vec![(x, y), (x + 28, y)], color.stroke_width(3)))?;
+            }
+            area.draw(&Text::new(label.clone(), (x + 36, y), style.clone()))?;
+            x += widths[k];
+        }
+    }
+    Ok(())
+}
+
+/// Height of the legend strip under the panels (room for two rows).
+const LEGEND_STRIP: u32 = 64;
+
 /// Panel grid for `k` panels: up to two side by side.
 fn grid(k: usize) -> (usize, usize) {
     let cols = k.clamp(1, 2);
     (k.div_ceil(cols).max(1), cols)
-}
-
-fn legend_line(color: RGBColor, width: u32) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
-    move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(width))
 }
 
 /// `dynamics.svg` (see the module doc): one panel per run, up to two side by side.
@@ -118,11 +153,18 @@ pub fn dynamics_svg(runs: &[Run]) -> Result<String> {
     let (rows, cols) = grid(runs.len());
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 470 * rows as u32)).into_drawing_area();
+        let height = 450 * rows as u32 + LEGEND_STRIP;
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| draw_err(fig, e))?;
-        for (panel, r) in root.split_evenly((rows, cols)).iter().zip(runs) {
+        let (top, bottom) = root.split_vertically(height - LEGEND_STRIP);
+        for (panel, r) in top.split_evenly((rows, cols)).iter().zip(runs) {
             dynamics_panel(panel, r).map_err(|e| draw_err(fig, e))?;
         }
+        let mut entries: Vec<Entry> = DYNAMICS_SERIES.iter().map(|s| (s.0.to_string(), s.2, false)).collect();
+        if runs.iter().any(|r| r.feature_reversal_step.is_some()) {
+            entries.push((REVERSAL_LABEL.to_string(), BLACK, true));
+        }
+        legend_row(&bottom, &entries).map_err(|e| draw_err(fig, e))?;
         root.present().map_err(|e| draw_err(fig, e))?;
     }
     Ok(svg)
@@ -131,16 +173,19 @@ pub fn dynamics_svg(runs: &[Run]) -> Result<String> {
 /// One measured quantity of a checkpoint.
 type Measure = fn(&Checkpoint) -> f64;
 
+/// The series of every dynamics panel: legend label, quantity, colour.
+pub const DYNAMICS_SERIES: [(&str, Measure, RGBColor); 4] = [
+    ("max_r γ_{+1,r}", |c| c.coefficients.feature_max_per_class[0], RGBColor(31, 119, 180)),
+    ("max_r γ_{−1,r}", |c| c.coefficients.feature_max_per_class[1], RGBColor(23, 190, 207)),
+    ("min_i max_r ρ_{i,r}", |c| c.coefficients.noise_min_max, RGBColor(255, 127, 14)),
+    ("max_i max_r ρ_{i,r}", |c| c.coefficients.noise_max_max, RGBColor(214, 39, 40)),
+];
+
 pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
 fn dynamics_panel(panel: &DrawingArea<SVGBackend, Shift>, r: &Run) -> DrawResult {
     let (pts, end) = log_points(r);
-    let series: [(&str, Measure, RGBColor); 4] = [
-        ("max_r γ_{+1,r}", |c| c.coefficients.feature_max_per_class[0], RGBColor(31, 119, 180)),
-        ("max_r γ_{−1,r}", |c| c.coefficients.feature_max_per_class[1], RGBColor(23, 190, 207)),
-        ("min_i max_r ρ_{i,r}", |c| c.coefficients.noise_min_max, RGBColor(255, 127, 14)),
-        ("max_i max_r ρ_{i,r}", |c| c.coefficients.noise_max_max, RGBColor(214, 39, 40)),
-    ];
+    let series = &DYNAMICS_SERIES;
     let (lo, hi) = padded_range(pts.iter().flat_map(|c| series.iter().map(move |s| (s.1)(c))));
     let mut chart = ChartBuilder::on(panel)
         .caption(run_title(r), (FONT, TITLE_PX))
@@ -160,26 +205,16 @@ fn dynamics_panel(panel: &DrawingArea<SVGBackend, Shift>, r: &Run) -> DrawResult
         .bold_line_style(RGBColor(215, 215, 215))
         .draw()?;
     chart.draw_series(LineSeries::new([(1.0, 0.0), (end, 0.0)], RGBColor(90, 90, 90).stroke_width(1)))?;
-    for (label, get, color) in series {
+    for &(_, get, color) in series {
         let line = pts.iter().map(|c| (c.step as f64, get(c))).filter(|p| p.1.is_finite());
-        chart.draw_series(LineSeries::new(line, color.stroke_width(3)))?.label(label).legend(legend_line(color, 3));
+        chart.draw_series(LineSeries::new(line, color.stroke_width(3)))?;
     }
     if let Some(t) = r.feature_reversal_step.filter(|&t| t >= 1) {
-        let t = t as f64;
-        chart
-            .draw_series(DashedLineSeries::new([(t, lo), (t, hi)], 8, 5, BLACK.stroke_width(2)))?
-            .label(format!("{REVERSAL_LABEL} (t = {t})"))
-            .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 8, y), (x + 13, y), (x + 24, y)], BLACK.stroke_width(2))
-            });
+        let tf = t as f64;
+        chart.draw_series(DashedLineSeries::new([(tf, lo), (tf, hi)], 8, 5, BLACK.stroke_width(2)))?;
+        let style = TextStyle::from((FONT, LEGEND_PX).into_font()).pos(Pos::new(HPos::Right, VPos::Top));
+        chart.draw_series([Text::new(format!("t = {t} "), (tf, hi - 0.02 * (hi - lo)), style)])?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FONT, LEGEND_PX))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(150, 150, 150))
-        .draw()?;
     Ok(())
 }
 
@@ -188,13 +223,17 @@ pub fn errors_svg(runs: &[Run]) -> Result<String> {
     let fig = "errors.svg";
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 430)).into_drawing_area();
+        let height = 420 + LEGEND_STRIP;
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| draw_err(fig, e))?;
-        let panels = root.split_evenly((1, 2));
+        let (top, bottom) = root.split_vertically(height - LEGEND_STRIP);
+        let panels = top.split_evenly((1, 2));
         let kinds: [(&str, Measure); 2] = [("training error", |c| c.train_error), ("test error", |c| c.test_error)];
         for (panel, (what, get)) in panels.iter().zip(kinds) {
             errors_panel(panel, runs, what, get).map_err(|e| draw_err(fig, e))?;
         }
+        let entries: Vec<Entry> = runs.iter().map(|r| (run_title(r), optimizer_color(&r.name), false)).collect();
+        legend_row(&bottom, &entries).map_err(|e| draw_err(fig, e))?;
         root.present().map_err(|e| draw_err(fig, e))?;
     }
     Ok(svg)
@@ -222,18 +261,8 @@ fn errors_panel(panel: &DrawingArea<SVGBackend, Shift>, runs: &[Run], what: &str
     for r in runs {
         let color = optimizer_color(&r.name);
         let line = log_points(r).0.into_iter().map(|c| (c.step as f64, get(c))).filter(|p| p.1.is_finite());
-        chart
-            .draw_series(LineSeries::new(line, color.stroke_width(3)))?
-            .label(run_title(r))
-            .legend(legend_line(color, 3));
+        chart.draw_series(LineSeries::new(line, color.stroke_width(3)))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT, LEGEND_PX))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(150, 150, 150))
-        .draw()?;
     Ok(())
 }
 
