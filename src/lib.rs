@@ -26,6 +26,7 @@ pub mod exact;
 pub mod figures;
 pub mod format;
 pub mod interchange;
+pub mod memory;
 pub mod model;
 pub mod optim;
 pub mod outdir;

@@ -13,6 +13,9 @@ pub fn map_indexed<T: Send>(len: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T>
     (0..len).into_par_iter().map(&f).collect()
 }
 
+/// The most threads a command may ask for.
+pub const MAX_THREADS: usize = 1024;
+
 /// A pool of `threads` threads (at least 1) to run a command in ([`rayon::ThreadPool::install`]).
 pub fn pool(threads: usize) -> crate::Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()

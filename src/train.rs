@@ -75,15 +75,17 @@ impl Experiment {
         let mut base = 1usize;
         while base <= steps {
             for k in [1, 2, 5] {
-                if base * k <= steps {
-                    set.insert(base * k);
+                if let Some(x) = base.checked_mul(k).filter(|&x| x <= steps) {
+                    set.insert(x);
                 }
             }
-            base = base.saturating_mul(10);
+            let Some(next) = base.checked_mul(10) else { break };
+            base = next;
         }
         let c = self.setting.train.checkpoints;
         for i in 1..=c {
-            set.insert(steps * i / c.max(1));
+            // In u128: `steps * i` cannot overflow.
+            set.insert((steps as u128 * i as u128 / c.max(1) as u128) as usize);
         }
         set
     }
@@ -108,6 +110,7 @@ impl Experiment {
         let t = stop.steps();
         progress(t);
         let TrainObserver { trace, feature_reversal_step, .. } = observer;
+        let moved = w.as_slice() != self.init.as_slice();
         let last = trace.last().cloned().expect("the trace always holds step 0");
         Run {
             optimizer: opt.clone(),
@@ -116,6 +119,7 @@ impl Experiment {
             stop: stop.reason,
             seconds: start.elapsed().as_secs_f64(),
             feature_reversal_step,
+            moved,
             last,
             trace,
             weights: w,
@@ -237,6 +241,9 @@ pub struct Run {
     pub seconds: f64,
     /// First step at which `max_{j,r} gamma_{j,r} < 0`, if any.
     pub feature_reversal_step: Option<usize>,
+    /// Whether the final weights differ from `W^(0)`: a run that took no step, or whose steps all
+    /// left the weights where they were (a zero gradient, as at `W^(0) = 0`), did not train.
+    pub moved: bool,
     /// The measured state at the end.
     pub last: Checkpoint,
     /// Every checkpoint, in step order (the last is [`Run::last`]).

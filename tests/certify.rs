@@ -260,7 +260,7 @@ fn bad_input_names_the_field() {
     assert!(msg(with_lambda(0.0)).contains("`model.lambda`"));
     assert!(msg(with_lambda(-1.0)).contains("> 0"));
     let e = msg(ConvexSetting { digits: 0, ..base.clone() });
-    assert!(e.contains("`digits`") && e.contains("1..=300"), "{e}");
+    assert!(e.contains("`digits`") && e.contains("1..=250"), "{e}");
     assert!(msg(ConvexSetting { prec: 8, ..base.clone() }).contains("`prec`"));
     assert!(msg(ConvexSetting { steps: 0, ..base.clone() }).contains("`steps`"));
     let mut d = base.clone();

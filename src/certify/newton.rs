@@ -262,6 +262,13 @@ pub fn working_precision(p: &LogisticProblem, digits: u32, prec_min: u32) -> u32
     prec_min.max((f64::from(digits) * std::f64::consts::LOG2_10).ceil() as u32 + 48 + log2_inv_lambda + log2_n)
 }
 
+/// The refinement budget for `digits` digits: each step gains about 13 digits on the default
+/// problem (`docs/convex.md`), so `digits / 8 + 4` steps leave room for worse conditioning; at
+/// least 12.
+pub fn refinement_steps(digits: u32) -> usize {
+    12.max(digits as usize / 8 + 4)
+}
+
 /// `10^-digits` exactly.
 pub fn ten_to_minus(digits: u32) -> BigRational {
     BigRational::new(BigInt::one(), Pow::pow(BigInt::from(10), digits))

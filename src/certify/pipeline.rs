@@ -59,7 +59,8 @@ pub fn run_convex_full(setting: &ConvexSetting) -> Result<ConvexOutcome> {
 
     // 1. The high-precision minimizer (u space), its W-space radius, and its binary64 rounding.
     let t0 = std::time::Instant::now();
-    let minimizer = high_precision_minimizer(p, setting.digits, setting.prec, 12)?;
+    let minimizer =
+        high_precision_minimizer(p, setting.digits, setting.prec, super::newton::refinement_steps(setting.digits))?;
     let min_seconds = t0.elapsed().as_secs_f64();
     let lift = |r_u: &BigRational| -> BigRational {
         match problem.filters {

@@ -6,6 +6,7 @@
 use super::enclosure;
 use super::problem::ConvexProblem;
 use crate::exact::{Dyadic, Round};
+use crate::model::misclassified;
 
 /// The certified margins of the test points and the signs of `W*`'s predictions.
 pub struct Predictions<'a> {
@@ -62,17 +63,20 @@ impl<'a> Predictions<'a> {
         self.rho.iter().filter(|&&r| r > r_u).count()
     }
 
-    /// Test error of the binary64 outputs at `u` (clean labels; a zero output counts as an error).
+    /// Test error of the binary64 outputs at `u` (clean labels; a zero or non-finite output counts as
+    /// an error).
     pub fn test_error(&self, u: &[f64]) -> f64 {
         let p = self.problem;
-        let errors = (0..self.len()).filter(|&t| p.test_output_f64(u, t) * p.test_y[t] <= 0.0).count();
+        let errors = (0..self.len()).filter(|&t| misclassified(p.test_output_f64(u, t) * p.test_y[t])).count();
         errors as f64 / self.len() as f64
     }
 
     /// Test points where `u`'s binary64 prediction differs from the certified prediction of `W*`.
     pub fn differences(&self, u: &[f64]) -> usize {
         let p = self.problem;
-        (0..self.len()).filter(|&t| self.rho[t] > 0.0 && p.test_output_f64(u, t) * self.star_sign[t] <= 0.0).count()
+        (0..self.len())
+            .filter(|&t| self.rho[t] > 0.0 && misclassified(p.test_output_f64(u, t) * self.star_sign[t]))
+            .count()
     }
 
     /// Test points certified for radius `r_u` where one of `us` predicts differently from `W*` in
@@ -80,13 +84,15 @@ impl<'a> Predictions<'a> {
     pub fn disagreements(&self, us: &[Vec<f64>], r_u: f64) -> usize {
         let p = self.problem;
         (0..self.len())
-            .filter(|&t| self.rho[t] > r_u && us.iter().any(|u| p.test_output_f64(u, t) * self.star_sign[t] <= 0.0))
+            .filter(|&t| {
+                self.rho[t] > r_u && us.iter().any(|u| misclassified(p.test_output_f64(u, t) * self.star_sign[t]))
+            })
             .count()
     }
 
     /// Test error of `W*` (certified signs; uncertified points counted with binary64 signs).
     pub fn minimizer_test_error(&self) -> f64 {
         let p = self.problem;
-        (0..self.len()).filter(|&t| self.star_sign[t] * p.test_y[t] <= 0.0).count() as f64 / self.len() as f64
+        (0..self.len()).filter(|&t| misclassified(self.star_sign[t] * p.test_y[t])).count() as f64 / self.len() as f64
     }
 }

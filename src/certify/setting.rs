@@ -11,8 +11,11 @@ use crate::error::{Error, Result};
 use crate::optim::Schedule;
 use crate::setting::{DataSetting, OptimizerSetting, Setting};
 
-/// Allowed range of `digits`.
-pub const DIGITS_RANGE: std::ops::RangeInclusive<u32> = 1..=300;
+/// Allowed range of `digits`: what the refinement delivers. Its corrections are computed in
+/// binary64, so the gradient it resolves, about `lambda_u 10^-digits`, must stay a normal binary64
+/// number with room to spare; 250 digits are reached on both problems with `lambda` down to `1e-4`
+/// (`docs/convex.md`, measured), while near `10^-300` the corrections underflow.
+pub const DIGITS_RANGE: std::ops::RangeInclusive<u32> = 1..=250;
 /// Allowed range of `prec` (bits).
 pub const PREC_RANGE: std::ops::RangeInclusive<u32> = 64..=4096;
 
@@ -266,11 +269,12 @@ impl ConvexSetting {
         if !(self.grad_tol.is_finite() && self.grad_tol >= 0.0) {
             return Err(Error::invalid("grad_tol", self.grad_tol, "a finite number >= 0"));
         }
-        if self.steps == 0 {
-            return Err(Error::invalid("steps", 0, ">= 1"));
+        let max = crate::setting::MAX_STEPS;
+        if !(1..=max).contains(&self.steps) {
+            return Err(Error::invalid("steps", self.steps, format!("1..={max}")));
         }
-        if self.adamw_steps == 0 {
-            return Err(Error::invalid("adamw_steps", 0, ">= 1"));
+        if !(1..=max).contains(&self.adamw_steps) {
+            return Err(Error::invalid("adamw_steps", self.adamw_steps, format!("1..={max}")));
         }
         self.base.validate()?;
         let mut names = std::collections::BTreeSet::new();
@@ -281,6 +285,24 @@ impl ConvexSetting {
             }
         }
         Ok(())
+    }
+
+    /// The memory of the comparison: the data, and per run (all kept to the end) the parameters,
+    /// gradient and optimizer state in the optimized space.
+    pub fn memory_estimate(&self) -> crate::memory::Estimate {
+        use crate::memory::data_bytes;
+        let (d, m) = (&self.base.data, self.base.model.m);
+        let mut e = crate::memory::Estimate::default();
+        let stored = self.base.stored_patches();
+        e.add(format!("training set (n = {})", d.n), data_bytes(d, d.n, stored));
+        e.add(format!("test set (test_size = {})", d.test_size), data_bytes(d, d.test_size, stored));
+        let dim = match self.problem {
+            ProblemKind::PaperLinear => 2 * m as u128 * d.d as u128,
+            ProblemKind::Logistic => d.d as u128,
+        };
+        let runs = self.run_specs().len() as u128 + 2;
+        e.add(format!("runs (d = {}, m = {m}, {runs} runs)", d.d), 8 * dim * 5 * runs);
+        e
     }
 
     /// Builds the exactly specified problem (training data, test data) of this setting.

@@ -36,7 +36,7 @@ pub struct ConvexArgs {
     /// Weight decay lambda > 0 of the optimized objective [default: 0.01].
     #[arg(long)]
     pub lambda: Option<f64>,
-    /// Certify the high-precision minimizer to radius <= 10^-digits, 1..=300 [default: 40].
+    /// Certify the high-precision minimizer to radius <= 10^-digits, 1..=250 [default: 40].
     #[arg(long)]
     pub digits: Option<u32>,
     /// Bits of the certified enclosures for the optimizer outputs, 64..=4096 [default: 128].
@@ -73,6 +73,10 @@ pub struct ConvexArgs {
     /// depend on this).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// Refuse settings whose estimated memory exceeds this (bytes, or with K/M/G/T, e.g. 8G)
+    /// [default: 3/4 of the available memory].
+    #[arg(long, value_name = "SIZE", value_parser = super::parse_size)]
+    pub max_memory: Option<u64>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -138,8 +142,9 @@ fn flag_of(field: &str) -> Option<&'static str> {
 }
 
 /// Runs `adamgap convex`; exit code 0 when the claim holds, 1 when it does not.
-pub fn main(args: &ConvexArgs) -> Result<i32> {
+pub fn main(args: &ConvexArgs) -> super::CliResult<i32> {
     let setting = args.resolve()?;
+    super::check_memory(&setting.memory_estimate(), args.max_memory)?;
     // Check the export directory before the computation, so a bad path fails fast.
     let staging = match &args.export {
         Some(dir) => Some(certify::export::Staging::new(dir)?),
@@ -158,15 +163,15 @@ pub fn main(args: &ConvexArgs) -> Result<i32> {
         adamgap::report_folder::write_convex(dir, &text(r), r)?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(r).expect("plain data"));
+        super::output::json(r)?;
     } else {
-        print!("{}", text(r));
+        super::output::stdout(&text(r))?;
         if let Some(dir) = &args.export {
-            println!(
-                "\nexported to {} (check with: python3 tools/check_certificate.py {})",
+            super::output::stdout(&format!(
+                "\nexported to {} (check with: python3 tools/check_certificate.py {})\n",
                 dir.display(),
                 dir.display()
-            );
+            ))?;
         }
     }
     Ok(if r.verdicts.holds == Verdict::Holds { 0 } else { 1 })
