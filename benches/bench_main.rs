@@ -1,4 +1,4 @@
-//! Per-step cost of adamgap (issue 4): one criterion binary, a module per topic under
+//! Per-step cost of adamgap (docs/performance.md): one criterion binary, a module per topic under
 //! `benches/benchmarks/`. Run everything with `cargo bench` (under 3 minutes), or one topic with a
 //! filter, e.g. `cargo bench -- step/` or `cargo bench -- ladder_d`. The cost model, the machine
 //! probe and the figures are in `docs/performance.md`.
