@@ -27,6 +27,7 @@ pub mod format;
 pub mod model;
 pub mod optim;
 pub mod parallel;
+pub mod precision;
 pub mod report;
 pub mod setting;
 pub mod train;

@@ -23,6 +23,7 @@ macro_rules! override_from {
 
 pub mod check;
 pub mod convex;
+pub mod precision;
 
 /// adamgap: a proof companion for Zou, Cao, Li, Gu, "Understanding the Generalization of Adam in
 /// Learning Neural Networks with Proper Regularization" (ICLR 2023).
@@ -44,6 +45,9 @@ pub enum Command {
     Convex(convex::ConvexArgs),
     /// Check the paper's claims in theorems/*.toml and print one verdict per claim.
     Check(check::CheckArgs),
+    /// The precision audit: f64 against double-double and one-ulp twins of W^(0), parting steps,
+    /// growth of the distance, and whether every headline verdict survives.
+    Precision(precision::PrecisionArgs),
 }
 
 /// Settings of the nonconvex experiment: a TOML config, then flags on top of it.
@@ -225,6 +229,9 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Arithmetic of the training path: f64 (fast, default) or dd (double-double, ~106 bits).
+    #[arg(long, default_value = "f64")]
+    pub precision: String,
 }
 
 /// `adamgap run`: trains every optimizer from one initialization and prints the report.
@@ -232,14 +239,18 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     if args.threads == 0 {
         return Err(Error::invalid("--threads", 0, ">= 1"));
     }
+    let precision = adamgap::precision::Precision::parse(&args.precision)?;
     let setting = args.setting.resolve()?;
     let exp = adamgap::train::Experiment::new(&setting)?;
-    let bars = progress_bars(&setting, args.quiet || args.json);
-    let runs = exp.run_all(args.threads, &|k, t| {
-        if let Some(b) = bars.get(k) {
-            b.set_position(t as u64);
-        }
-    });
+    let bars = progress_bars(&setting, args.quiet || args.json || precision != adamgap::precision::Precision::F64);
+    let runs = match precision {
+        adamgap::precision::Precision::F64 => exp.run_all(args.threads, &|k, t| {
+            if let Some(b) = bars.get(k) {
+                b.set_position(t as u64);
+            }
+        }),
+        p => adamgap::precision::run_all(&exp, p, args.threads),
+    };
     for b in &bars {
         b.finish_and_clear();
     }
@@ -248,9 +259,15 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         adamgap::report::write_atomic(path, adamgap::report::markdown(&exp, &runs, &verdicts).as_bytes())?;
     }
     if args.json {
-        let v = adamgap::report::json_summary(&exp, &runs, &verdicts);
+        let mut v = adamgap::report::json_summary(&exp, &runs, &verdicts);
+        if precision != adamgap::precision::Precision::F64 {
+            v["precision"] = serde_json::json!(precision.label());
+        }
         println!("{}", serde_json::to_string_pretty(&v).expect("JSON of plain data"));
     } else {
+        if precision != adamgap::precision::Precision::F64 {
+            println!("precision: {} (every step after the draw)", precision.label());
+        }
         print!("{}", adamgap::report::text(&exp, &runs, &verdicts));
         if let Some(path) = &args.report {
             println!("\nreport written to {}", path.display());
@@ -291,6 +308,7 @@ pub fn main() -> i32 {
         Some(Command::Run(a)) => run(a),
         Some(Command::Convex(a)) => convex::main(a),
         Some(Command::Check(a)) => check::main(a),
+        Some(Command::Precision(a)) => precision::main(a),
     };
     match result {
         Ok(code) => code,
