@@ -9,9 +9,10 @@
 //! optimizer, so that each twin has its own headline).
 //!
 //! It reports the parting steps (first step whose relative distance exceeds `1e-9`, `1e-6`,
-//! `1e-3`), the growth rate of the distance (least-squares slope of `ln distance` per step over
-//! the stretch from its first crossing of [`FIT_FLOOR`] to its first crossing of [`FIT_CEILING`]
-//! or the end), the twins' spread, and whether every headline verdict ([`crate::claims::headline`])
+//! `1e-3`), the growth rate of the distance (least-squares slope of `ln distance` per step, over
+//! the stretch where it grows: from its first nonzero value to its maximum; and separately over the
+//! stretch from its first crossing of [`FIT_FLOOR`] to that of [`FIT_CEILING`], the exponential
+//! regime of a chaotic trajectory if there is one), the twins' spread, and whether every headline verdict ([`crate::claims::headline`])
 //! is the same in (a), (b) and every twin.
 
 use std::time::Instant;
@@ -73,7 +74,10 @@ pub struct OptimizerAudit {
     pub distance: Vec<f64>,
     /// First step above each of [`THRESHOLDS`].
     pub parting: [Option<usize>; 3],
+    /// [`growth_to_max`] of the distance.
     pub growth: Option<Growth>,
+    /// [`growth`] of the distance (the regime above the roundoff floor).
+    pub growth_above_floor: Option<Growth>,
     /// Every headline verdict is the same when this optimizer's run is replaced by its `dd` run
     /// or any twin's (the other optimizers' runs at binary64).
     pub verdicts_agree: bool,
@@ -129,10 +133,18 @@ pub fn parting_steps(distance: &[f64], thresholds: &[f64]) -> Vec<Option<usize>>
     thresholds.iter().map(|&h| distance.iter().position(|&d| d > h)).collect()
 }
 
-/// The growth fit of the module doc (`None` when the distance never exceeds [`FIT_FLOOR`] or the
-/// stretch holds fewer than 3 steps).
+/// The growth fit above the roundoff floor: from the first crossing of [`FIT_FLOOR`] to that of
+/// [`FIT_CEILING`] (`None` when the distance never exceeds [`FIT_FLOOR`] or the stretch holds
+/// fewer than 3 steps). This is the exponential regime of a chaotic trajectory, if there is one.
 pub fn growth(distance: &[f64]) -> Option<Growth> {
     growth_between(distance, FIT_FLOOR, FIT_CEILING)
+}
+
+/// The growth fit over the whole stretch where the distance grows: from its first nonzero value
+/// to its maximum (`None` when that holds fewer than 3 steps).
+pub fn growth_to_max(distance: &[f64]) -> Option<Growth> {
+    let to = distance.iter().enumerate().filter(|(_, d)| d.is_finite()).max_by(|a, b| a.1.total_cmp(b.1))?.0;
+    growth_between(&distance[..=to], 0.0, f64::INFINITY)
 }
 
 /// The growth fit over the stretch from the first crossing of `floor` to the first crossing of
@@ -271,7 +283,8 @@ pub fn audit(a: &AuditSetting) -> crate::Result<Audit> {
                 dd,
                 twins: twin_runs[k].clone(),
                 parting: [p[0], p[1], p[2]],
-                growth: growth(&distance),
+                growth: growth_to_max(&distance),
+                growth_above_floor: growth(&distance),
                 distance,
                 verdicts_agree: agree,
             }

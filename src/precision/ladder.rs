@@ -13,15 +13,12 @@ use crate::optim;
 use crate::setting::{OptimizerSetting, Setting};
 use crate::train::Experiment;
 
-use super::audit::{Growth, growth, growth_between, parting_steps};
+use super::audit::{Growth, growth_to_max, parting_steps};
 use super::big::Big;
 use super::dd::Dd;
 use super::model::loss_grad;
 use super::optim::GenericOptimizer;
 use super::train::{init_in, run_with};
-
-/// Where the double-double growth fit starts (its roundoff floor is about `1e-32`).
-pub const DD_FIT_FLOOR: f64 = 1e-29;
 
 /// Thresholds of the ladder's parting steps.
 pub const LADDER_THRESHOLDS: [f64; 6] = [1e-25, 1e-20, 1e-15, 1e-9, 1e-6, 1e-3];
@@ -59,6 +56,7 @@ pub struct LadderRow {
     /// First step above each of [`LADDER_THRESHOLDS`].
     pub f64_parting: Vec<Option<usize>>,
     pub dd_parting: Vec<Option<usize>>,
+    /// [`growth_to_max`] of each distance.
     pub f64_growth: Option<Growth>,
     pub dd_growth: Option<Growth>,
 }
@@ -109,17 +107,11 @@ pub fn ladder_row(exp: &Experiment, opt: &OptimizerSetting) -> LadderRow {
         name: opt.key().to_string(),
         f64_parting: parting_steps(&fdist, &LADDER_THRESHOLDS),
         dd_parting: parting_steps(&ddist, &LADDER_THRESHOLDS),
-        f64_growth: growth(&fdist),
-        dd_growth: ladder_growth(&ddist),
+        f64_growth: growth_to_max(&fdist),
+        dd_growth: growth_to_max(&ddist),
         f64_distance: fdist,
         dd_distance: ddist,
     }
-}
-
-/// The growth fit for double-double, whose roundoff floor is about `1e-32`: from the first
-/// crossing of [`DD_FIT_FLOOR`] to that of [`super::audit::FIT_CEILING`].
-fn ladder_growth(distance: &[f64]) -> Option<Growth> {
-    growth_between(distance, DD_FIT_FLOOR, super::audit::FIT_CEILING)
 }
 
 /// Runs the ladder for every optimizer of its setting (one after the other).

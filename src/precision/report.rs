@@ -60,6 +60,7 @@ fn optimizer_json(exp: &Experiment, o: &OptimizerAudit) -> Value {
         "parting_step": parting_json(&THRESHOLDS, &o.parting),
         "growth_rate": o.growth.map(|g| g.rate),
         "growth_fit": o.growth,
+        "growth_above_floor": o.growth_above_floor,
         "distance": sampled(&o.distance),
         "f64": run_json(exp, &o.f64),
         "dd": run_json(exp, &o.dd),
@@ -116,7 +117,7 @@ fn step(s: Option<usize>) -> String {
 }
 
 fn growth_text(g: Option<Growth>) -> String {
-    g.map_or("no growth above the floor".into(), |g| {
+    g.map_or("none".into(), |g| {
         format!("{} /step (x10 per {} steps; fit {}..{})", sig(g.rate, 3), sig(g.steps_per_decade, 3), g.from, g.to)
     })
 }
@@ -151,7 +152,8 @@ pub fn text(a: &Audit) -> String {
         for (h, p) in THRESHOLDS.iter().zip(&o.parting) {
             let _ = writeln!(out, "  parting step ||W_f64 - W_dd|| / ||W_dd|| > {h:e}: {}", step(*p));
         }
-        let _ = writeln!(out, "  growth of the distance: {}", growth_text(o.growth));
+        let _ = writeln!(out, "  growth of the distance (first value to maximum): {}", growth_text(o.growth));
+        let _ = writeln!(out, "  growth above {:e}: {}", super::audit::FIT_FLOOR, growth_text(o.growth_above_floor));
         let _ = writeln!(out, "  final distance: {}", sig(*o.distance.last().unwrap_or(&f64::NAN), 3));
         let _ = writeln!(out, "  {:<28} f64 | dd | twins min..max", "");
         let _ = writeln!(out, "  {:<28} {}", "test error", triple(o, |r| r.last.test_error));
