@@ -24,6 +24,7 @@ pub mod data;
 pub mod error;
 pub mod exact;
 pub mod format;
+pub mod memory;
 pub mod model;
 pub mod optim;
 pub mod parallel;

@@ -3,11 +3,12 @@
 //! identities that only rigorous enclosures satisfy), are tight, and the directed roundings and
 //! conversions are correct on edge cases.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use adamgap::exact::{
-    EXP_ARG_LIMIT, ExactError, Interval, exp, ln, ln2, logistic_loss, logistic_loss_derivative, round_down, round_up,
-    sigmoid, softplus, sqrt_lower, sqrt_upper, to_f64_down, to_f64_nearest, to_f64_up,
+    Dyadic, EXP_ARG_LIMIT, ExactError, Interval, Round, exp, ln, ln2, logistic_loss, logistic_loss_derivative,
+    round_down, round_up, sigmoid, softplus, sqrt_lower, sqrt_upper, to_f64_down, to_f64_nearest, to_f64_up,
 };
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -592,4 +593,47 @@ fn interval_arithmetic_basics() {
     assert!(tenth.contains_f64(0.1) && !tenth.contains(&dec("0.1")), "0.1 is its binary value");
     assert!(!tenth.contains_f64(f64::NAN));
     assert_eq!(format!("{}", iv(1, 2)), "[1e0, 2e0]");
+}
+
+// ------------------------------------------------------------------------------------------------
+// dyadic numbers
+// ------------------------------------------------------------------------------------------------
+
+fn dy(m: i64, e: i64) -> Dyadic {
+    Dyadic::new(BigInt::from(m), e)
+}
+
+/// `==`, `Hash` and `cmp` agree: two representations of one value (`3 2^-1` and `6 2^-2`, or
+/// zero with two exponents) are equal, hash alike and compare `Equal` (the contract of `Eq`,
+/// `Hash` and `Ord` in the standard library; a derive on the stored pair would break it).
+#[test]
+fn dyadic_equality_and_hash_are_by_value() {
+    let pairs =
+        [(dy(3, -1), dy(6, -2)), (dy(0, 7), dy(0, -3)), (dy(-5, 10), dy(-5 << 20, -10)), (dy(1, 0), dy(1 << 40, -40))];
+    for (a, b) in &pairs {
+        assert_eq!(a.cmp(b), std::cmp::Ordering::Equal);
+        assert_eq!(a, b, "same value, different representation");
+        let set: HashSet<Dyadic> = [a.clone(), b.clone()].into_iter().collect();
+        assert_eq!(set.len(), 1, "equal values must hash alike: {a:?} {b:?}");
+    }
+    assert_ne!(dy(3, -1), dy(3, -2));
+    assert_ne!(dy(3, -1), dy(-3, -1));
+    let mut v = vec![dy(6, -2), dy(1, 0), dy(3, -1), dy(-1, 3), dy(0, 5)];
+    v.sort();
+    v.dedup();
+    assert_eq!(v, vec![dy(-1, 3), dy(0, 0), dy(1, 0), dy(3, -1)]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The direct directed conversion of a dyadic to binary64 (normal, subnormal and overflowing
+    /// ranges) equals the rigorous conversion of its exact rational.
+    #[test]
+    fn dyadic_to_f64_dir_matches_rational(m in -(1i64 << 62)..(1i64 << 62), e in -1200i64..1100) {
+        let d = dy(m, e);
+        let r = d.to_rational();
+        prop_assert_eq!(d.to_f64_dir(Round::Down).to_bits(), to_f64_down(&r).to_bits());
+        prop_assert_eq!(d.to_f64_dir(Round::Up).to_bits(), to_f64_up(&r).to_bits());
+    }
 }

@@ -85,7 +85,9 @@ fn dd_gradient_matches_central_differences_in_dd() {
         let z: Vec<f64> = (0..exp.train.x.rows())
             .flat_map(|r| {
                 let x = exp.train.x.dense_row(r, s.data.d);
-                (0..2 * s.model.m).map(move |c| (0..x.len()).map(|k| init.a[[k, c]] * x[k]).sum::<f64>())
+                let s = &s;
+                (0..2 * s.model.m)
+                    .map(move |c| (0..x.len()).map(|k| init.as_slice()[k * 2 * s.model.m + c] * x[k]).sum::<f64>())
             })
             .collect();
         if z.iter().any(|v| v.abs() < 1e3 * h) {
@@ -177,7 +179,10 @@ fn dd_tracks_the_256_bit_trajectory_on_the_ladder() {
 
 #[test]
 fn bad_precision_is_rejected_with_exit_2_and_the_allowed_values() {
-    let out = Command::new(env!("CARGO_BIN_EXE_adamgap")).args(["run", "--precision", "quad", "--steps", "1"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_adamgap"))
+        .args(["run", "--precision", "quad", "--steps", "1"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--precision") && err.contains("f64, dd") && err.contains("quad"), "{err}");

@@ -134,7 +134,10 @@ fn gather_kernel_matches_the_plain_loop_bit_for_bit() {
     for fma in [true, false] {
         let mut out = vec![Dd::ZERO; rows * 26];
         kernel::gather_rows(&w, 26, &train.x, 0, &mut out, fma);
-        assert!(out.iter().zip(&plain).all(|(a, b)| a.hi.to_bits() == b.hi.to_bits() && a.lo.to_bits() == b.lo.to_bits()), "fma={fma}");
+        assert!(
+            out.iter().zip(&plain).all(|(a, b)| a.hi.to_bits() == b.hi.to_bits() && a.lo.to_bits() == b.lo.to_bits()),
+            "fma={fma}"
+        );
     }
 }
 

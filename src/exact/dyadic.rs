@@ -10,14 +10,24 @@
 //!
 //! Why not [`BigRational`] throughout: a `BigRational` addition normalizes by a gcd; a dyadic
 //! addition is a shift and an integer addition. Sums of thousands of products stay cheap.
+//!
+//! The second link of the module's chain (kernels -> dyadic -> interval -> functions): it uses
+//! only the integer kernels, and provides the directed roundings of rationals ([`rat_round`]) and
+//! the directed conversions to binary64 that the interval type builds on.
+//!
+//! Equality, hashing and ordering are all by *value*: `3 2^-1 == 6 2^-2`, both hash alike, and
+//! `cmp` agrees with `==`. The stored pair `(m, e)` is not normalized (normalizing after every
+//! addition would cost a shift per operation in the certificates' inner loops), so `Hash` hashes
+//! the normalized pair and `Eq` compares values.
 
 use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
 
 use num_bigint::{BigInt, Sign};
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
-use super::kernels::{Dir, shift_dir, shr_dir};
+use super::kernels::{Dir, frac_round as frac_round_bits, round_bits, shift_dir};
 
 /// Direction of a rounding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,8 +40,8 @@ pub enum Round {
     Nearest,
 }
 
-/// The exact value `m 2^e`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// The exact value `m 2^e`; `==`, `Hash` and `cmp` are by value (`3 2^-1 == 6 2^-2`).
+#[derive(Clone, Debug)]
 pub struct Dyadic {
     m: BigInt,
     e: i64,
@@ -104,18 +114,18 @@ impl Dyadic {
         Some(Self { m: q.numer().clone(), e: -(k as i64) })
     }
 
-    /// `q` itself if it is dyadic, else `q` rounded in `dir` to `prec` significant bits
-    /// ([`crate::exact::round_down`] / [`crate::exact::round_up`], which give dyadics).
+    /// `q` itself if it is dyadic, else `q` rounded in `dir` to `prec` significant bits (the
+    /// dyadic values of [`crate::exact::round_down`] / [`crate::exact::round_up`]; `Nearest`
+    /// rounds down to `prec + 1` bits).
     pub fn from_rational_rounded(q: &BigRational, prec: u32, dir: Round) -> Self {
         if let Some(x) = Self::from_rational(q) {
             return x;
         }
-        let r = match dir {
-            Round::Down => super::round_down(q, prec),
-            Round::Up => super::round_up(q, prec),
-            Round::Nearest => super::round_down(q, prec + 1),
-        };
-        Self::from_rational(&r).expect("directed roundings are dyadic")
+        match dir {
+            Round::Down => rat_round(q, prec, Dir::Down),
+            Round::Up => rat_round(q, prec, Dir::Up),
+            Round::Nearest => rat_round(q, prec + 1, Dir::Down),
+        }
     }
 
     /// The exact rational value, built already reduced (no gcd is computed).
@@ -267,13 +277,8 @@ impl Dyadic {
     /// Directed rounding to at most `prec` significant bits (`prec >= 1`): [`Dyadic::round`]
     /// restricted to the directions of a bound.
     pub(crate) fn round_dir(&self, prec: u32, dir: Dir) -> Self {
-        let b = self.m.bits();
-        let p = u64::from(prec.max(1));
-        if b <= p {
-            return self.clone();
-        }
-        let s = b - p;
-        Self { m: shr_dir(&self.m, s, dir), e: self.e + s as i64 }
+        let (m, e) = round_bits(&self.m, self.e, prec, dir);
+        Self { m, e }
     }
 
     /// A binary64 close to the value (relative error about `2^-52`; `+-inf` beyond the range).
@@ -290,7 +295,9 @@ impl Dyadic {
     }
 
     /// The largest binary64 `<=` the value (`dir = Down`) or the smallest `>=` it (`Up`);
-    /// rigorous (fast path when the result is a normal number, exact rational path otherwise).
+    /// rigorous. Beyond the range: `Down` gives `f64::MAX` above it and `-inf` below `-f64::MAX`
+    /// (`Up` the mirror image); never `-0.0`. The same values as [`crate::exact::to_f64_down`] /
+    /// [`crate::exact::to_f64_up`] of [`Dyadic::to_rational`], computed on the mantissa directly.
     pub fn to_f64_dir(&self, dir: Round) -> f64 {
         if self.m.is_zero() {
             return 0.0;
@@ -300,10 +307,26 @@ impl Dyadic {
         if x.is_normal() {
             return x; // a <= 53-bit mantissa times a power of two in the normal range: exact
         }
-        let q = self.to_rational();
-        match dir {
-            Round::Up => super::to_f64_up(&q),
-            _ => super::to_f64_down(&q),
+        let d = if dir == Round::Up { Dir::Up } else { Dir::Down };
+        let neg = self.m.is_negative();
+        if x.is_infinite() {
+            // |value| rounded to 53 bits is >= 2^1024 (anything below is a finite binary64).
+            return match (neg, d) {
+                (false, Dir::Up) => f64::INFINITY,
+                (false, Dir::Down) => f64::MAX,
+                (true, Dir::Up) => -f64::MAX,
+                (true, Dir::Down) => f64::NEG_INFINITY,
+            };
+        }
+        // |value| < 2^-1022: on the subnormal grid `n 2^-1074`, `|n| <= 2^52`, which is exact.
+        let n = shift_dir(&self.m, self.e + 1074, d);
+        let mag = f64::from_bits(n.magnitude().to_u64().unwrap_or(0));
+        if n.is_zero() {
+            0.0
+        } else if neg {
+            -mag
+        } else {
+            mag
         }
     }
 
@@ -351,10 +374,46 @@ fn scale_pow2(mut x: f64, mut k: i64) -> f64 {
     x * 2f64.powi(k as i32)
 }
 
+impl PartialEq for Dyadic {
+    /// Equality of values (agrees with [`Ord`]).
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp_exact(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Dyadic {}
+
+impl Hash for Dyadic {
+    /// Hashes the normalized pair (odd mantissa, zero as `0 2^0`), so equal values hash alike.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let n = self.normalized();
+        n.m.hash(state);
+        n.e.hash(state);
+    }
+}
+
 impl PartialOrd for Dyadic {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp_exact(other))
+        Some(self.cmp(other))
     }
+}
+
+impl Ord for Dyadic {
+    /// The exact order of values ([`Dyadic::cmp_exact`]).
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.cmp_exact(other)
+    }
+}
+
+/// Directed rounding of `n / d` (`d > 0`) to a dyadic with at most `prec` significant bits.
+pub(crate) fn frac_round(n: &BigInt, d: &BigInt, prec: u32, dir: Dir) -> Dyadic {
+    let (m, e) = frac_round_bits(n, d, prec, dir);
+    Dyadic { m, e }
+}
+
+/// Directed rounding of a rational to a dyadic with at most `prec` significant bits.
+pub(crate) fn rat_round(q: &BigRational, prec: u32, dir: Dir) -> Dyadic {
+    frac_round(q.numer(), q.denom(), prec, dir)
 }
 
 #[cfg(test)]

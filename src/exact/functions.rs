@@ -8,6 +8,8 @@
 //! the result's relative width is below `2^(3-prec)` (outward rounding of the two ends costs at
 //! most `2^(2-prec)`; the working error is about `2^-(prec+20)`), except in the saturated ranges
 //! documented on [`LOGISTIC_SATURATION`] and [`EXP_ARG_LIMIT`].
+//!
+//! The last link of the module's chain (kernels -> dyadic -> interval -> functions).
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
@@ -16,10 +18,10 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
-use super::ExactError;
-use super::dyadic::{Dyadic, Round};
+use super::dyadic::{Dyadic, Round, frac_round};
+use super::error::ExactError;
 use super::interval::Interval;
-use super::kernels::{Dir, bits_i64, cmp_rat_int, div_small, fixed_one, frac_round, mul_fixed, rat_to_fixed, shr_dir};
+use super::kernels::{Dir, bits_i64, cmp_rat_int, div_small, fixed_one, mul_fixed, rat_to_fixed, shr_dir};
 
 /// Extra bits carried by every kernel above the requested precision.
 pub const GUARD_BITS: u32 = 32;

@@ -4,6 +4,8 @@
 //! `{s op t : s in a, t in b}` with no rounding at all. Growth of the endpoints' numerators and
 //! denominators is controlled explicitly by [`Interval::round_outward`], which moves `lo` down and
 //! `hi` up onto dyadic numbers with a given number of significant bits.
+//!
+//! The third link of the module's chain (kernels -> dyadic -> interval -> functions).
 
 use std::fmt;
 use std::ops::{Add, Mul, Neg, Sub};
@@ -12,9 +14,9 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
-use super::ExactError;
-use super::dyadic::Dyadic;
-use super::kernels::{Dir, div_dir, rat_round};
+use super::dyadic::{Dyadic, rat_round};
+use super::error::ExactError;
+use super::kernels::{Dir, div_dir};
 
 /// A closed interval `[lo, hi]` of rationals, `lo <= hi` (enforced by every constructor).
 ///

@@ -1,6 +1,8 @@
 //! Internal kernels: directed integer shifts and divisions, fixed-point arithmetic on scaled
-//! integers, and directed rounding of rationals onto [`Dyadic`] numbers.
+//! integers, and directed rounding of fractions onto mantissa-exponent pairs `(m, e)` for `m 2^e`.
 //!
+//! The first link of the module's chain (kernels -> dyadic -> interval -> functions): this file
+//! works on plain integers only, and the number types of the later modules are built on it.
 //! Every function here states its rounding direction; nothing rounds to nearest. A fixed-point
 //! value at scale `w` is an integer `N` standing for `N * 2^-w`.
 
@@ -11,10 +13,9 @@ use num_integer::Integer;
 use num_rational::BigRational;
 use num_traits::{One, Signed, Zero};
 
-use super::dyadic::Dyadic;
-
 /// Rounding direction of one bound: `Down` toward `-inf`, `Up` toward `+inf` (the directed subset
-/// of [`super::Round`], so the kernels never have to handle rounding to nearest).
+/// of the public `Round` of the dyadic module, so the kernels never have to handle rounding to
+/// nearest).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Dir {
     Down,
@@ -95,15 +96,28 @@ pub(crate) fn cmp_rat_int(q: &BigRational, n: i64) -> Ordering {
     q.numer().cmp(&(q.denom() * n))
 }
 
-/// Directed rounding of `n / d` (`d > 0`) to a dyadic with at most `prec` significant bits.
+/// Directed rounding of `m 2^e` to at most `prec` significant bits (`prec >= 1`), as a new
+/// `(m, e)` pair with the same sign.
+pub(crate) fn round_bits(m: &BigInt, e: i64, prec: u32, dir: Dir) -> (BigInt, i64) {
+    let b = m.bits();
+    let p = u64::from(prec.max(1));
+    if b <= p {
+        return (m.clone(), e);
+    }
+    let s = b - p;
+    (shr_dir(m, s, dir), e + s as i64)
+}
+
+/// Directed rounding of `n / d` (`d > 0`) to `(m, e)` with `m 2^e` having at most `prec`
+/// significant bits.
 ///
 /// With `t = bits(|n|) - bits(d)` we have `|n|/d in (2^(t-1), 2^(t+1))`, so
 /// `floor/ceil(|n| 2^(prec-t) / d)` has `prec` or `prec + 1` bits and one more directed
 /// shift (`floor(floor(x)/2) = floor(x/2)`, likewise for `ceil`) leaves at most `prec`.
-pub(crate) fn frac_round(n: &BigInt, d: &BigInt, prec: u32, dir: Dir) -> Dyadic {
+pub(crate) fn frac_round(n: &BigInt, d: &BigInt, prec: u32, dir: Dir) -> (BigInt, i64) {
     debug_assert!(d.is_positive());
     if n.is_zero() {
-        return Dyadic::zero();
+        return (BigInt::zero(), 0);
     }
     let prec = prec.max(1);
     let neg = n.is_negative();
@@ -116,13 +130,8 @@ pub(crate) fn frac_round(n: &BigInt, d: &BigInt, prec: u32, dir: Dir) -> Dyadic 
     } else {
         div_dir(&nm, &(d << s.unsigned_abs()), mag_dir)
     };
-    let r = Dyadic::new(m, -s).round_dir(prec, mag_dir);
-    if neg { r.neg() } else { r }
-}
-
-/// Directed rounding of a rational to at most `prec` significant bits.
-pub(crate) fn rat_round(q: &BigRational, prec: u32, dir: Dir) -> Dyadic {
-    frac_round(q.numer(), q.denom(), prec, dir)
+    let (m, e) = round_bits(&m, -s, prec, mag_dir);
+    if neg { (-m, e) } else { (m, e) }
 }
 
 #[cfg(test)]
@@ -152,10 +161,12 @@ mod tests {
     #[test]
     fn frac_round_brackets_one_third() {
         let (n, d) = (BigInt::from(1), BigInt::from(3));
-        let lo = frac_round(&n, &d, 10, Dir::Down).to_rational();
-        let hi = frac_round(&n, &d, 10, Dir::Up).to_rational();
+        let value = |(m, e): (BigInt, i64)| BigRational::new(m, BigInt::one() << (-e) as usize);
+        let lo = value(frac_round(&n, &d, 10, Dir::Down));
+        let hi = value(frac_round(&n, &d, 10, Dir::Up));
         let third = BigRational::new(n, d);
         assert!(lo < third && third < hi);
         assert_eq!(&hi - &lo, BigRational::new(BigInt::from(1), BigInt::from(2048)));
+        assert_eq!(frac_round(&BigInt::from(-1), &BigInt::from(3), 10, Dir::Up), (BigInt::from(-682), -11));
     }
 }

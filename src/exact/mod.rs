@@ -11,10 +11,10 @@
 //! ([`logistic_loss`]) with derivative `l'(z) = -sigmoid(-z)` ([`logistic_loss_derivative`]).
 //! For every `t` in the input interval, the output interval contains `f(t)`.
 //!
-//! The intended use (PAPER.md, "The convex claim, made checkable"): for `L` that is
-//! `lambda`-strongly convex, `||W - W*|| <= ||grad L(W)|| / lambda` for any `W`. Starting from the
-//! exact binary64 values of `W` and the data ([`Interval::from_f64`], never `1/10` for `0.1`),
-//! these enclosures give a rigorous upper bound on `||grad L(W)||` (and lower bounds).
+//! The intended use (`docs/convex.md`): for `L` that is `lambda`-strongly convex,
+//! `||W - W*|| <= ||grad L(W)|| / lambda` for any `W`. Starting from the exact binary64 values of
+//! `W` and the data ([`Interval::from_f64`], never `1/10` for `0.1`), these enclosures give a
+//! rigorous upper bound on `||grad L(W)||` (and lower bounds).
 //!
 //! # How rounding works
 //!
@@ -52,54 +52,19 @@
 //! R. P. Brent, P. Zimmermann, *Modern Computer Arithmetic* (2010), sec. 4.4 (series with
 //! remainders).
 
+// The submodules form a chain, each using only the ones above it (and `error`):
+// kernels (integers) -> dyadic (m 2^e) -> interval (rational endpoints) -> functions (enclosures).
 mod dyadic;
+mod error;
 mod functions;
 mod interval;
 mod kernels;
 
 pub use dyadic::{Dyadic, Round};
+pub use error::ExactError;
 
 pub use functions::{
     EXP_ARG_LIMIT, GUARD_BITS, LOGISTIC_SATURATION, exp, ln, ln2, logistic_loss, logistic_loss_derivative, sigmoid,
     softplus,
 };
 pub use interval::{Interval, round_down, round_up, sqrt_lower, sqrt_upper, to_f64_down, to_f64_nearest, to_f64_up};
-
-/// Errors of the exact-arithmetic module; each message says how to fix the call.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ExactError {
-    /// A NaN or infinity was given where an exact value is needed.
-    #[error(
-        "non-finite f64 {value}: only finite binary64 values have an exact rational value; \
-         filter NaN and infinities before building an Interval"
-    )]
-    NonFinite {
-        /// The offending value.
-        value: f64,
-    },
-    /// `Interval::new(lo, hi)` with `lo > hi`.
-    #[error("interval bounds out of order (lo > hi): pass lo <= hi")]
-    EmptyInterval,
-    /// Division by an interval that contains zero.
-    #[error(
-        "division by an interval that contains 0: the quotient is unbounded; \
-         bound the divisor away from 0 (or split it) before dividing"
-    )]
-    DivisionByZero,
-    /// `ln` of an interval that is not strictly positive.
-    #[error("ln of an interval with lo <= 0: ln needs an interval with lo > 0")]
-    LogNonPositive,
-    /// `exp` of an interval reaching above the supported range.
-    #[error(
-        "exp of an interval with hi > {limit}: the result would exceed 2^94549; \
-         rescale the problem or bound the argument by {limit}"
-    )]
-    ExpOverflow {
-        /// The supported upper bound of the argument.
-        limit: u32,
-    },
-    /// Square root of an interval with a negative lower end.
-    #[error("sqrt of an interval with lo < 0: pass an interval with lo >= 0")]
-    SqrtNegative,
-}

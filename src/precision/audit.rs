@@ -46,8 +46,6 @@ pub struct AuditSetting {
     pub setting: Setting,
     /// Number of one-ulp twins (at least 1).
     pub twins: usize,
-    /// Threads (results do not depend on them).
-    pub threads: usize,
     /// The precision ladder on its small setting, if wanted.
     pub ladder: Option<LadderSetting>,
 }
@@ -216,8 +214,8 @@ pub fn audit(a: &AuditSetting) -> crate::Result<Audit> {
         tasks.extend((0..twins).map(|j| Task::Twin(k, j)));
     }
     let ladder_task = a.ladder.clone();
-    let mut done = crate::parallel::map_indexed(tasks.len() + usize::from(ladder_task.is_some()), a.threads, |i| {
-        match tasks.get(i) {
+    let mut done =
+        crate::parallel::map_indexed(tasks.len() + usize::from(ladder_task.is_some()), |i| match tasks.get(i) {
             Some(Task::Lockstep(k)) => {
                 let (run, d) = lockstep(&exp, &opts[*k]);
                 (Some(Done::Lockstep(run, d)), None)
@@ -229,8 +227,7 @@ pub fn audit(a: &AuditSetting) -> crate::Result<Audit> {
                 (Some(Done::Run(twin.run(&opts[*k], &|_| {}))), None)
             }
             None => (None, ladder_task.as_ref().map(super::ladder::ladder)),
-        }
-    });
+        });
     let ladder = done.iter_mut().find_map(|d| d.1.take()).transpose()?;
     let mut it = done.into_iter().filter_map(|d| d.0);
     let mut lock: Vec<(Run, Vec<f64>)> = Vec::new();
@@ -249,10 +246,10 @@ pub fn audit(a: &AuditSetting) -> crate::Result<Audit> {
     let dd_runs: Vec<Run> = lock.iter().map(|l| l.0.clone()).collect();
 
     // Verdicts of every variant: all optimizers at f64, at dd, and in twin j.
-    let base = headline(&f64_runs);
-    let dd_lines = headline(&dd_runs);
+    let base = headline(&exp, &f64_runs);
+    let dd_lines = headline(&exp, &dd_runs);
     let twin_lines: Vec<Vec<VerdictLine>> =
-        (0..twins).map(|j| headline(&twin_runs.iter().map(|t| t[j].clone()).collect::<Vec<_>>())).collect();
+        (0..twins).map(|j| headline(&exp, &twin_runs.iter().map(|t| t[j].clone()).collect::<Vec<_>>())).collect();
     let verdicts: Vec<VerdictRow> = base
         .iter()
         .enumerate()
@@ -273,7 +270,7 @@ pub fn audit(a: &AuditSetting) -> crate::Result<Audit> {
             let swapped = |r: &Run| {
                 let mut runs = f64_runs.clone();
                 runs[k] = r.clone();
-                labels(&headline(&runs))
+                labels(&headline(&exp, &runs))
             };
             let agree = std::iter::once(&dd).chain(&twin_runs[k]).all(|r| swapped(r) == labels(&base));
             let p = parting_steps(&distance, &THRESHOLDS);

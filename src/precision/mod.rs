@@ -69,10 +69,10 @@ impl Precision {
     }
 }
 
-/// Trains every optimizer of `exp` in `precision` on up to `threads` threads.
-pub fn run_all(exp: &crate::train::Experiment, precision: Precision, threads: usize) -> Vec<crate::train::Run> {
+/// Trains every optimizer of `exp` in `precision`, side by side on the current thread pool.
+pub fn run_all(exp: &crate::train::Experiment, precision: Precision) -> Vec<crate::train::Run> {
     match precision {
-        Precision::F64 => exp.run_all(threads, &|_, _| {}),
-        Precision::Dd => train::run_all::<Dd>(exp, threads),
+        Precision::F64 => exp.run_all(&|_, _| {}),
+        Precision::Dd => train::run_all::<Dd>(exp),
     }
 }

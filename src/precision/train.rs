@@ -105,7 +105,7 @@ pub fn run_with<R: Real>(
             let fmax = w[..2 * m]
                 .iter()
                 .enumerate()
-                .map(|(c, x)| Weights::class_sign(c, m) * x.to_f64())
+                .map(|(c, x)| crate::model::Layout::new(m).class_sign(c) * x.to_f64())
                 .fold(f64::NEG_INFINITY, f64::max);
             if fmax < 0.0 {
                 feature_reversal_step = Some(t);
@@ -121,6 +121,7 @@ pub fn run_with<R: Real>(
         stop,
         seconds: start.elapsed().as_secs_f64(),
         feature_reversal_step,
+        moved: w.iter().zip(init.as_slice()).any(|(a, &b)| !a.sub(&R::from_f64(b)).is_zero()),
         last,
         trace,
         weights: to_weights(&w, model.d, model.m),
@@ -132,9 +133,9 @@ pub fn run<R: Real>(exp: &Experiment, opt: &OptimizerSetting) -> Run {
     run_with::<R>(exp, opt, &exp.init, &mut |_, _| {})
 }
 
-/// Trains every optimizer of the experiment in `R`, on up to `threads` threads (results do not
-/// depend on `threads`).
-pub fn run_all<R: Real>(exp: &Experiment, threads: usize) -> Vec<Run> {
+/// Trains every optimizer of the experiment in `R`, side by side on the current thread pool
+/// (results do not depend on its size).
+pub fn run_all<R: Real>(exp: &Experiment) -> Vec<Run> {
     let opts = &exp.setting.optimizers;
-    crate::parallel::map_indexed(opts.len(), threads, |k| run::<R>(exp, &opts[k]))
+    crate::parallel::map_indexed(opts.len(), |k| run::<R>(exp, &opts[k]))
 }

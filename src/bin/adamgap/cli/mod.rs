@@ -23,7 +23,10 @@ macro_rules! override_from {
 
 pub mod check;
 pub mod convex;
+pub mod output;
 pub mod precision;
+
+use output::CliResult;
 
 /// adamgap: a proof companion for Zou, Cao, Li, Gu, "Understanding the Generalization of Adam in
 /// Learning Neural Networks with Proper Regularization" (ICLR 2023).
@@ -201,7 +204,38 @@ impl SettingArgs {
             }
         }
         s.validate()?;
+        self.validate_unused(&s)?;
         Ok(s)
+    }
+
+    /// Checks the flags whose value no part of the setting uses (Adam's flags without Adam among
+    /// the optimizers, `--gd-eta` without GD, `--s` with dense noise): a value given is checked
+    /// whether or not it applies. Errors name the flag.
+    fn validate_unused(&self, s: &Setting) -> Result<()> {
+        let adam = OptimizerSetting::Adam {
+            eta: self.adam_eta.unwrap_or(1e-3),
+            b1: self.b1.unwrap_or(0.9),
+            b2: self.b2.unwrap_or(0.999),
+            eps: self.eps.unwrap_or(1e-8),
+            bias_correction: true,
+        };
+        let gd = OptimizerSetting::Gd { eta: self.gd_eta.unwrap_or(1.0) };
+        let flag = |e: Error, eta_flag: &str| match e {
+            Error::InvalidParameter { field, value, allowed } => {
+                let name = field.rsplit('.').next().unwrap_or(&field).to_string();
+                let field = if name == "eta" { eta_flag.to_string() } else { format!("--{name}") };
+                Error::InvalidParameter { field, value, allowed }
+            }
+            other => other,
+        };
+        adam.validate("flag").map_err(|e| flag(e, "--adam-eta"))?;
+        gd.validate("flag").map_err(|e| flag(e, "--gd-eta"))?;
+        if let Some(sv) = self.s
+            && !(1..s.data.d).contains(&sv)
+        {
+            return Err(Error::invalid("data.s", sv, format!("1 <= s <= d - 1 = {}", s.data.d - 1)));
+        }
+        Ok(())
     }
 }
 
@@ -232,29 +266,66 @@ pub struct RunArgs {
     /// Arithmetic of the training path: f64 (fast, default) or dd (double-double, ~106 bits).
     #[arg(long, default_value = "f64")]
     pub precision: String,
+    /// Refuse settings whose estimated memory exceeds this (bytes, or with K/M/G/T, e.g. 8G)
+    /// [default: 3/4 of the available memory].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
+}
+
+/// Parses a size: bytes, or a number with `K`, `M`, `G` or `T` (powers of 1024).
+pub(crate) fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let (num, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&t[..i], t[i..].trim_end_matches(['B', 'b', 'i']).to_ascii_uppercase()),
+        None => (t, String::new()),
+    };
+    let mult: f64 = match unit.as_str() {
+        "" => 1.0,
+        "K" => 1024.0,
+        "M" => 1024f64.powi(2),
+        "G" => 1024f64.powi(3),
+        "T" => 1024f64.powi(4),
+        _ => return Err(format!("unknown unit in {s:?} (use bytes or K, M, G, T)")),
+    };
+    let x: f64 = num.trim().parse().map_err(|_| format!("{s:?} is not a size (e.g. 8G, 512M, 1000000)"))?;
+    let bytes = x * mult;
+    if !(bytes.is_finite() && bytes >= 1.0 && bytes < 2f64.powi(64)) {
+        return Err(format!("{s:?} is out of range (1 byte to 16 EiB)"));
+    }
+    Ok(bytes as u64)
+}
+
+/// Checks a memory estimate against `--max-memory`, or by default 3/4 of the available memory
+/// (no default check where the system does not report it).
+pub(crate) fn check_memory(estimate: &adamgap::memory::Estimate, max_memory: Option<u64>) -> Result<()> {
+    match max_memory {
+        Some(limit) => estimate.check(limit, "--max-memory"),
+        None => match adamgap::memory::available() {
+            Some(avail) => estimate.check(avail / 4 * 3, "3/4 of the available memory; set --max-memory to change"),
+            None => Ok(()),
+        },
+    }
 }
 
 /// `adamgap run`: trains every optimizer from one initialization and prints the report.
-pub fn run(args: &RunArgs) -> Result<i32> {
-    if args.threads == 0 {
-        return Err(Error::invalid("--threads", 0, ">= 1"));
-    }
+pub fn run(args: &RunArgs) -> CliResult<i32> {
     let precision = adamgap::precision::Precision::parse(&args.precision)?;
     let setting = args.setting.resolve()?;
+    check_memory(&adamgap::memory::of_setting(&setting), args.max_memory)?;
     let exp = adamgap::train::Experiment::new(&setting)?;
     let bars = progress_bars(&setting, args.quiet || args.json || precision != adamgap::precision::Precision::F64);
     let runs = match precision {
-        adamgap::precision::Precision::F64 => exp.run_all(args.threads, &|k, t| {
+        adamgap::precision::Precision::F64 => exp.run_all(&|k, t| {
             if let Some(b) = bars.get(k) {
                 b.set_position(t as u64);
             }
         }),
-        p => adamgap::precision::run_all(&exp, p, args.threads),
+        p => adamgap::precision::run_all(&exp, p),
     };
     for b in &bars {
         b.finish_and_clear();
     }
-    let verdicts = adamgap::claims::headline(&runs);
+    let verdicts = adamgap::claims::headline(&exp, &runs);
     if let Some(path) = &args.report {
         adamgap::report::write_atomic(path, adamgap::report::markdown(&exp, &runs, &verdicts).as_bytes())?;
     }
@@ -263,14 +334,14 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         if precision != adamgap::precision::Precision::F64 {
             v["precision"] = serde_json::json!(precision.label());
         }
-        println!("{}", serde_json::to_string_pretty(&v).expect("JSON of plain data"));
+        output::json(&v)?;
     } else {
         if precision != adamgap::precision::Precision::F64 {
-            println!("precision: {} (every step after the draw)", precision.label());
+            output::stdout(&format!("precision: {} (every step after the draw)\n", precision.label()))?;
         }
-        print!("{}", adamgap::report::text(&exp, &runs, &verdicts));
+        output::stdout(&adamgap::report::text(&exp, &runs, &verdicts))?;
         if let Some(path) = &args.report {
-            println!("\nreport written to {}", path.display());
+            output::stdout(&format!("\nreport written to {}\n", path.display()))?;
         }
     }
     Ok(0)
@@ -299,22 +370,39 @@ pub fn progress_bars(setting: &Setting, hidden: bool) -> Vec<indicatif::Progress
         .collect()
 }
 
+/// Runs `command` in the command's one thread pool of `threads` threads (`--threads`): every
+/// parallel pass of the library runs on it, none builds its own.
+fn in_pool(threads: usize, command: impl FnOnce() -> CliResult<i32> + Send) -> CliResult<i32> {
+    let max = adamgap::parallel::MAX_THREADS;
+    if !(1..=max).contains(&threads) {
+        return Err(Error::invalid("--threads", threads, format!("1..={max}")).into());
+    }
+    adamgap::parallel::pool(threads)?.install(command)
+}
+
 /// Parses the command line and runs it; returns the process exit code (errors print `error: ...`
 /// to stderr and give 2).
 pub fn main() -> i32 {
-    let cli = Cli::parse();
-    let result = match &cli.command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return output::clap_exit(&e),
+    };
+    let threads = match &cli.command {
+        None => cli.run.threads,
+        Some(Command::Run(a)) => a.threads,
+        Some(Command::Convex(a)) => a.threads,
+        Some(Command::Check(a)) => a.threads,
+        Some(Command::Precision(a)) => a.threads,
+    };
+    let result = in_pool(threads, || match &cli.command {
         None => run(&cli.run),
         Some(Command::Run(a)) => run(a),
         Some(Command::Convex(a)) => convex::main(a),
         Some(Command::Check(a)) => check::main(a),
         Some(Command::Precision(a)) => precision::main(a),
-    };
+    });
     match result {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            2
-        }
+        Err(failure) => output::exit_code(failure),
     }
 }

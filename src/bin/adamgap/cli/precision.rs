@@ -2,11 +2,11 @@
 
 use clap::Args;
 
-use adamgap::error::{Error, Result};
+use adamgap::error::Error;
 use adamgap::precision::audit::{AuditSetting, audit};
 use adamgap::precision::ladder::LadderSetting;
 
-use super::SettingArgs;
+use super::{CliResult, SettingArgs, check_memory, output};
 
 /// Arguments of `adamgap precision`.
 #[derive(Debug, Args, Clone)]
@@ -28,22 +28,28 @@ pub struct PrecisionArgs {
     /// Print JSON instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Refuse settings whose estimated memory exceeds this (bytes, or with K/M/G/T, e.g. 8G)
+    /// [default: 3/4 of the available memory].
+    #[arg(long, value_name = "SIZE", value_parser = super::parse_size)]
+    pub max_memory: Option<u64>,
 }
 
 /// Runs the audit and prints it.
-pub fn main(args: &PrecisionArgs) -> Result<i32> {
-    if args.threads == 0 {
-        return Err(Error::invalid("--threads", 0, ">= 1"));
-    }
+pub fn main(args: &PrecisionArgs) -> CliResult<i32> {
     if args.twins == 0 {
-        return Err(Error::invalid("--twins", 0, ">= 1"));
+        return Err(Error::invalid("--twins", 0, ">= 1").into());
     }
     let setting = args.setting.resolve()?;
+    // The double-double state takes twice the binary64 memory: check the estimate doubled.
+    let mut estimate = adamgap::memory::of_setting(&setting);
+    let again = estimate.bytes();
+    estimate.add("double-double copies of the training arrays (a second binary64 footprint)", again);
+    check_memory(&estimate, args.max_memory)?;
     let ladder = if args.ladder || args.ladder_steps.is_some() {
         let mut l = LadderSetting::small();
         if let Some(s) = args.ladder_steps {
             if s == 0 {
-                return Err(Error::invalid("--ladder-steps", 0, ">= 1"));
+                return Err(Error::invalid("--ladder-steps", 0, ">= 1").into());
             }
             l.setting.train.steps = s;
         }
@@ -51,12 +57,11 @@ pub fn main(args: &PrecisionArgs) -> Result<i32> {
     } else {
         None
     };
-    let a = audit(&AuditSetting { setting, twins: args.twins, threads: args.threads, ladder })?;
+    let a = audit(&AuditSetting { setting, twins: args.twins, ladder })?;
     if args.json {
-        let v = adamgap::precision::report::json(&a);
-        println!("{}", serde_json::to_string_pretty(&v).expect("JSON of plain data"));
+        output::json(&adamgap::precision::report::json(&a))?;
     } else {
-        print!("{}", adamgap::precision::report::text(&a));
+        output::stdout(&adamgap::precision::report::text(&a))?;
     }
     Ok(0)
 }
