@@ -12,14 +12,14 @@
 //! `1e-3`), the growth rate of the distance (least-squares slope of `ln distance` per step, over
 //! the stretch where it grows: from its first nonzero value to its maximum; and separately over the
 //! stretch from its first crossing of [`FIT_FLOOR`] to that of [`FIT_CEILING`], the exponential
-//! regime of a chaotic trajectory if there is one), the twins' spread, and whether every headline verdict ([`crate::claims::headline`])
-//! is the same in (a), (b) and every twin.
+//! regime of a chaotic trajectory if there is one), the twins' spread, and whether every headline
+//! verdict is the same in (a), (b) and every twin (the verdict function is given by the caller:
+//! `crate::claims::headline`).
 
 use std::time::Instant;
 
 use rand::Rng;
 
-use crate::claims::headline;
 use crate::data::rng;
 use crate::model::Weights;
 use crate::optim;
@@ -40,10 +40,17 @@ pub const FIT_CEILING: f64 = 1e-3;
 /// ChaCha8 stream of twin 0 (twin `j` uses `TWIN_STREAM + j`; data and `W^(0)` use 0, 1, 2).
 pub const TWIN_STREAM: u64 = 16;
 
+/// The headline's verdict lines for a set of runs of one experiment (the caller passes
+/// `crate::claims::headline`; taking it as a parameter keeps `precision` free of `claims`, which
+/// measures its precision claim through this audit).
+pub type Headline = fn(&Experiment, &[Run]) -> Vec<VerdictLine>;
+
 /// What to audit.
 #[derive(Clone, Debug)]
 pub struct AuditSetting {
     pub setting: Setting,
+    /// The headline verdicts compared across precisions and twins.
+    pub headline: Headline,
     /// Number of one-ulp twins (at least 1).
     pub twins: usize,
     /// The precision ladder on its small setting, if wanted.
@@ -206,6 +213,7 @@ pub fn audit(a: &AuditSetting) -> crate::Result<Audit> {
     let start = Instant::now();
     let exp = Experiment::new(&a.setting)?;
     let opts = &exp.setting.optimizers;
+    let headline = a.headline;
     let twins = a.twins.max(1);
     let inits: Vec<Weights> = (0..twins).map(|j| twin_init(&exp.init, exp.setting.seed, j)).collect();
     let mut tasks: Vec<Task> = (0..opts.len()).map(Task::Lockstep).collect();

@@ -57,7 +57,7 @@ pub fn main(args: &PrecisionArgs) -> CliResult<i32> {
     } else {
         None
     };
-    let a = audit(&AuditSetting { setting, twins: args.twins, ladder })?;
+    let a = audit(&AuditSetting { setting, headline: adamgap::claims::headline, twins: args.twins, ladder })?;
     if args.json {
         output::json(&adamgap::precision::report::json(&a))?;
     } else {
