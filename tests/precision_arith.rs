@@ -76,7 +76,7 @@ proptest! {
             let g = exact(got).to_rational();
             let tol = enc.mag() / BigRational::from_integer(num_bigint::BigInt::from(2).pow(100u32));
             prop_assert!(
-                &g >= &(enc.lo() - &tol) && &g <= &(enc.hi() + &tol),
+                g >= enc.lo() - &tol && g <= enc.hi() + &tol,
                 "{name}({z:?}) = {got:?} outside {} +- 2^-100", enc
             );
             Ok(())

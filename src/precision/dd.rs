@@ -99,6 +99,7 @@ impl Dd {
 
     /// `-x` (exact).
     #[inline(always)]
+    #[allow(clippy::should_implement_trait)]
     pub fn neg(self) -> Self {
         Dd { hi: -self.hi, lo: -self.lo }
     }
