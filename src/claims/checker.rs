@@ -91,7 +91,7 @@ impl Checker {
                 let passes = evaluate_at_init(c, &init).is_some_and(|a| a.passes);
                 if passes && c.holds_at_init.is_none() {
                     return Err(Error::Config {
-                        origin: origin.to_string(),
+                        origin: theorem.at_line(origin, &format!("{:?}", c.what)),
                         message: format!(
                             "check[{k}] ({:?}) already passes at initialization (seed {}): it cannot tell a trained \
                              network from an untrained one. Compare with the initial value, or say why that is right \
@@ -187,9 +187,7 @@ impl Checker {
             let steps = settings[0].train.steps;
             (self.progress)(&format!("  training {} runs for {steps} steps", todo.len()));
             let cache = &self.cache;
-            let done = crate::parallel::map_indexed(todo.len(), |i| {
-                cache[&todo[i].0].exp.run(todo[i].1, &|_| {})
-            });
+            let done = crate::parallel::map_indexed(todo.len(), |i| cache[&todo[i].0].exp.run(todo[i].1, &|_| {}));
             for ((key, o), r) in todo.iter().zip(done) {
                 self.cache.get_mut(key).expect("cached").runs.insert(opt_key(o), r);
             }

@@ -73,7 +73,9 @@ pub fn main(args: &CheckArgs) -> super::CliResult<i32> {
         }
         let files = files_in(&dir)?;
         if files.is_empty() {
-            return Err(Error::invalid("--theorems", dir.display(), "a folder with at least one *.toml theorem file").into());
+            return Err(
+                Error::invalid("--theorems", dir.display(), "a folder with at least one *.toml theorem file").into()
+            );
         }
         files
     } else {
