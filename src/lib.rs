@@ -31,6 +31,7 @@ pub mod model;
 pub mod optim;
 pub mod outdir;
 pub mod parallel;
+pub mod precision;
 pub mod report;
 pub mod report_folder;
 pub mod setting;

@@ -129,6 +129,12 @@ impl Checker {
                 .into_iter()
                 .map(|s| Ok(SeedInput { seed: s.seed, m: measure_convex(&s)?, setting: s, init: None }))
                 .collect(),
+            ClaimKind::Precision => settings
+                .into_iter()
+                .map(|s| {
+                    Ok(SeedInput { seed: s.seed, m: super::measure::measure_precision(&s)?, setting: s, init: None })
+                })
+                .collect(),
         }
     }
 

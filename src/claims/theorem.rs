@@ -27,6 +27,9 @@ pub enum ClaimKind {
     /// The convex case: certify every optimizer's output against the unique minimizer
     /// (needs `adamgap::certify`; inconclusive until it exists).
     ConvexCertificate,
+    /// The precision audit (`adamgap precision`): binary64 against double-double and one-ulp twins
+    /// of the initialization; whether the headline verdicts depend on rounding.
+    Precision,
 }
 
 impl ClaimKind {
@@ -35,6 +38,7 @@ impl ClaimKind {
         match self {
             Self::Training => "training",
             Self::ConvexCertificate => "convex-certificate",
+            Self::Precision => "precision",
         }
     }
 }

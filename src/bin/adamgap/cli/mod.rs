@@ -25,6 +25,7 @@ pub mod check;
 pub mod convex;
 pub mod output;
 pub mod sweep;
+pub mod precision;
 
 use output::CliResult;
 
@@ -51,6 +52,9 @@ pub enum Command {
     /// Run a grid of settings (sharded, resumable; Slurm array jobs) and merge it: `sweep GRID.toml
     /// --out DIR`, `sweep --preset NAME --out DIR`, `sweep merge DIR`.
     Sweep(sweep::SweepArgs),
+    /// The precision audit: f64 against double-double and one-ulp twins of W^(0), parting steps,
+    /// growth of the distance, and whether every headline verdict survives.
+    Precision(precision::PrecisionArgs),
 }
 
 /// Settings of the nonconvex experiment: a TOML config, then flags on top of it.
@@ -278,6 +282,9 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Arithmetic of the training path: f64 (fast, default) or dd (double-double, ~106 bits).
+    #[arg(long, default_value = "f64")]
+    pub precision: String,
     /// Refuse settings whose estimated memory exceeds this (bytes, or with K/M/G/T, e.g. 8G)
     /// [default: 3/4 of the available memory].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -321,6 +328,7 @@ pub(crate) fn check_memory(estimate: &adamgap::memory::Estimate, max_memory: Opt
 
 /// `adamgap run`: trains every optimizer from one initialization and prints the report.
 pub fn run(args: &RunArgs) -> CliResult<i32> {
+    let precision = adamgap::precision::Precision::parse(&args.precision)?;
     let exp = match &args.import {
         Some(dir) => {
             let imported = adamgap::interchange::import::read(dir)?;
@@ -357,12 +365,15 @@ pub fn run(args: &RunArgs) -> CliResult<i32> {
     if let Some(dir) = &args.export {
         adamgap::outdir::check_target(dir, &adamgap::interchange::owned)?;
     }
-    let bars = progress_bars(&setting, args.quiet || args.json);
-    let runs = exp.run_all(&|k, t| {
-        if let Some(b) = bars.get(k) {
-            b.set_position(t as u64);
-        }
-    });
+    let bars = progress_bars(&setting, args.quiet || args.json || precision != adamgap::precision::Precision::F64);
+    let runs = match precision {
+        adamgap::precision::Precision::F64 => exp.run_all(&|k, t| {
+            if let Some(b) = bars.get(k) {
+                b.set_position(t as u64);
+            }
+        }),
+        p => adamgap::precision::run_all(&exp, p),
+    };
     for b in &bars {
         b.finish_and_clear();
     }
@@ -374,8 +385,15 @@ pub fn run(args: &RunArgs) -> CliResult<i32> {
         adamgap::interchange::export::write(dir, &exp, &runs)?;
     }
     if args.json {
-        output::json(&adamgap::report::json_summary(&exp, &runs, &verdicts))?;
+        let mut v = adamgap::report::json_summary(&exp, &runs, &verdicts);
+        if precision != adamgap::precision::Precision::F64 {
+            v["precision"] = serde_json::json!(precision.label());
+        }
+        output::json(&v)?;
     } else {
+        if precision != adamgap::precision::Precision::F64 {
+            output::stdout(&format!("precision: {} (every step after the draw)\n", precision.label()))?;
+        }
         output::stdout(&adamgap::report::text(&exp, &runs, &verdicts))?;
         if let Some(path) = &args.report {
             output::stdout(&format!("\nreport written to {}\n", path.join("report.md").display()))?;
@@ -430,6 +448,7 @@ pub fn main() -> i32 {
         Some(Command::Convex(a)) => a.threads,
         Some(Command::Check(a)) => a.threads,
         Some(Command::Sweep(a)) => a.threads(),
+        Some(Command::Precision(a)) => a.threads,
     };
     let result = in_pool(threads, || match &cli.command {
         None => run(&cli.run),
@@ -437,6 +456,7 @@ pub fn main() -> i32 {
         Some(Command::Convex(a)) => convex::main(a),
         Some(Command::Check(a)) => check::main(a),
         Some(Command::Sweep(a)) => sweep::main(a),
+        Some(Command::Precision(a)) => precision::main(a),
     });
     match result {
         Ok(code) => code,
