@@ -225,6 +225,15 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Certify the final weights of every optimizer and the initialization in exact arithmetic
+    /// (training and test error, objective, gradient norm, coefficients, GD-Adam distance); see
+    /// docs/certified-endpoints.md.
+    #[arg(long)]
+    pub certify: bool,
+    /// With --certify: write the certificate's inputs and claimed bounds to this directory
+    /// (`python3 tools/check_endpoints.py DIR` re-checks them independently). Implies --certify.
+    #[arg(long, value_name = "DIR")]
+    pub certify_export: Option<PathBuf>,
 }
 
 /// `adamgap run`: trains every optimizer from one initialization and prints the report.
@@ -233,6 +242,11 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         return Err(Error::invalid("--threads", 0, ">= 1"));
     }
     let setting = args.setting.resolve()?;
+    if let Some(dir) = &args.certify_export {
+        if dir.exists() && !dir.is_dir() {
+            return Err(Error::invalid("--certify-export", dir.display(), "a directory (or a path to create)"));
+        }
+    }
     let exp = adamgap::train::Experiment::new(&setting)?;
     let bars = progress_bars(&setting, args.quiet || args.json);
     let runs = exp.run_all(args.threads, &|k, t| {
@@ -244,14 +258,35 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         b.finish_and_clear();
     }
     let verdicts = adamgap::claims::headline(&runs);
+    let certified = (args.certify || args.certify_export.is_some()).then(|| {
+        adamgap::endpoints::certify_experiment(
+            &exp,
+            &runs,
+            args.threads,
+            &adamgap::endpoints::EndpointOptions::default(),
+        )
+    });
+    if let (Some(c), Some(dir)) = (&certified, &args.certify_export) {
+        adamgap::endpoints::export::export(&exp, &runs, c, dir)?;
+    }
     if let Some(path) = &args.report {
-        adamgap::report::write_atomic(path, adamgap::report::markdown(&exp, &runs, &verdicts).as_bytes())?;
+        let mut md = adamgap::report::markdown(&exp, &runs, &verdicts);
+        if let Some(c) = &certified {
+            md.push_str(&adamgap::endpoints::markdown(c));
+        }
+        adamgap::report::write_atomic(path, md.as_bytes())?;
     }
     if args.json {
-        let v = adamgap::report::json_summary(&exp, &runs, &verdicts);
+        let mut v = adamgap::report::json_summary(&exp, &runs, &verdicts);
+        if let Some(c) = &certified {
+            v["certify"] = adamgap::endpoints::json(c);
+        }
         println!("{}", serde_json::to_string_pretty(&v).expect("JSON of plain data"));
     } else {
         print!("{}", adamgap::report::text(&exp, &runs, &verdicts));
+        if let Some(c) = &certified {
+            print!("{}", adamgap::endpoints::text(c));
+        }
         if let Some(path) = &args.report {
             println!("\nreport written to {}", path.display());
         }
