@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::format::sig;
-use crate::verdict::VerdictLine;
+use crate::format::{Align, Table, sig};
 use crate::train::{Experiment, Run};
+use crate::verdict::VerdictLine;
 
 /// The JSON summary of the headline (`--json`): the setting, every run's final state, the distance
 /// between the GD and Adam solutions, and the verdicts.
@@ -106,24 +106,14 @@ pub fn text(exp: &Experiment, runs: &[Run], verdicts: &[VerdictLine]) -> String 
         ov.pairs_overlapping, ov.pairs_total, ov.samples_overlapping
     );
     let table: Vec<Vec<(&str, String)>> = runs.iter().map(rows).collect();
-    let width = table.first().map_or(0, |r| r.iter().map(|(l, _)| l.len()).max().unwrap_or(0));
-    let colw: Vec<usize> = table
-        .iter()
-        .zip(runs)
-        .map(|(t, r)| t.iter().map(|(_, v)| v.len()).max().unwrap_or(0).max(r.name.len()))
-        .collect();
-    let _ = write!(out, "{:width$}", "");
-    for (r, w) in runs.iter().zip(&colw) {
-        let _ = write!(out, "  {:>w$}", r.name);
-    }
-    out.push('\n');
+    let mut align = vec![Align::Left];
+    align.extend(runs.iter().map(|_| Align::Right));
+    let mut t = Table::new(&align);
+    t.row(std::iter::once(String::new()).chain(runs.iter().map(|r| r.name.clone())));
     for i in 0..table.first().map_or(0, Vec::len) {
-        let _ = write!(out, "{:width$}", table[0][i].0);
-        for (t, w) in table.iter().zip(&colw) {
-            let _ = write!(out, "  {:>w$}", t[i].1);
-        }
-        out.push('\n');
+        t.row(std::iter::once(table[0][i].0.to_string()).chain(table.iter().map(|c| c[i].1.clone())));
     }
+    out.push_str(&t.render());
     let find = |k: &str| runs.iter().find(|r| r.name == k);
     if let (Some(g), Some(a)) = (find("gd"), find("adam")) {
         let _ = writeln!(out, "\n||W_GD - W_Adam||_F = {}", sig(g.weights.distance(&a.weights), 4));

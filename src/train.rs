@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::data::{Overlap, PatchData};
 use crate::error::Result;
-use crate::model::{Cnn, CoefficientSummary, Coefficients, Weights};
+use crate::model::{Cnn, CoefficientSummary, Coefficients, Weights, regularized};
 use crate::optim::{self, StopReason};
 use crate::setting::{OptimizerSetting, Setting};
 
@@ -47,7 +47,7 @@ impl Experiment {
         let lambda = self.model.lambda;
         let (mut l2, mut l1) = (0.0, 0.0);
         for (&g, &wi) in g_loss.iter().zip(w.as_slice()) {
-            let full = g + lambda * wi;
+            let full = regularized(g, lambda, wi);
             l2 += full * full;
             l1 += full.abs();
         }
@@ -101,7 +101,6 @@ impl Experiment {
         let mut optimizer = optim::build(opt, g.len());
         let mut trace = Vec::new();
         let mut feature_reversal_step = None;
-        let m = model.m;
         let mut t = 0usize;
         let stop = loop {
             let eval = model.loss_grad(w.as_slice(), &self.train, &mut g, &mut ws);
@@ -130,12 +129,7 @@ impl Experiment {
             optimizer.step(w.as_mut_slice(), &g, lambda);
             t += 1;
             if feature_reversal_step.is_none() {
-                let row0 = &w.as_slice()[..2 * m];
-                let fmax = row0
-                    .iter()
-                    .enumerate()
-                    .map(|(c, &x)| Weights::class_sign(c, m) * x)
-                    .fold(f64::NEG_INFINITY, f64::max);
+                let fmax = w.feature_coefficients().fold(f64::NEG_INFINITY, f64::max);
                 if fmax < 0.0 {
                     feature_reversal_step = Some(t);
                 }
@@ -169,7 +163,7 @@ impl Experiment {
 
 /// `||g_loss + lambda w||_2^2`, summed in index order.
 fn grad_norm2(g_loss: &[f64], w: &[f64], lambda: f64) -> f64 {
-    g_loss.iter().zip(w).map(|(&gi, &wi)| (gi + lambda * wi).powi(2)).sum()
+    g_loss.iter().zip(w).map(|(&gi, &wi)| regularized(gi, lambda, wi).powi(2)).sum()
 }
 
 /// A fast sufficient test that [`grad_norm2`] is finite: every `|g_loss|` and `|w|` is at most `b`

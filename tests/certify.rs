@@ -7,6 +7,7 @@ use adamgap::certify::enclosure::{ExactPoint, certify_exact_point, certify_u, di
 use adamgap::certify::problem::{ConvexProblem, LogisticProblem, sparse_from_dense};
 use adamgap::certify::{ConvexSetting, Dyadic, ProblemKind, high_precision_minimizer, run_convex_full};
 use adamgap::exact::{Interval, sigmoid};
+use adamgap::model::Layout;
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Pow, Signed};
@@ -92,10 +93,7 @@ fn problem_of(kind: ProblemKind) -> (ConvexSetting, ConvexProblem) {
 fn lift(p: &ConvexProblem, u: &[f64]) -> Vec<f64> {
     match p.filters {
         None => u.to_vec(),
-        Some(m) => u
-            .iter()
-            .flat_map(|x| std::iter::repeat_n(x / (2 * m) as f64, m).chain(std::iter::repeat_n(-x / (2 * m) as f64, m)))
-            .collect(),
+        Some(m) => Layout::new(m).lift(u),
     }
 }
 

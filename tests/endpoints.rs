@@ -84,8 +84,7 @@ fn near_zero_case() -> (Cnn, PatchData, Weights) {
     let model = Cnn { d: 3, m: 1, activation: Activation::PolyRelu(3), scale: 1.0, lambda: 1e-3 };
     let mut w = Weights::zeros(3, 1);
     for (k, (plus, minus)) in [(1.0, 0.5), (1.0, 1.0), (1.0, 1.0f64.next_up())].into_iter().enumerate() {
-        w.a[[k, 0]] = plus;
-        w.a[[k, 1]] = minus;
+        w.row_mut(k).copy_from_slice(&[plus, minus]);
     }
     (model, data, w)
 }
@@ -107,7 +106,7 @@ fn a_margin_near_zero_is_undecided_not_counted() {
     assert_eq!(c.test.exact_rate(), Some(2.0 / 3.0));
     // Without the perturbation sample 2 has margin exactly 0 too; with the opposite one it is > 0.
     let mut w2 = w.clone();
-    w2.a[[2, 1]] = 1.0f64.next_down();
+    w2.row_mut(2)[1] = 1.0f64.next_down();
     let c = endpoints::certify_point(&model, &data, &data, &w2, &EndpointOptions::default()).expect("finite");
     assert_eq!(c.train_signs[2], Sign::Positive);
 }
@@ -131,7 +130,7 @@ fn cancellation_inside_a_dot_product_is_enclosed() {
     let model = Cnn { d: 3, m: 1, activation: Activation::PolyRelu(3), scale: 1.0, lambda: 0.0 };
     let mut w = Weights::zeros(3, 1);
     for (k, v) in [1e16, 1.0, 1e16].into_iter().enumerate() {
-        w.a[[k, 0]] = v;
+        w.row_mut(k)[0] = v;
     }
     assert_eq!(1e16 + 1.0 - 1e16, 0.0, "the binary64 dot product loses the 1");
     let c = endpoints::certify_point(&model, &data, &data, &w, &EndpointOptions::default()).expect("finite");

@@ -11,8 +11,8 @@ fn min_abs_preactivation(w: &Weights, data: &PatchData) -> f64 {
     let mut best = f64::INFINITY;
     for row in 0..data.x.rows() {
         let x = data.x.dense_row(row, data.d);
-        for c in 0..2 * w.m {
-            let z: f64 = (0..data.d).map(|k| w.a[[k, c]] * x[k]).sum();
+        for c in 0..2 * w.m() {
+            let z: f64 = (0..data.d).map(|k| w.row(k)[c] * x[k]).sum();
             best = best.min(z.abs());
         }
     }
@@ -61,11 +61,11 @@ proptest! {
         for k in 0..d {
             for c in 0..2 * m {
                 let mut wp = w.clone();
-                wp.a[[k, c]] += h;
+                wp.row_mut(k)[c] += h;
                 let mut wm = w.clone();
-                wm.a[[k, c]] -= h;
+                wm.row_mut(k)[c] -= h;
                 let fd = (model.objective(&wp, &train, &mut ws) - model.objective(&wm, &train, &mut ws)) / (2.0 * h);
-                let exact = g.a[[k, c]];
+                let exact = g.row(k)[c];
                 prop_assert!(
                     (fd - exact).abs() <= 1e-6 * (1.0 + exact.abs()),
                     "d={d} m={m} n={n} q={q} linear={linear} mean={mean}: coordinate ({k},{c}) exact {exact} vs finite difference {fd}"
@@ -88,7 +88,7 @@ fn untouched_coordinates_carry_only_weight_decay() {
     let mut checked = 0;
     for k in (0..50u32).filter(|k| !touched.contains(k)) {
         for c in 0..4 {
-            assert_eq!(g.a[[k as usize, c]], model.lambda * w.a[[k as usize, c]]);
+            assert_eq!(g.row(k as usize)[c], model.lambda * w.row(k as usize)[c]);
             checked += 1;
         }
     }

@@ -5,8 +5,8 @@
 //! cargo test --release --test paper_scale -- --ignored --nocapture
 //! ```
 
-use adamgap::setting::Setting;
 use adamgap::optim::StopReason;
+use adamgap::setting::Setting;
 use adamgap::train::Experiment;
 
 #[test]
@@ -39,7 +39,7 @@ fn headline_holds_for_seeds_1_to_5() {
         assert!(g.test_error <= 0.02, "seed {seed}: GD test error {}", g.test_error);
         assert!(g.coefficients.feature_max >= 1.0, "seed {seed}: GD feature {}", g.coefficients.feature_max);
         assert!(g.coefficients.noise_min_max <= 0.1, "seed {seed}: GD noise {}", g.coefficients.noise_min_max);
-        let verdicts = adamgap::claims::headline(&runs);
+        let verdicts = adamgap::claims::headline(&exp, &runs);
         assert!(verdicts.iter().all(|v| v.verdict == adamgap::claims::Verdict::Holds), "seed {seed}: {verdicts:?}");
     }
 }

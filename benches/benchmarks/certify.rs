@@ -6,6 +6,7 @@ use std::hint::black_box;
 
 use adamgap::certify::enclosure::{ExactPoint, certify_exact_point, certify_u, exact_vec};
 use adamgap::certify::{ConvexSetting, Dyadic, high_precision_minimizer};
+use adamgap::model::Layout;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 
 use super::common::config;
@@ -19,10 +20,7 @@ pub fn certify_benches(c: &mut Criterion) {
     let u: Vec<f64> = star.center.iter().map(Dyadic::to_f64_approx).collect();
     let u_exact = exact_vec(&u, "u").expect("finite");
     let m = problem.filters.expect("paper-linear");
-    let w: Vec<f64> = u
-        .iter()
-        .flat_map(|x| std::iter::repeat_n(x / (2 * m) as f64, m).chain(std::iter::repeat_n(-x / (2 * m) as f64, m)))
-        .collect();
+    let w = Layout::new(m).lift(&u);
 
     let mut g = c.benchmark_group("certify");
     g.sample_size(10);

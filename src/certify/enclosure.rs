@@ -72,11 +72,12 @@ impl ExactPoint {
             Some(m) => {
                 let mut u = Vec::with_capacity(problem.reduced.d);
                 let mut s = Vec::with_capacity(problem.reduced.d);
-                for row in exact.chunks_exact(2 * m) {
+                let layout = crate::model::Layout::new(m);
+                for row in layout.rows(&exact) {
                     let mut uk = Dyadic::zero();
                     let mut sk = Dyadic::zero();
                     for (c, w) in row.iter().enumerate() {
-                        if c < m {
+                        if layout.class_of(c) == 0 {
                             uk.add_assign(w)
                         } else {
                             uk.add_assign(&w.neg())

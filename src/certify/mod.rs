@@ -500,15 +500,7 @@ pub fn run_convex_full(setting: &ConvexSetting) -> Result<ConvexOutcome> {
         let (u, newton_steps) = newton::newton_f64(p, 100)?;
         let params = match problem.filters {
             None => u,
-            Some(m) => {
-                let a: Vec<f64> = u.iter().map(|x| x / (2 * m) as f64).collect();
-                let mut w = vec![0.0; problem.dim()];
-                for (row, ak) in w.chunks_exact_mut(2 * m).zip(&a) {
-                    row[..m].fill(*ak);
-                    row[m..].fill(-*ak);
-                }
-                w
-            }
+            Some(m) => crate::model::Layout::new(m).lift(&u),
         };
         let mut g = vec![0.0; problem.dim()];
         problem.loss_grad_f64(&params, &mut g, &mut Vec::new());

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{PatchData, SparseRows};
 use crate::error::{Error, Result};
-use crate::model::softplus_sigmoid;
+use crate::model::{Layout, regularized, softplus_sigmoid};
 
 /// Which convex problem `adamgap convex` certifies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -232,7 +232,7 @@ impl ConvexProblem {
     pub fn u_of(&self, params: &[f64]) -> Vec<f64> {
         match self.filters {
             None => params.to_vec(),
-            Some(m) => params.chunks_exact(2 * m).map(|row| lane_sum(&row[..m]) - lane_sum(&row[m..])).collect(),
+            Some(m) => Layout::new(m).reduce(params),
         }
     }
 
@@ -256,12 +256,12 @@ impl ConvexProblem {
                 scratch.resize(self.reduced.d, 0.0);
                 let loss = self.reduced.loss_grad_f64(&u, scratch);
                 let mut acc = [0.0f64; 4];
-                for ((row, wrow), &gk) in g.chunks_exact_mut(2 * m).zip(params.chunks_exact(2 * m)).zip(scratch.iter())
-                {
-                    row[..m].fill(gk);
-                    row[m..].fill(-gk);
-                    acc[0] += full_grad_norm_sq(&row[..m], &wrow[..m], lambda);
-                    acc[1] += full_grad_norm_sq(&row[m..], &wrow[m..], lambda);
+                let layout = Layout::new(m);
+                for ((row, wrow), &gk) in layout.rows_mut(g).zip(layout.rows(params)).zip(scratch.iter()) {
+                    layout.fill_signed(row, gk);
+                    let ((gp, gm), (wp, wm)) = (layout.split(row), layout.split(wrow));
+                    acc[0] += full_grad_norm_sq(gp, wp, lambda);
+                    acc[1] += full_grad_norm_sq(gm, wm, lambda);
                 }
                 (loss, (acc[0] + acc[1]) + (acc[2] + acc[3]))
             }
@@ -275,22 +275,6 @@ impl ConvexProblem {
     }
 }
 
-/// `sum x` with four independent accumulators (the latency of one dependent chain of additions
-/// would dominate the step otherwise); the order is fixed, so results are reproducible.
-#[inline]
-pub fn lane_sum(x: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 4];
-    let chunks = x.chunks_exact(4);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for l in 0..4 {
-            acc[l] += c[l];
-        }
-    }
-    let tail: f64 = rest.iter().sum();
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
-}
-
 /// `||g + lambda w||_2^2` with eight independent accumulators (fixed order).
 #[inline]
 pub fn full_grad_norm_sq(g: &[f64], w: &[f64], lambda: f64) -> f64 {
@@ -299,10 +283,10 @@ pub fn full_grad_norm_sq(g: &[f64], w: &[f64], lambda: f64) -> f64 {
     let (gr, wr) = (gc.remainder(), wc.remainder());
     for (a, b) in gc.zip(wc) {
         for l in 0..8 {
-            let t = a[l] + lambda * b[l];
+            let t = regularized(a[l], lambda, b[l]);
             acc[l] += t * t;
         }
     }
-    let tail: f64 = gr.iter().zip(wr).map(|(a, b)| (a + lambda * b) * (a + lambda * b)).sum();
+    let tail: f64 = gr.iter().zip(wr).map(|(&a, &b)| regularized(a, lambda, b) * regularized(a, lambda, b)).sum();
     acc.iter().sum::<f64>() + tail
 }

@@ -49,6 +49,17 @@ pub enum Expected {
 }
 
 impl Expected {
+    /// Whether `verdict` is this one.
+    pub fn matches(self, verdict: &crate::verdict::Verdict) -> bool {
+        use crate::verdict::Verdict;
+        matches!(
+            (self, verdict),
+            (Self::Holds, Verdict::Holds)
+                | (Self::Fails, Verdict::Fails)
+                | (Self::Inconclusive, Verdict::Inconclusive(_))
+        )
+    }
+
     /// `holds`, `fails`, `inconclusive`.
     pub fn label(self) -> &'static str {
         match self {
@@ -180,6 +191,19 @@ pub struct MeasureParams {
     pub feature_level: Option<f64>,
 }
 
+/// One verdict line of the headline (`adamgap run`) that this file's checks decide: the line's
+/// position, its statement and the `what` of each check it is made of. The verdict is the one
+/// verdict rule applied to those checks on the headline's runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadlineLine {
+    /// Position among the headline's verdict lines (1 is printed first).
+    pub line: usize,
+    pub statement: String,
+    /// The `what` of each `[[check]]` the line is made of.
+    pub checks: Vec<String>,
+}
+
 /// The reduced-scale overrides used by the snapshot test.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -228,6 +252,9 @@ pub struct Theorem {
     pub checks: Vec<Check>,
     #[serde(default, rename = "ordering")]
     pub orderings: Vec<Ordering>,
+    /// Verdict lines of the headline decided by this file's checks.
+    #[serde(default)]
+    pub headline: Vec<HeadlineLine>,
     #[serde(default)]
     pub track: Track,
     /// Free text: what the numbers mean, what was chosen and why.
@@ -317,6 +344,19 @@ impl Theorem {
             }
             if c.if_false == IfFalse::Inconclusive && c.reason.is_none() {
                 return Err(bad(f("reason"), "an `if_false = \"inconclusive\"` check needs a `reason`"));
+            }
+        }
+        for (k, h) in self.headline.iter().enumerate() {
+            if h.checks.is_empty() {
+                return Err(bad(format!("headline[{k}].checks"), "list at least one check (its `what`)"));
+            }
+            for name in &h.checks {
+                if !self.checks.iter().any(|c| &c.what == name) {
+                    return Err(bad(
+                        format!("headline[{k}].checks"),
+                        &format!("no [[check]] has what = {name:?}; give the `what` of a check of this file"),
+                    ));
+                }
             }
         }
         for (k, o) in self.orderings.iter().enumerate() {

@@ -44,7 +44,7 @@ impl ExactCoefficients {
     /// Computes the summaries of `w` on the training data (labels `data.y`, as in
     /// [`crate::model::Coefficients::of`]); `None` if a weight or noise value is not finite.
     pub fn of(w: &Weights, data: &PatchData) -> Option<Self> {
-        let (m, flat) = (w.m, w.as_slice());
+        let (m, flat) = (w.m(), w.as_slice());
         let w2 = 2 * m;
         let maxr =
             |cols: std::ops::Range<usize>, sign: f64| cols.map(|c| sign * flat[c]).fold(f64::NEG_INFINITY, f64::max);

@@ -155,8 +155,8 @@ fn write_all(exp: &Experiment, runs: &[Run], report: &EndpointReport, tmp: &Path
         }
         let w = if name == "init" { &exp.init } else { &runs.iter().find(|r| &r.name == name).expect("a run").weights };
         let file = format!("W_{name}.npy");
-        let a: &Array2<f64> = &w.a;
-        ndarray_npy::write_npy(tmp.join(&file), a).map_err(|e| npy_err(&file, e))?;
+        let a = Array2::from_shape_vec((w.d(), 2 * w.m()), w.as_slice().to_vec()).expect("d x 2m weights");
+        ndarray_npy::write_npy(tmp.join(&file), &a).map_err(|e| npy_err(&file, e))?;
         files.push(file);
     }
     let text = serde_json::to_string_pretty(&certificate_json(exp, report)).expect("plain JSON") + "\n";

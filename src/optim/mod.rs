@@ -24,6 +24,7 @@ use rayon::prelude::*;
 mod stop;
 pub use stop::StopReason;
 
+use crate::model::regularized;
 use crate::setting::{Decay, OptimizerSetting};
 
 /// Parameters per task of the parallel update ([`Update::par_apply`]).
@@ -340,7 +341,7 @@ impl Optimizer for Adaptive {
 fn gd_kernel(w: &mut [f64], g_loss: &[f64], eta: f64, lambda: f64) {
     assert_eq!(w.len(), g_loss.len(), "weights and gradient of one length");
     for (wi, &gi) in w.iter_mut().zip(g_loss) {
-        *wi -= eta * (gi + lambda * *wi);
+        *wi -= eta * regularized(gi, lambda, *wi);
     }
 }
 
@@ -350,7 +351,7 @@ fn gd_kernel(w: &mut [f64], g_loss: &[f64], eta: f64, lambda: f64) {
 fn sign_gd_kernel(w: &mut [f64], g_loss: &[f64], eta: f64, lambda: f64) {
     assert_eq!(w.len(), g_loss.len(), "weights and gradient of one length");
     for (wi, &gl) in w.iter_mut().zip(g_loss) {
-        let g = gl + lambda * *wi;
+        let g = regularized(gl, lambda, *wi);
         let pos = if g > 0.0 { 1.0 } else { 0.0 };
         let neg = if g < 0.0 { 1.0 } else { 0.0 };
         *wi -= eta * (pos - neg);
@@ -385,7 +386,7 @@ fn adam_kernel<const DIV1: bool, const DIV2: bool>(
     assert!(w.len() == g_loss.len() && w.len() == m.len() && w.len() == v.len(), "state of one length");
     let AdamConsts { b1, b2, c1, c2, eps, eta, coupled, decay } = p;
     for (((wi, &gl), mi), vi) in w.iter_mut().zip(g_loss).zip(m.iter_mut()).zip(v.iter_mut()) {
-        let g = gl + coupled * *wi;
+        let g = regularized(gl, coupled, *wi);
         let mn = b1 * *mi + (1.0 - b1) * g;
         let vn = b2 * *vi + (1.0 - b2) * g * g;
         *mi = mn;
@@ -413,7 +414,7 @@ fn momentum_kernel(w: &mut [f64], g_loss: &[f64], u: &mut [f64], eta: f64, beta:
 fn adaptive_kernel(w: &mut [f64], g_loss: &[f64], v: &mut [f64], keep: f64, add: f64, eta: f64, eps: f64, lambda: f64) {
     assert!(w.len() == g_loss.len() && w.len() == v.len(), "state of one length");
     for ((wi, &gl), vi) in w.iter_mut().zip(g_loss).zip(v.iter_mut()) {
-        let g = gl + lambda * *wi;
+        let g = regularized(gl, lambda, *wi);
         let vn = keep * *vi + add * g * g;
         *vi = vn;
         *wi -= eta * ratio_select(g, vn.sqrt() + eps);

@@ -8,7 +8,7 @@ use clap::Args;
 
 use adamgap::certify::{self, ConvexReport, ConvexSetting, ProblemKind};
 use adamgap::error::Result;
-use adamgap::format::sig;
+use adamgap::format::{Align, Table, sig};
 
 /// Arguments of `adamgap convex`.
 #[derive(Debug, Args, Clone, Default)]
@@ -162,28 +162,31 @@ pub fn text(r: &ConvexReport) -> String {
         r.prec,
         r.target_radius
     );
-    o += &format!(
-        "{:<24} {:<44} {:>11} {:>11} {:>11} {:>8} {:>7}\n",
-        "run",
-        "stop",
-        "|grad| f64",
-        "|grad| <=",
+    let mut table =
+        Table::new(&[Align::Left, Align::Left, Align::Right, Align::Right, Align::Right, Align::Right, Align::Right])
+            .sep(" ")
+            .min_width(&[24, 44, 11, 11, 11, 8, 7]);
+    table.row([
+        "run".to_string(),
+        "stop".to_string(),
+        "|grad| f64".to_string(),
+        "|grad| <=".to_string(),
         format!("|{space}-{space}*| <="),
-        "tests",
-        "within"
-    );
+        "tests".to_string(),
+        "within".to_string(),
+    ]);
     for (name, run) in &r.runs {
-        o += &format!(
-            "{:<24} {:<44} {:>11} {:>11} {:>11} {:>8} {:>7}\n",
-            name,
+        table.row([
+            name.clone(),
             run.stop.to_string(),
             sig(run.grad_norm_f64, 3),
             sig(run.grad_norm_upper, 3),
             sig(run.radius, 3),
-            run.predictions_certified,
-            yes(run.certified_within_target)
-        );
+            run.predictions_certified.to_string(),
+            yes(run.certified_within_target).to_string(),
+        ]);
     }
+    o += &table.render();
     let m = &r.minimizer;
     o += &format!(
         "\nhigh-precision minimizer: radius {} in {space} ({} in u), target 1e-{}: {} ({} refinement steps at {} bits, {} s)\n",

@@ -257,7 +257,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     for b in &bars {
         b.finish_and_clear();
     }
-    let verdicts = adamgap::claims::headline(&runs);
+    let verdicts = adamgap::claims::headline(&exp, &runs);
     let certified = (args.certify || args.certify_export.is_some()).then(|| {
         adamgap::endpoints::certify_experiment(
             &exp,
