@@ -22,6 +22,10 @@ fn small_setting(steps: usize) -> Setting {
     s
 }
 
+fn refs(runs: &[Run]) -> Vec<&Run> {
+    runs.iter().collect()
+}
+
 fn small_runs(steps: usize) -> (Experiment, Vec<Run>) {
     let exp = Experiment::new(&small_setting(steps)).expect("valid setting");
     let runs = exp.run_all(2, &|_, _| {});
@@ -35,7 +39,7 @@ fn rel_width(lo: f64, hi: f64) -> f64 {
 #[test]
 fn enclosures_contain_the_f64_values_and_are_tight() {
     let (exp, runs) = small_runs(300);
-    let report = endpoints::certify_experiment(&exp, &runs, 2, &EndpointOptions::default());
+    let report = endpoints::certify_experiment(&exp, &refs(&runs), 2, &EndpointOptions::default());
     for r in &runs {
         let c = report.point(&r.name).expect("certified");
         let last = &r.last;
@@ -160,9 +164,9 @@ fn run_checker(dir: &PathBuf) -> (Option<i32>, String) {
 #[test]
 fn the_independent_checker_accepts_the_export_and_rejects_wrong_claims() {
     let (exp, runs) = small_runs(100);
-    let report = endpoints::certify_experiment(&exp, &runs, 2, &EndpointOptions::default());
+    let report = endpoints::certify_experiment(&exp, &refs(&runs), 2, &EndpointOptions::default());
     let dir = temp_dir("export");
-    endpoints::export::export(&exp, &runs, &report, &dir).expect("export");
+    endpoints::export::export(&exp, &refs(&runs), &report, &dir).expect("export");
     let (code, text) = run_checker(&dir);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("VERIFIED"), "{text}");
@@ -206,7 +210,7 @@ fn a_zero_step_run_certifies_as_the_initialization() {
     exp.setting.train.steps = 0;
     let runs = exp.run_all(2, &|_, _| {});
     assert!(runs.iter().all(|r| r.steps == 0 && r.weights == exp.init));
-    let report = endpoints::certify_experiment(&exp, &runs, 2, &EndpointOptions::default());
+    let report = endpoints::certify_experiment(&exp, &refs(&runs), 2, &EndpointOptions::default());
     let init = report.point("init").expect("certified");
     for r in &runs {
         assert_eq!(report.point(&r.name), Some(init), "{}", r.name);

@@ -87,6 +87,15 @@ impl Checker {
             }
         }
         let runs: Vec<&Run> = setting.optimizers.iter().map(|o| &cached.runs[&opt_key(o)]).collect();
-        Ok(measure_runs(&cached.exp, &runs, theorem.measure.feature_level))
+        let mut m = measure_runs(&cached.exp, &runs, theorem.measure.feature_level);
+        if theorem.uses_certified() {
+            // The checks on `certified.*` quantities: the final weights' certificate (src/endpoints/).
+            let opts = crate::endpoints::EndpointOptions::default();
+            let report = crate::endpoints::certify_experiment(&cached.exp, &runs, self.threads, &opts);
+            let (quantities, missing) = crate::endpoints::certified_quantities(&report);
+            m.quantities.extend(quantities);
+            m.missing.extend(missing);
+        }
+        Ok(m)
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::evaluate::{CheckOutcome, Outcome};
 use super::measure::RunInfo;
-use super::theorem::{ClaimKind, Expected, IfFalse};
+use super::theorem::{ClaimKind, Expected, IfFalse, is_certified};
 use crate::format::{Align, Table, sig};
 use crate::setting::Setting;
 use crate::verdict::Verdict;
@@ -156,6 +156,17 @@ impl ClaimReport {
             }
         }
         let _ = writeln!(o, "verdict: {}", self.verdict);
+        // Which checks are proved: those whose left-hand quantity (the first word of the check's
+        // text) is a `certified.*` one; the others are observations of the binary64 run.
+        let (proved, observed): (Vec<&CheckOutcome>, Vec<&CheckOutcome>) =
+            self.checks.iter().partition(|c| c.text.split_whitespace().next().is_some_and(is_certified));
+        if !proved.is_empty() {
+            let whats = |cs: &[&CheckOutcome]| {
+                cs.iter().map(|c| c.what.trim_start_matches("certified: ")).collect::<Vec<_>>().join("; ")
+            };
+            let _ = writeln!(o, "    certified (exact arithmetic on the final weights): {}", whats(&proved));
+            let _ = writeln!(o, "    float observations (binary64 run): {}", whats(&observed));
+        }
         let _ = write!(o, "expected: {}", self.expected.label());
         if self.pending {
             let _ = write!(o, " (pending{})", self.pending_reason.as_ref().map_or(String::new(), |r| format!(": {r}")));

@@ -306,6 +306,12 @@ impl Theorem {
         Ok(s)
     }
 
+    /// Whether a check reads a `certified.*` quantity (the final weights' certificate, see
+    /// `docs/certified-endpoints.md`), so the checker must certify the runs.
+    pub fn uses_certified(&self) -> bool {
+        self.checks.iter().any(|c| is_certified(&c.quantity) || c.of.as_deref().is_some_and(is_certified))
+    }
+
     /// `full` or `reduced` at `scale`.
     pub fn scale_label(&self, scale: Scale) -> &str {
         match (scale, &self.test) {
@@ -395,4 +401,10 @@ pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>> {
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// Whether a quantity name is a certified one (`certified.*`: proved in exact arithmetic from the
+/// final weights, not a binary64 observation).
+pub fn is_certified(quantity: &str) -> bool {
+    quantity.starts_with("certified.")
 }

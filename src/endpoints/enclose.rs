@@ -17,6 +17,8 @@
 //! `gamma_T / (1 - gamma_T) <= 1.01 T u`, so [`dot_radius`] `= 2 T u a + T 2^-1070` (itself rounded
 //! up) bounds the error with room to spare.
 
+use std::ops::{Add, Mul, Neg, Sub};
+
 /// One binary64 down: a lower bound of the exact result whose round-to-nearest value is `x`.
 #[inline(always)]
 pub(crate) fn dn(x: f64) -> f64 {
@@ -59,8 +61,12 @@ impl Fi {
         Fi { lo: x, hi: x }
     }
 
-    /// `[c - r, c + r]` rounded outward (`r >= 0`).
+    /// `[c - r, c + r]` rounded outward (`r >= 0`); the whole line `[-inf, inf]` if `c` or `r` is
+    /// not finite (so a NaN never turns into a bound downstream).
     pub fn around(c: f64, r: f64) -> Fi {
+        if !(c.is_finite() && r.is_finite()) {
+            return Fi { lo: f64::NEG_INFINITY, hi: f64::INFINITY };
+        }
         Fi { lo: dn(c - r), hi: up(c + r) }
     }
 
@@ -86,23 +92,6 @@ impl Fi {
         }
     }
 
-    /// `{-x}` (exact).
-    pub fn neg(self) -> Fi {
-        Fi { lo: -self.hi, hi: -self.lo }
-    }
-
-    /// `{x + y}`.
-    #[inline(always)]
-    pub fn add(self, o: Fi) -> Fi {
-        Fi { lo: dn(self.lo + o.lo), hi: up(self.hi + o.hi) }
-    }
-
-    /// `{x - y}`.
-    #[inline(always)]
-    pub fn sub(self, o: Fi) -> Fi {
-        Fi { lo: dn(self.lo - o.hi), hi: up(self.hi - o.lo) }
-    }
-
     /// `{x c}` for an exact binary64 `c`.
     #[inline(always)]
     pub fn scale(self, c: f64) -> Fi {
@@ -110,20 +99,11 @@ impl Fi {
         if c >= 0.0 { Fi { lo: dn(a), hi: up(b) } } else { Fi { lo: dn(b), hi: up(a) } }
     }
 
-    /// `{x y}`: hull of the four end-point products.
-    pub fn mul(self, o: Fi) -> Fi {
-        let p = [self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi];
-        let lo = p.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = p.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        if p.iter().any(|x| x.is_nan()) {
-            return Fi { lo: f64::NAN, hi: f64::NAN };
-        }
-        Fi { lo: dn(lo), hi: up(hi) }
-    }
-
     /// `{max(0, x)^k}` for `k >= 0` (increasing in `x`; `[1, 1]` for `k = 0`).
     pub fn relu_pow(self, k: u32) -> Fi {
-        Fi { lo: pow_down(self.lo.max(0.0), k), hi: pow_up(self.hi.max(0.0), k) }
+        // A NaN end carries no information: 0 is a lower bound anyway, +inf the only upper one.
+        let hi = if self.hi.is_nan() { f64::INFINITY } else { pow_up(self.hi.max(0.0), k) };
+        Fi { lo: pow_down(self.lo.max(0.0), k), hi }
     }
 
     /// `{|x|^2}` as `[mig^2, mag^2]`, rounded outward.
@@ -136,6 +116,46 @@ impl Fi {
             0.0
         };
         (mig, self.lo.abs().max(self.hi.abs()))
+    }
+}
+
+impl Neg for Fi {
+    type Output = Fi;
+    /// `{-x}` (exact).
+    fn neg(self) -> Fi {
+        Fi { lo: -self.hi, hi: -self.lo }
+    }
+}
+
+impl Add for Fi {
+    type Output = Fi;
+    /// `{x + y}`.
+    #[inline(always)]
+    fn add(self, o: Fi) -> Fi {
+        Fi { lo: dn(self.lo + o.lo), hi: up(self.hi + o.hi) }
+    }
+}
+
+impl Sub for Fi {
+    type Output = Fi;
+    /// `{x - y}`.
+    #[inline(always)]
+    fn sub(self, o: Fi) -> Fi {
+        Fi { lo: dn(self.lo - o.hi), hi: up(self.hi - o.lo) }
+    }
+}
+
+impl Mul for Fi {
+    type Output = Fi;
+    /// `{x y}`: hull of the four end-point products.
+    fn mul(self, o: Fi) -> Fi {
+        let p = [self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi];
+        let lo = p.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = p.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if p.iter().any(|x| x.is_nan()) {
+            return Fi { lo: f64::NAN, hi: f64::NAN };
+        }
+        Fi { lo: dn(lo), hi: up(hi) }
     }
 }
 
@@ -162,6 +182,9 @@ fn pow_up(x: f64, k: u32) -> f64 {
 #[inline(always)]
 pub(crate) fn dot_radius(terms: usize, a: f64) -> f64 {
     // 2 T u = T 2^-52 is exact for T < 2^52; the product and the sum are rounded, then stepped up.
+    if terms > 1 << 30 {
+        return f64::INFINITY; // outside the range of the bound (T u <= 2^-20)
+    }
     let t = terms as f64;
     up(up(t * f64::EPSILON * a) + t * TINY)
 }
@@ -182,9 +205,17 @@ mod tests {
     fn outward_operations_contain_the_exact_result() {
         let third = Fi::point(1.0).scale(1.0 / 3.0);
         assert!(third.lo < third.hi);
-        let x = Fi::point(0.1).add(Fi::point(0.2));
-        assert!(x.lo < 0.3 && 0.3 <= x.hi && x.lo <= 0.30000000000000004);
-        assert_eq!(Fi { lo: -1.0, hi: 2.0 }.mul(Fi { lo: -3.0, hi: 1.0 }).lo, dn(-6.0));
+        let q = |x: f64| num_rational::BigRational::from_float(x).expect("finite");
+        let x = Fi::point(0.1) + Fi::point(0.2);
+        let exact = q(0.1) + q(0.2);
+        assert!(q(x.lo) < exact && exact < q(x.hi) && x.lo <= 0.1 + 0.2 && 0.1 + 0.2 <= x.hi);
+        // A non-finite center or radius encloses nothing: the whole line.
+        for (c, r) in [(f64::NAN, 1.0), (1.0, f64::INFINITY), (f64::INFINITY, 0.0)] {
+            let z = Fi::around(c, r);
+            assert_eq!((z.lo, z.hi), (f64::NEG_INFINITY, f64::INFINITY));
+            assert_eq!(z.relu_pow(3).hi, f64::INFINITY);
+        }
+        assert_eq!((Fi { lo: -1.0, hi: 2.0 } * Fi { lo: -3.0, hi: 1.0 }).lo, dn(-6.0));
         assert_eq!(Fi { lo: -1.0, hi: 2.0 }.relu_pow(3).lo, 0.0);
         assert_eq!(Fi { lo: 0.0, hi: 0.0 }.relu_pow(3), Fi::ZERO);
         assert_eq!(Fi::around(0.0, 0.0).sign(), Sign::Undecided);

@@ -95,7 +95,7 @@ pub fn certificate_json(exp: &Experiment, report: &EndpointReport) -> Value {
 
 /// Writes the export of `report` into `dir` (created if missing; existing files of the same names
 /// are replaced), atomically per file set: a temporary directory first, then renames.
-pub fn export(exp: &Experiment, runs: &[Run], report: &EndpointReport, dir: &Path) -> Result<()> {
+pub fn export(exp: &Experiment, runs: &[&Run], report: &EndpointReport, dir: &Path) -> Result<()> {
     let (tmp, rename_dir) = staging_dir(dir)?;
     let result = write_all(exp, runs, report, &tmp).and_then(|files| {
         if rename_dir {
@@ -133,7 +133,7 @@ fn staging_dir(dir: &Path) -> Result<(PathBuf, bool)> {
 }
 
 /// Writes every file into `tmp`; returns their names.
-fn write_all(exp: &Experiment, runs: &[Run], report: &EndpointReport, tmp: &Path) -> Result<Vec<String>> {
+fn write_all(exp: &Experiment, runs: &[&Run], report: &EndpointReport, tmp: &Path) -> Result<Vec<String>> {
     let npy_err = |name: &str, e: ndarray_npy::WriteNpyError| Error::io(tmp.join(name), e);
     let data = &exp.train;
     let (n, p, d) = (data.len(), data.patches, data.d);

@@ -109,14 +109,14 @@ pub(crate) fn enclose_sample(model: &Cnn, w: &[f64], data: &PatchData, i: usize,
         enclose_patch(w, w2, idx, val, &mut scratch, zp);
         for (c, &zc) in zp.iter().enumerate() {
             let s = sigma(model.activation, zc);
-            f = if c < model.m { f.add(s) } else { f.sub(s) };
+            f = if c < model.m { f + s } else { f - s };
         }
     }
     let f = if model.scale == 1.0 { f } else { f.scale(model.scale) };
     if y == 1.0 {
         f
     } else if y == -1.0 {
-        f.neg()
+        -f
     } else {
         f.scale(y)
     }

@@ -25,6 +25,7 @@ mod enclose;
 pub mod export;
 mod margins;
 mod objective;
+mod quantities;
 mod render;
 
 use std::time::Instant;
@@ -32,6 +33,7 @@ use std::time::Instant;
 pub use coefficients::{ExactCoefficients, Shown, distance};
 pub use enclose::{Fi, Sign};
 pub use margins::ErrorCount;
+pub use quantities::certified_quantities;
 pub use render::{json, markdown, text};
 
 use crate::data::PatchData;
@@ -131,7 +133,7 @@ impl EndpointReport {
 
 /// Certifies `W^(0)` and the final weights of every run, on up to `threads` threads (results do
 /// not depend on `threads`).
-pub fn certify_experiment(exp: &Experiment, runs: &[Run], threads: usize, opts: &EndpointOptions) -> EndpointReport {
+pub fn certify_experiment(exp: &Experiment, runs: &[&Run], threads: usize, opts: &EndpointOptions) -> EndpointReport {
     let start = Instant::now();
     let mut named: Vec<(&str, &Weights)> = vec![("init", &exp.init)];
     named.extend(runs.iter().map(|r| (r.name.as_str(), &r.weights)));

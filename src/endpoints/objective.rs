@@ -64,16 +64,16 @@ pub(crate) fn gradient(model: &Cnn, w: &[f64], data: &PatchData, labels: &[f64],
         for p in 0..patches {
             let zp = &z[(i * patches + p) * w2..(i * patches + p + 1) * w2];
             for (c, (k, &zc)) in coef.iter_mut().zip(zp).enumerate() {
-                let t = lp.mul(sigma_deriv(model.activation, zc));
+                let t = lp * sigma_deriv(model.activation, zc);
                 // times y_i j, both +-1: an exact sign change.
                 let flip = (labels[i] < 0.0) != (c >= m);
-                *k = if flip { t.neg() } else { t };
+                *k = if flip { -t } else { t };
             }
             let (idx, val) = data.x.row(i * patches + p);
             for (&k, &x) in idx.iter().zip(val) {
                 let row = &mut s[k as usize * w2..(k as usize + 1) * w2];
                 for (g, cf) in row.iter_mut().zip(&coef) {
-                    *g = g.add(cf.scale(x));
+                    *g = *g + cf.scale(x);
                 }
             }
         }
@@ -83,7 +83,7 @@ pub(crate) fn gradient(model: &Cnn, w: &[f64], data: &PatchData, labels: &[f64],
         .zip(w)
         .map(|(g, &wk)| {
             let loss = if model.scale == 1.0 { *g } else { g.scale(model.scale) };
-            loss.mul(inv_n).add(Fi::point(wk).scale(model.lambda))
+            loss * inv_n + Fi::point(wk).scale(model.lambda)
         })
         .collect()
 }

@@ -242,10 +242,8 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         return Err(Error::invalid("--threads", 0, ">= 1"));
     }
     let setting = args.setting.resolve()?;
-    if let Some(dir) = &args.certify_export {
-        if dir.exists() && !dir.is_dir() {
-            return Err(Error::invalid("--certify-export", dir.display(), "a directory (or a path to create)"));
-        }
+    if let Some(dir) = args.certify_export.as_ref().filter(|d| d.exists() && !d.is_dir()) {
+        return Err(Error::invalid("--certify-export", dir.display(), "a directory (or a path to create)"));
     }
     let exp = adamgap::train::Experiment::new(&setting)?;
     let bars = progress_bars(&setting, args.quiet || args.json);
@@ -258,16 +256,17 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         b.finish_and_clear();
     }
     let verdicts = adamgap::claims::headline(&exp, &runs);
+    let run_refs: Vec<&adamgap::train::Run> = runs.iter().collect();
     let certified = (args.certify || args.certify_export.is_some()).then(|| {
         adamgap::endpoints::certify_experiment(
             &exp,
-            &runs,
+            &run_refs,
             args.threads,
             &adamgap::endpoints::EndpointOptions::default(),
         )
     });
     if let (Some(c), Some(dir)) = (&certified, &args.certify_export) {
-        adamgap::endpoints::export::export(&exp, &runs, c, dir)?;
+        adamgap::endpoints::export::export(&exp, &run_refs, c, dir)?;
     }
     if let Some(path) = &args.report {
         let mut md = adamgap::report::markdown(&exp, &runs, &verdicts);
