@@ -19,6 +19,9 @@ pub enum Error {
     /// Arrays whose shapes do not fit together.
     #[error("shape mismatch in {what}: expected {expected}, found {found}")]
     Shape { what: String, expected: String, found: String },
+    /// A setting whose estimated memory exceeds the limit ([`crate::memory`]).
+    #[error("the computation needs about {needed} of memory, above the limit of {limit}; largest parts: {parts}")]
+    TooLarge { needed: String, limit: String, parts: String },
     /// A numerical computation that cannot give an answer (e.g. a certificate on a non-finite point).
     #[error("{0}")]
     Numerical(String),

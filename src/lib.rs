@@ -25,6 +25,7 @@ pub mod endpoints;
 pub mod error;
 pub mod exact;
 pub mod format;
+pub mod memory;
 pub mod model;
 pub mod optim;
 pub mod parallel;

@@ -323,6 +323,7 @@ impl Setting {
         nonneg_finite("model.sigma0", m.sigma0)?;
         nonneg_finite("model.lambda", m.lambda)?;
         at_least("train.steps", self.train.steps, 1)?;
+        at_most("train.steps", self.train.steps, MAX_STEPS)?;
         nonneg_finite("train.grad_tol", self.train.grad_tol)?;
         at_most("train.checkpoints", self.train.checkpoints, 10_000)?;
         if self.optimizers.is_empty() {
@@ -344,9 +345,24 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> R
     toml::from_str(text).map_err(|e| Error::Config { origin: origin.to_string(), message: e.to_string() })
 }
 
-/// Reads and parses a TOML file into `T` (a [`Setting`], a convex setting, a theorem file).
+/// The largest step budget of a run: `10^9` (days of computation at the default size; every step
+/// count below it is exact in the step arithmetic).
+pub const MAX_STEPS: usize = 1_000_000_000;
+
+/// The largest config or theorem file read (1 MiB; the files of this crate are a few KiB).
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads and parses a TOML file into `T` (a [`Setting`], a convex setting, a theorem file); files
+/// larger than [`MAX_FILE_BYTES`] are refused without being read to the end.
 pub fn read_toml_file<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::io(path, format!("larger than {MAX_FILE_BYTES} bytes (not a config file?)")));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| Error::io(path, format!("not UTF-8 text: {e}")))?;
     parse_toml(&text, &path.display().to_string())
 }
 

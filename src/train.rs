@@ -1,10 +1,11 @@
 //! The training loop: one experiment (data, model, `W^(0)`), any number of optimizers from the same
 //! initialization, a trace at checkpoints, and an honest stop reason for every run.
 //!
-//! A run stops at the first of: the step budget, `||grad L||_2 <= grad_tol` (when `grad_tol > 0`),
-//! or a non-finite objective, gradient or weight (divergence, with the step). Several optimizers run
-//! side by side on a pool of threads, and each step splits its passes over the same pool
-//! ([`crate::parallel`]); no result depends on the number of threads (every sum keeps its order).
+//! Every run goes through the crate's one loop ([`optim::minimize`]), which stops at the first of:
+//! a non-finite objective or gradient (divergence, with the step), `||grad L||_2 <= grad_tol` (when
+//! `grad_tol > 0`), or the step budget. Several optimizers run side by side on the current thread
+//! pool, and each step splits its passes over the same pool ([`crate::parallel`]); no result
+//! depends on the number of threads (every sum keeps its order).
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -13,8 +14,8 @@ use serde::Serialize;
 
 use crate::data::{Overlap, PatchData};
 use crate::error::Result;
-use crate::model::{Cnn, CoefficientSummary, Coefficients, Weights, regularized};
-use crate::optim::{self, StopReason};
+use crate::model::{Cnn, CoefficientSummary, Coefficients, Weights, Workspace, regularized};
+use crate::optim::{self, Budget, Eval, FirstOrder, Objective, Observer, Schedule, StopReason};
 use crate::setting::{OptimizerSetting, Setting};
 
 /// Data, model and initialization shared by every optimizer of one experiment.
@@ -74,90 +75,125 @@ impl Experiment {
         let mut base = 1usize;
         while base <= steps {
             for k in [1, 2, 5] {
-                if base * k <= steps {
-                    set.insert(base * k);
+                if let Some(x) = base.checked_mul(k).filter(|&x| x <= steps) {
+                    set.insert(x);
                 }
             }
-            base = base.saturating_mul(10);
+            let Some(next) = base.checked_mul(10) else { break };
+            base = next;
         }
         let c = self.setting.train.checkpoints;
         for i in 1..=c {
-            set.insert(steps * i / c.max(1));
+            // In u128: `steps * i` cannot overflow.
+            set.insert((steps as u128 * i as u128 / c.max(1) as u128) as usize);
         }
         set
     }
 
-    /// Trains one optimizer from `W^(0)`; `progress` is called with the number of steps done.
+    /// Trains one optimizer from `W^(0)` through the one loop ([`optim::minimize`]); `progress` is
+    /// called with the number of steps done.
     pub fn run(&self, opt: &OptimizerSetting, progress: &(dyn Fn(usize) + Sync)) -> Run {
         let start = Instant::now();
         let model = &self.model;
-        let lambda = model.lambda;
-        let budget = self.setting.train.steps;
-        let tol = self.setting.train.grad_tol;
-        let checkpoints = self.checkpoint_steps();
+        let budget = Budget { steps: self.setting.train.steps, grad_tol: self.setting.train.grad_tol };
         let mut w = self.init.clone();
-        let mut g = vec![0.0; w.as_slice().len()];
-        let mut ws = model.workspace(self.train.patches);
-        let mut optimizer = optim::build(opt, g.len());
-        let mut trace = Vec::new();
-        let mut feature_reversal_step = None;
-        let mut t = 0usize;
-        let stop = loop {
-            let eval = model.loss_grad(w.as_slice(), &self.train, &mut g, &mut ws);
-            // The exact norm where its value matters (the tolerance test); elsewhere only whether
-            // it is finite, which small enough entries guarantee without the sequential sum.
-            let gnorm2 = if tol > 0.0 || !norm_is_finite(&g, w.as_slice(), lambda) {
-                grad_norm2(&g, w.as_slice(), lambda)
-            } else {
-                0.0
-            };
-            if checkpoints.contains(&t) || !gnorm2.is_finite() || !eval.loss.is_finite() {
-                trace.push(self.checkpoint(t, &w, &g, eval.loss, eval.errors));
-            }
-            if !eval.loss.is_finite() || !gnorm2.is_finite() {
-                break StopReason::Diverged { step: t };
-            }
-            if tol > 0.0 && gnorm2.sqrt() <= tol {
-                if trace.last().map(|c| c.step) != Some(t) {
-                    trace.push(self.checkpoint(t, &w, &g, eval.loss, eval.errors));
-                }
-                break StopReason::GradTol { step: t };
-            }
-            if t == budget {
-                break StopReason::StepBudget { step: t };
-            }
-            optimizer.step(w.as_mut_slice(), &g, lambda);
-            t += 1;
-            if feature_reversal_step.is_none() {
-                let fmax = w.feature_coefficients().fold(f64::NEG_INFINITY, f64::max);
-                if fmax < 0.0 {
-                    feature_reversal_step = Some(t);
-                }
-            }
-            if t.is_multiple_of(64) {
-                progress(t);
-            }
+        let mut objective = TrainObjective { model, data: &self.train, ws: model.workspace(self.train.patches) };
+        let mut method = FirstOrder::new(opt, Schedule::Constant, w.as_slice().len());
+        let mut observer = TrainObserver {
+            exp: self,
+            checkpoints: self.checkpoint_steps(),
+            trace: Vec::new(),
+            feature_reversal_step: None,
+            progress,
         };
+        let Ok(stop) = optim::minimize(&mut objective, &mut method, &mut w, budget, &mut observer);
+        let t = stop.steps();
         progress(t);
+        let TrainObserver { trace, feature_reversal_step, .. } = observer;
+        let moved = w.as_slice() != self.init.as_slice();
         let last = trace.last().cloned().expect("the trace always holds step 0");
         Run {
             optimizer: opt.clone(),
             name: opt.key().to_string(),
             steps: t,
-            stop,
+            stop: stop.reason,
             seconds: start.elapsed().as_secs_f64(),
             feature_reversal_step,
+            moved,
             last,
             trace,
             weights: w,
         }
     }
 
-    /// Trains every optimizer of the setting from `W^(0)`, on up to `threads` threads (results do not
-    /// depend on `threads`). `progress(k, steps)` reports optimizer `k`'s progress.
-    pub fn run_all(&self, threads: usize, progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<Run> {
+    /// Trains every optimizer of the setting from `W^(0)`, side by side on the current thread pool
+    /// (results do not depend on its size). `progress(k, steps)` reports optimizer `k`'s progress.
+    pub fn run_all(&self, progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<Run> {
         let opts = &self.setting.optimizers;
-        crate::parallel::map_indexed(opts.len(), threads, |k| self.run(&opts[k], &|t| progress(k, t)))
+        crate::parallel::map_indexed(opts.len(), |k| self.run(&opts[k], &|t| progress(k, t)))
+    }
+}
+
+impl optim::Point for Weights {
+    fn params(&self) -> &[f64] {
+        self.as_slice()
+    }
+    fn params_mut(&mut self) -> &mut [f64] {
+        self.as_mut_slice()
+    }
+}
+
+/// The objective of a training run: the CNN's loss on the training data, its gradient, and the
+/// training error count.
+struct TrainObjective<'a> {
+    model: &'a Cnn,
+    data: &'a PatchData,
+    ws: Workspace,
+}
+
+impl Objective for TrainObjective<'_> {
+    type Extra = usize;
+    fn lambda(&self) -> f64 {
+        self.model.lambda
+    }
+    fn eval(&mut self, w: &[f64], g: &mut [f64], need_norm: bool) -> Eval<usize> {
+        let eval = self.model.loss_grad(w, self.data, g, &mut self.ws);
+        let lambda = self.model.lambda;
+        // The exact norm where its value matters (the tolerance test); elsewhere only whether it
+        // is finite, which small enough entries guarantee without the sequential sum.
+        let grad_norm2 = (need_norm || !norm_is_finite(g, w, lambda)).then(|| grad_norm2(g, w, lambda));
+        Eval { loss: eval.loss, grad_norm2, extra: eval.errors }
+    }
+}
+
+/// What a training run records along the way: the trace at checkpoints (and at the stop), the
+/// first feature reversal, and progress every 64 steps.
+struct TrainObserver<'a> {
+    exp: &'a Experiment,
+    checkpoints: BTreeSet<usize>,
+    trace: Vec<Checkpoint>,
+    feature_reversal_step: Option<usize>,
+    progress: &'a (dyn Fn(usize) + Sync),
+}
+
+impl Observer<Weights, usize> for TrainObserver<'_> {
+    fn at_point(&mut self, t: usize, w: &Weights, g: &[f64], eval: &Eval<usize>, stop: Option<StopReason>) {
+        let stops_early = matches!(stop, Some(StopReason::Diverged { .. } | StopReason::GradTol { .. }));
+        if self.checkpoints.contains(&t) || stops_early {
+            self.trace.push(self.exp.checkpoint(t, w, g, eval.loss, eval.extra));
+        }
+    }
+
+    fn after_step(&mut self, t: usize, w: &Weights) {
+        if self.feature_reversal_step.is_none() {
+            let fmax = w.feature_coefficients().fold(f64::NEG_INFINITY, f64::max);
+            if fmax < 0.0 {
+                self.feature_reversal_step = Some(t);
+            }
+        }
+        if t.is_multiple_of(64) {
+            (self.progress)(t);
+        }
     }
 }
 
@@ -205,6 +241,9 @@ pub struct Run {
     pub seconds: f64,
     /// First step at which `max_{j,r} gamma_{j,r} < 0`, if any.
     pub feature_reversal_step: Option<usize>,
+    /// Whether the final weights differ from `W^(0)`: a run that took no step, or whose steps all
+    /// left the weights where they were (a zero gradient, as at `W^(0) = 0`), did not train.
+    pub moved: bool,
     /// The measured state at the end.
     pub last: Checkpoint,
     /// Every checkpoint, in step order (the last is [`Run::last`]).

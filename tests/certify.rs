@@ -8,6 +8,7 @@ use adamgap::certify::problem::{ConvexProblem, LogisticProblem, sparse_from_dens
 use adamgap::certify::{ConvexSetting, Dyadic, ProblemKind, high_precision_minimizer, run_convex_full};
 use adamgap::exact::{Interval, sigmoid};
 use adamgap::model::Layout;
+use adamgap::verdict::Verdict;
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Pow, Signed};
@@ -15,13 +16,13 @@ use proptest::prelude::*;
 
 /// A setting small enough for tests: d = 60, n = 16, s = 6, m = 3, 200 test points.
 fn small_setting(problem: ProblemKind) -> ConvexSetting {
-    let mut s = ConvexSetting { problem, threads: 2, ..ConvexSetting::default() };
-    s.data.d = 60;
-    s.data.n = 16;
-    s.data.s = 6;
-    s.data.test_size = 200;
-    s.m = 3;
-    s.lambda = 0.05;
+    let mut s = ConvexSetting { problem, ..ConvexSetting::default() };
+    s.base.data.d = 60;
+    s.base.data.n = 16;
+    s.base.data.s = 6;
+    s.base.data.test_size = 200;
+    s.base.model.m = 3;
+    s.base.model.lambda = 0.05;
     s
 }
 
@@ -131,10 +132,10 @@ fn structured_gradient_matches_the_cnn() {
     use adamgap::model::{Cnn, Weights};
     use adamgap::setting::{ActivationKind, ModelSetting};
     let (s, p) = problem_of(ProblemKind::PaperLinear);
-    let (train, _) = adamgap::data::PatchData::train_test(&s.data, s.seed);
-    let ms = ModelSetting { m: s.m, activation: ActivationKind::Linear, lambda: s.lambda, ..ModelSetting::default() };
-    let cnn = Cnn::from_setting(&ms, s.data.d);
-    let w = Weights::init(s.data.d, s.m, 0.3, 7);
+    let (train, _) = adamgap::data::PatchData::train_test(&s.base.data, s.base.seed);
+    let ms = ModelSetting { activation: ActivationKind::Linear, ..s.base.model.clone() };
+    let cnn = Cnn::from_setting(&ms, s.base.data.d);
+    let w = Weights::init(s.base.data.d, s.base.model.m, 0.3, 7);
     let mut g_cnn = vec![0.0; w.as_slice().len()];
     let mut ws = cnn.workspace(train.patches);
     let eval = cnn.loss_grad(w.as_slice(), &train, &mut g_cnn, &mut ws);
@@ -155,7 +156,7 @@ fn small_paper_linear_run_certifies_every_optimizer() {
         assert!(run.certified_within_target, "{name}: {:?} radius {}", run.stop, run.radius);
         assert!(run.consistent, "{name}");
     }
-    assert!(r.verdicts.holds, "{:?}", r.verdicts);
+    assert_eq!(r.verdicts.holds, Verdict::Holds, "{:?}", r.verdicts);
     assert!(r.minimizer.radius_u <= 1e-40);
     assert!(r.agree);
     assert_eq!(r.disagreements, 0);
@@ -167,6 +168,9 @@ fn small_paper_linear_run_certifies_every_optimizer() {
     assert!(json["runs"]["gd"]["radius"].is_number());
     assert!(json["runs"]["adam"]["grad_norm_upper"].is_number());
     assert!(json["adamw"]["distance_lower"].is_number());
+    // In JSON a verdict is `true` exactly when it holds.
+    assert_eq!(json["verdicts"]["holds"], serde_json::json!(true));
+    assert_eq!(json["runs"]["newton"]["optimizer"], serde_json::Value::Null);
 }
 
 #[test]
@@ -177,7 +181,13 @@ fn a_run_that_stops_early_is_not_certified() {
     let r = run_convex_full(&s).unwrap().report;
     assert!(!r.runs["gd"].certified_within_target);
     assert!(matches!(r.runs["gd"].stop, adamgap::optim::StopReason::StepBudget { step: 3 }));
-    assert!(!r.verdicts.holds);
+    // An unfinished run makes the claim inconclusive, with the reason; never "fails", never "holds".
+    let Verdict::Inconclusive(reason) = &r.verdicts.holds else { panic!("{:?}", r.verdicts.holds) };
+    assert!(reason.contains("gd: step budget reached (3 steps)"), "{reason}");
+    assert!(matches!(r.verdicts.all_certified_within_target, Verdict::Inconclusive(_)));
+    assert_eq!(r.verdicts.consistent, Verdict::Holds);
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["verdicts"]["holds"], serde_json::json!(false));
 }
 
 #[test]
@@ -239,22 +249,41 @@ fn export_round_trips_and_the_independent_checker_agrees() {
 }
 
 #[test]
-fn bad_input_names_the_flag() {
+fn bad_input_names_the_field() {
     let msg = |s: ConvexSetting| s.validate().unwrap_err().to_string();
     let base = small_setting(ProblemKind::Logistic);
-    assert!(msg(ConvexSetting { lambda: 0.0, ..base.clone() }).contains("--lambda"));
-    assert!(msg(ConvexSetting { lambda: -1.0, ..base.clone() }).contains("> 0"));
+    let with_lambda = |l: f64| {
+        let mut s = base.clone();
+        s.base.model.lambda = l;
+        s
+    };
+    assert!(msg(with_lambda(0.0)).contains("`model.lambda`"));
+    assert!(msg(with_lambda(-1.0)).contains("> 0"));
     let e = msg(ConvexSetting { digits: 0, ..base.clone() });
-    assert!(e.contains("--digits") && e.contains("1..=300"), "{e}");
-    assert!(msg(ConvexSetting { prec: 8, ..base.clone() }).contains("--prec"));
-    assert!(msg(ConvexSetting { steps: 0, ..base.clone() }).contains("--steps"));
+    assert!(e.contains("`digits`") && e.contains("1..=250"), "{e}");
+    assert!(msg(ConvexSetting { prec: 8, ..base.clone() }).contains("`prec`"));
+    assert!(msg(ConvexSetting { steps: 0, ..base.clone() }).contains("`steps`"));
     let mut d = base.clone();
-    d.data.n = 0;
-    assert!(msg(d).contains("--n"));
+    d.base.data.n = 0;
+    assert!(msg(d).contains("`data.n`"));
     // An export path below a regular file cannot be created.
     let file = temp_dir("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
     let e = adamgap::certify::export::Staging::new(&file.join("sub")).err().expect("an error").to_string();
     assert!(e.contains("--export") || e.contains("cannot access"), "{e}");
     std::fs::remove_file(&file).unwrap();
+}
+
+/// The convex config file is flat (`m`, `lambda`, `sigma0` beside the certifier's own fields) and
+/// round-trips; unset fields keep the defaults.
+#[test]
+fn convex_config_files_are_flat_and_round_trip() {
+    let s = small_setting(ProblemKind::PaperLinear);
+    let text = toml::to_string(&s).expect("serializes");
+    assert!(text.contains("m = 3") && text.contains("lambda = 0.05") && !text.contains("base"), "{text}");
+    let back: ConvexSetting = toml::from_str(&text).expect("parses back");
+    assert_eq!(back, s);
+    let partial: ConvexSetting = toml::from_str("digits = 20\n[data]\nd = 60\n").expect("parses");
+    assert_eq!((partial.digits, partial.base.data.d, partial.base.model.m), (20, 60, 20));
+    assert_eq!(partial.base.model.lambda, ConvexSetting::default().lambda());
 }

@@ -93,7 +93,7 @@ fn bad_values_are_named_with_their_range() {
         (&["--b1", "1.0"], &["optimizers.adam.b1", "0 <= value < 1"]),
         (&["--gd-eta", "nan"], &["optimizers.gd.eta", "> 0"]),
         (&["--optimizers", "gd,lbfgs"], &["optimizers", "one of gd, adam"]),
-        (&["--threads", "0"], &["--threads", ">= 1"]),
+        (&["--threads", "0"], &["--threads", "1..=1024"]),
     ];
     for (args, needles) in cases {
         let mut a = args.to_vec();
@@ -149,4 +149,40 @@ fn config_files() {
     assert_eq!(v["setting"]["optimizers"][0]["eta"], 0.5);
     assert_eq!(v["runs"].as_object().unwrap().len(), 1);
     assert!(v["distance_gd_adam"].is_null());
+}
+
+/// `adamgap convex`: bad values are named by their flag (the library names fields, the command line
+/// maps them), `--threads 0` is refused, and a config file uses the flat field names.
+#[test]
+fn convex_bad_values_are_named_by_their_flag() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--digits", "0"], &["--digits", "1..=250"]),
+        (&["--lambda", "0"], &["--lambda", "> 0"]),
+        (&["--prec", "8"], &["--prec", "64..=4096"]),
+        (&["--n", "0"], &["--n", ">= 1"]),
+        (&["--m", "0"], &["--m", "1 <= m <= 4096"]),
+        (&["--target-radius=-1"], &["--target-radius", "> 0"]),
+        (&["--threads", "0"], &["--threads", "1..=1024"]),
+    ];
+    for (args, needles) in cases {
+        let mut a = vec!["convex"];
+        a.extend_from_slice(args);
+        let out = adamgap(&a);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        for n in *needles {
+            assert!(err.contains(n), "{args:?}: {n:?} not in {err:?}");
+        }
+        assert!(out.stdout.is_empty(), "{args:?} printed output");
+    }
+    let dir = scratch("convex-config");
+    let file = dir.join("c.toml");
+    std::fs::write(&file, "m = 0\n").unwrap();
+    let out = adamgap(&["convex", "--config", file.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--m") && err.contains("1 <= m <= 4096"), "{err}");
+    std::fs::write(&file, "threads = 2\n").unwrap();
+    let err = String::from_utf8_lossy(&adamgap(&["convex", "--config", file.to_str().unwrap()]).stderr).to_string();
+    assert!(err.contains("unknown field `threads`"), "threads is a flag, not a setting: {err}");
 }

@@ -28,7 +28,7 @@ fn refs(runs: &[Run]) -> Vec<&Run> {
 
 fn small_runs(steps: usize) -> (Experiment, Vec<Run>) {
     let exp = Experiment::new(&small_setting(steps)).expect("valid setting");
-    let runs = exp.run_all(2, &|_, _| {});
+    let runs = exp.run_all(&|_, _| {});
     (exp, runs)
 }
 
@@ -39,7 +39,7 @@ fn rel_width(lo: f64, hi: f64) -> f64 {
 #[test]
 fn enclosures_contain_the_f64_values_and_are_tight() {
     let (exp, runs) = small_runs(300);
-    let report = endpoints::certify_experiment(&exp, &refs(&runs), 2, &EndpointOptions::default());
+    let report = endpoints::certify_experiment(&exp, &refs(&runs), &EndpointOptions::default());
     for r in &runs {
         let c = report.point(&r.name).expect("certified");
         let last = &r.last;
@@ -164,7 +164,7 @@ fn run_checker(dir: &PathBuf) -> (Option<i32>, String) {
 #[test]
 fn the_independent_checker_accepts_the_export_and_rejects_wrong_claims() {
     let (exp, runs) = small_runs(100);
-    let report = endpoints::certify_experiment(&exp, &refs(&runs), 2, &EndpointOptions::default());
+    let report = endpoints::certify_experiment(&exp, &refs(&runs), &EndpointOptions::default());
     let dir = temp_dir("export");
     endpoints::export::export(&exp, &refs(&runs), &report, &dir).expect("export");
     let (code, text) = run_checker(&dir);
@@ -208,12 +208,50 @@ fn the_independent_checker_accepts_the_export_and_rejects_wrong_claims() {
 fn a_zero_step_run_certifies_as_the_initialization() {
     let mut exp = Experiment::new(&small_setting(1)).expect("valid setting");
     exp.setting.train.steps = 0;
-    let runs = exp.run_all(2, &|_, _| {});
+    let runs = exp.run_all(&|_, _| {});
     assert!(runs.iter().all(|r| r.steps == 0 && r.weights == exp.init));
-    let report = endpoints::certify_experiment(&exp, &refs(&runs), 2, &EndpointOptions::default());
+    let report = endpoints::certify_experiment(&exp, &refs(&runs), &EndpointOptions::default());
     let init = report.point("init").expect("certified");
     for r in &runs {
         assert_eq!(report.point(&r.name), Some(init), "{}", r.name);
     }
     assert_eq!(report.distance_lower(), Some(0.0));
+}
+
+fn adamgap(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_adamgap")).args(args).output().expect("the binary runs")
+}
+
+const SMALL: [&str; 14] =
+    ["--d", "100", "--n", "12", "--s", "10", "--test-size", "50", "--m", "2", "--steps", "20", "--quiet", "--json"];
+
+#[test]
+fn run_certify_json_has_the_certify_section_and_bad_export_paths_are_refused() {
+    let out = adamgap(&[&SMALL[..], &["--certify"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let c = &v["certify"];
+    for run in ["gd", "adam"] {
+        let r = &c["runs"][run];
+        assert!(r["train_error"].is_number() || r["train_undecided"].as_u64() > Some(0), "{r}");
+        for key in ["test_error", "grad_norm", "objective", "train_error_bounds"] {
+            let b = r[key].as_array().unwrap_or_else(|| panic!("{run}.{key} is [lower, upper]: {r}"));
+            assert!(b.len() == 2 && b[0].as_f64() <= b[1].as_f64(), "{run}.{key}: {r}");
+        }
+    }
+    assert!(c["init"]["grad_norm"].is_array());
+    assert!(c["distance_lower"].as_f64().is_some_and(|d| d > 0.0));
+    // Without --certify there is no such section.
+    let plain: serde_json::Value = serde_json::from_slice(&adamgap(&SMALL).stdout).expect("JSON");
+    assert!(plain.get("certify").is_none());
+
+    // An export path that is a file: refused before training, exit 2, the file untouched.
+    let file = temp_dir("not-a-dir");
+    std::fs::write(&file, "keep").unwrap();
+    let out = adamgap(&[&SMALL[..], &["--certify-export", file.to_str().unwrap()]].concat());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--certify-export"));
+    assert!(out.stdout.is_empty());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep");
+    std::fs::remove_file(&file).unwrap();
 }

@@ -64,8 +64,9 @@ fn runs_do_not_depend_on_the_number_of_threads() {
     st.model.m = 5;
     st.train.steps = 60;
     let exp = Experiment::new(&st).expect("a valid setting");
-    let one = exp.run_all(1, &|_, _| {});
-    let three = exp.run_all(3, &|_, _| {});
+    let in_pool = |threads| adamgap::parallel::pool(threads).expect("a pool").install(|| exp.run_all(&|_, _| {}));
+    let one = in_pool(1);
+    let three = in_pool(3);
     for (a, b) in one.iter().zip(&three) {
         assert_eq!(a.trace, b.trace, "{}", a.name);
         assert!(a.weights.as_slice().iter().zip(b.weights.as_slice()).all(|(x, y)| x.to_bits() == y.to_bits()));

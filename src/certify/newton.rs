@@ -1,7 +1,8 @@
 //! The high-precision minimizer: Newton's method in binary64, then iterative refinement with the
 //! gradient evaluated exactly.
 //!
-//! 1. Damped Newton in binary64 from `u = 0` (backtracking on `L`) to about 15 digits.
+//! 1. Damped Newton in binary64 from `u = 0` (backtracking on `L`) to about 15 digits, through
+//!    the crate's one optimization loop ([`Newton`], [`crate::optim::minimize`]).
 //! 2. Refinement: `u_{k+1} = u_k - H^{-1} g(u_k)`, `u_k` a dyadic vector at working precision,
 //!    `g(u_k)` the midpoint of the exact enclosure ([`gradient_enclosure`]) converted to binary64,
 //!    and `H^{-1}` applied in binary64 (Hessian at `fl(u_k)`). The contraction factor per step is
@@ -23,6 +24,7 @@ use super::enclosure::{Certificate, gradient_enclosure, lambda_u, norm_sq_u};
 use super::problem::LogisticProblem;
 use crate::error::{Error, Result};
 use crate::exact::{Dyadic, Round};
+use crate::optim::{Budget, Eval, Method, Objective, StopReason, minimize};
 
 /// In-place Cholesky `A = L L^T` of a symmetric positive definite matrix (lower triangle used and
 /// overwritten by `L`); errors if a pivot is not positive.
@@ -158,31 +160,34 @@ impl HessianSolver {
     }
 }
 
-fn full_grad_f64(p: &LogisticProblem, u: &[f64]) -> Vec<f64> {
-    let mut g = vec![0.0; p.d];
-    p.loss_grad_f64(u, &mut g);
-    let lam = p.lambda_u_f64();
-    g.iter_mut().zip(u).for_each(|(gi, ui)| *gi += lam * ui);
-    g
-}
-
 fn norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
 
-/// Damped Newton in binary64 from `u = 0`: returns `u` with a gradient near binary64 resolution
-/// and the number of Newton steps taken (at most `max_iter`).
-pub fn newton_f64(p: &LogisticProblem, max_iter: usize) -> Result<(Vec<f64>, usize)> {
-    let mut u = vec![0.0; p.d];
-    let mut steps = 0;
-    for _ in 0..max_iter {
-        let g = full_grad_f64(p, &u);
+/// Damped Newton in binary64 as a [`Method`] of the one loop: step `u <- u - s H^{-1} g` with
+/// `g = g_loss + lambda_u u`, `s` halved from 1 until `L` decreases by `1e-4 s <g, H^{-1} g>`
+/// (backtracking; `s >= 1e-12`, and the full step once `||g|| < 1e-8`). It settles once a step
+/// moves `u` by at most `1e-15 (1 + ||u||)`, binary64 resolution.
+pub struct Newton<'a> {
+    p: &'a LogisticProblem,
+    settled: bool,
+}
+
+impl<'a> Newton<'a> {
+    /// Newton's method on `p` (the loop's objective must have `p`'s decay `lambda_u`).
+    pub fn new(p: &'a LogisticProblem) -> Self {
+        Self { p, settled: false }
+    }
+}
+
+impl Method for Newton<'_> {
+    type Error = Error;
+    fn step(&mut self, _t: usize, u: &mut [f64], g_loss: &[f64], lambda: f64) -> Result<()> {
+        let p = self.p;
+        let g: Vec<f64> = g_loss.iter().zip(u.iter()).map(|(gi, ui)| gi + lambda * ui).collect();
         let gn = norm(&g);
-        if !gn.is_finite() {
-            return Err(Error::Numerical("Newton's method met a non-finite gradient".into()));
-        }
-        let step = HessianSolver::new(p, &u)?.solve(p, &g);
-        let f0 = p.objective_f64(&u);
+        let step = HessianSolver::new(p, u)?.solve(p, &g);
+        let f0 = p.objective_f64(u);
         let slope: f64 = g.iter().zip(&step).map(|(a, b)| a * b).sum();
         let mut t = 1.0;
         let mut trial: Vec<f64>;
@@ -194,13 +199,45 @@ pub fn newton_f64(p: &LogisticProblem, max_iter: usize) -> Result<(Vec<f64>, usi
             t *= 0.5;
         }
         let moved = norm(&step) * t;
-        u = trial;
-        steps += 1;
-        if moved <= 1e-15 * (1.0 + norm(&u)) {
-            break;
-        }
+        u.copy_from_slice(&trial);
+        self.settled = moved <= 1e-15 * (1.0 + norm(u));
+        Ok(())
     }
-    Ok((u, steps))
+    fn settled(&self) -> bool {
+        self.settled
+    }
+    fn stops_at_tolerance(&self) -> bool {
+        false
+    }
+}
+
+/// The reduced problem in `u` as the loop's objective (loss, gradient, and the `u`-space norm).
+struct Reduced<'a>(&'a LogisticProblem);
+
+impl Objective for Reduced<'_> {
+    type Extra = ();
+    fn lambda(&self) -> f64 {
+        self.0.lambda_u_f64()
+    }
+    fn eval(&mut self, u: &[f64], g: &mut [f64], _need_norm: bool) -> Eval<()> {
+        let loss = self.0.loss_grad_f64(u, g);
+        let lam = self.0.lambda_u_f64();
+        let gn2 = g.iter().zip(u).map(|(gi, ui)| (gi + lam * ui) * (gi + lam * ui)).sum::<f64>();
+        Eval { loss, grad_norm2: Some(gn2), extra: () }
+    }
+}
+
+/// [`Newton`] from `u = 0` through the one loop: returns `u` with a gradient near binary64
+/// resolution and the number of Newton steps taken (at most `max_iter`); an error if it met a
+/// non-finite value.
+pub fn newton_f64(p: &LogisticProblem, max_iter: usize) -> Result<(Vec<f64>, usize)> {
+    let mut u = vec![0.0; p.d];
+    let budget = Budget { steps: max_iter, grad_tol: 0.0 };
+    let stop = minimize(&mut Reduced(p), &mut Newton::new(p), &mut u, budget, &mut ())?;
+    if let StopReason::Diverged { step } = stop.reason {
+        return Err(Error::Numerical(format!("Newton's method met a non-finite value at step {step}")));
+    }
+    Ok((u, stop.steps()))
 }
 
 /// The high-precision minimizer of a logistic problem, with its certificate.
@@ -223,6 +260,13 @@ pub fn working_precision(p: &LogisticProblem, digits: u32, prec_min: u32) -> u32
     let log2_inv_lambda = (1.0 / p.lambda_u_f64()).log2().max(0.0).ceil() as u32;
     let log2_n = (p.n() as f64).log2().ceil() as u32;
     prec_min.max((f64::from(digits) * std::f64::consts::LOG2_10).ceil() as u32 + 48 + log2_inv_lambda + log2_n)
+}
+
+/// The refinement budget for `digits` digits: each step gains about 13 digits on the default
+/// problem (`docs/convex.md`), so `digits / 8 + 4` steps leave room for worse conditioning; at
+/// least 12.
+pub fn refinement_steps(digits: u32) -> usize {
+    12.max(digits as usize / 8 + 4)
 }
 
 /// `10^-digits` exactly.

@@ -9,57 +9,24 @@
 //! **Schedules.** GD, Adam and sign GD can have a decaying step `eta_t = eta * schedule(t)`
 //! ([`Schedule`]): Adam near the optimum, once `sqrt(vhat) << eps`, is GD with step `eta/eps`,
 //! and before that it moves every coordinate by about `eta` per step (like sign GD), so it
-//! only settles if `eta` shrinks. The schedule sets the optimizer's base step before every step
-//! ([`crate::optim::Optimizer::set_eta`]); sign GD's own `decay` applies on top of it.
+//! only settles if `eta` shrinks. Sign GD's own `decay` applies on top of the schedule.
+//!
+//! **Newton.** Newton's method ([`super::newton::Newton`]) runs through the same loop on the
+//! reduced problem in `u`, with the gradient norm (and so the tolerance) measured at the lifted
+//! point in the optimized space, like every other run. It refines until its step is below
+//! binary64 resolution and is judged against the tolerance there (at most [`NEWTON_STEPS`] steps).
 
 use serde::{Deserialize, Serialize};
 
+use super::newton::Newton;
 use super::problem::ConvexProblem;
-use crate::optim;
+use crate::error::Result;
+pub use crate::optim::Schedule;
+use crate::optim::{self, Budget, Eval, FirstOrder, Objective, StopReason};
 use crate::setting::OptimizerSetting;
-use crate::optim::StopReason;
 
-/// A step-size multiplier `eta_t = eta * factor(t)`, `t = 1, 2, ...`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Default)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Schedule {
-    /// `factor = 1`.
-    #[default]
-    Constant,
-    /// `factor = max(rate^t, floor)`: geometric decay down to a floor.
-    Geometric { rate: f64, floor: f64 },
-}
-
-impl Schedule {
-    /// The multiplier at step `t`.
-    pub fn factor(&self, t: usize) -> f64 {
-        match *self {
-            Self::Constant => 1.0,
-            Self::Geometric { rate, floor } => rate.powf(t as f64).max(floor),
-        }
-    }
-
-    /// Checks the schedule's parameters.
-    pub fn validate(&self, field: &str) -> crate::Result<()> {
-        if let Self::Geometric { rate, floor } = *self {
-            if !(rate > 0.0 && rate <= 1.0) {
-                return Err(crate::Error::invalid(&format!("{field}.rate"), rate, "0 < rate <= 1"));
-            }
-            if !(0.0..=1.0).contains(&floor) {
-                return Err(crate::Error::invalid(&format!("{field}.floor"), floor, "0 <= floor <= 1"));
-            }
-        }
-        Ok(())
-    }
-
-    /// Short description (`constant`, `geometric(0.999, floor 1e-6)`).
-    pub fn describe(&self) -> String {
-        match *self {
-            Self::Constant => "constant".into(),
-            Self::Geometric { rate, floor } => format!("eta * max({rate}^t, {floor:e})"),
-        }
-    }
-}
+/// Step budget of Newton's method (it settles in about a dozen steps on the default problem).
+pub const NEWTON_STEPS: usize = 100;
 
 /// One run of the comparison: a name (the report key), an optimizer and a schedule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -96,11 +63,22 @@ impl RunSpec {
     }
 }
 
+/// How a run of the comparison moved.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunMethod {
+    /// A first-order optimizer with its schedule.
+    FirstOrder(RunSpec),
+    /// Newton's method in binary64 ([`super::newton::Newton`]).
+    Newton,
+}
+
 /// What a run returns: its final parameters and how it stopped.
 #[derive(Clone, Debug)]
 pub struct RunOutcome {
-    /// The spec that ran.
-    pub spec: RunSpec,
+    /// Report key (`gd`, ..., `newton`).
+    pub name: String,
+    /// The method that ran.
+    pub method: RunMethod,
     /// Final parameters (the optimized space of the problem).
     pub params: Vec<f64>,
     /// Why it stopped.
@@ -111,46 +89,99 @@ pub struct RunOutcome {
     pub seconds: f64,
 }
 
+/// The objective of the first-order runs: the problem's loss and gradient in the optimized space,
+/// with `||grad L||_2^2` from the same pass.
+struct ConvexObjective<'a> {
+    problem: &'a ConvexProblem,
+    scratch: Vec<f64>,
+}
+
+impl Objective for ConvexObjective<'_> {
+    type Extra = ();
+    fn lambda(&self) -> f64 {
+        self.problem.lambda_space()
+    }
+    fn eval(&mut self, w: &[f64], g: &mut [f64], _need_norm: bool) -> Eval<()> {
+        let (loss, gn2) = self.problem.loss_grad_norm_f64(w, g, &mut self.scratch);
+        Eval { loss, grad_norm2: Some(gn2), extra: () }
+    }
+}
+
 /// Runs one optimizer from `init` for at most `steps` steps, stopping once the binary64
 /// `||grad L||_2 <= grad_tol` (`grad_tol = 0`: never).
 pub fn run_one(problem: &ConvexProblem, spec: &RunSpec, init: &[f64], steps: usize, grad_tol: f64) -> RunOutcome {
     let start = std::time::Instant::now();
-    let dim = problem.dim();
-    let lambda = problem.lambda_space();
-    let eta = spec.optimizer.eta();
     let mut w = init.to_vec();
-    let mut g = vec![0.0; dim];
-    let mut scratch = Vec::new();
-    let mut optimizer = optim::build(&spec.optimizer, dim);
-    let mut t = 0usize;
-    let (stop, gnorm) = loop {
-        let (loss, gn2) = problem.loss_grad_norm_f64(&w, &mut g, &mut scratch);
-        let gn = gn2.sqrt();
-        // A non-finite weight makes `g + lambda w` non-finite (lambda > 0), so `gn` covers it.
-        if !loss.is_finite() || !gn.is_finite() {
-            break (StopReason::Diverged { step: t }, gn);
-        }
-        if grad_tol > 0.0 && gn <= grad_tol {
-            break (StopReason::GradTol { step: t }, gn);
-        }
-        if t == steps {
-            break (StopReason::StepBudget { step: t }, gn);
-        }
-        t += 1;
-        optimizer.set_eta(eta * spec.schedule.factor(t));
-        optimizer.step(&mut w, &g, lambda);
-    };
-    RunOutcome { spec: spec.clone(), params: w, stop, grad_norm_f64: gnorm, seconds: start.elapsed().as_secs_f64() }
+    let mut objective = ConvexObjective { problem, scratch: Vec::new() };
+    let mut method = FirstOrder::new(&spec.optimizer, spec.schedule, problem.dim());
+    let Ok(stop) = optim::minimize(&mut objective, &mut method, &mut w, Budget { steps, grad_tol }, &mut ());
+    RunOutcome {
+        name: spec.name.clone(),
+        method: RunMethod::FirstOrder(spec.clone()),
+        params: w,
+        stop: stop.reason,
+        grad_norm_f64: stop.grad_norm.expect("the convex objective always computes the norm"),
+        seconds: start.elapsed().as_secs_f64(),
+    }
 }
 
-/// Runs every `(spec, step budget)` from the same `init` on up to `threads` threads (each run is
-/// sequential, so the results do not depend on `threads`); in the given order, interleaved over the threads.
-pub fn run_all(
-    problem: &ConvexProblem,
-    specs: &[(RunSpec, usize)],
-    init: &[f64],
-    grad_tol: f64,
-    threads: usize,
-) -> Vec<RunOutcome> {
-    crate::parallel::map_indexed(specs.len(), threads, |i| run_one(problem, &specs[i].0, init, specs[i].1, grad_tol))
+/// Runs every `(spec, step budget)` from the same `init` on the current thread pool (each run is
+/// sequential, so the results do not depend on the number of threads), in the given order.
+pub fn run_all(problem: &ConvexProblem, specs: &[(RunSpec, usize)], init: &[f64], grad_tol: f64) -> Vec<RunOutcome> {
+    crate::parallel::map_indexed(specs.len(), |i| run_one(problem, &specs[i].0, init, specs[i].1, grad_tol))
+}
+
+/// The objective of the Newton run: Newton moves in `u` (the reduced problem's loss gradient goes
+/// to the method), while the gradient norm is that of the optimized problem at the lifted point
+/// `lift(u)` (for paper-linear `w_{+1,r} = u/(2m)`, `w_{-1,r} = -u/(2m)`), so the tolerance means
+/// the same as for the other runs.
+struct LiftedObjective<'a> {
+    problem: &'a ConvexProblem,
+    params: Vec<f64>,
+    g: Vec<f64>,
+}
+
+impl LiftedObjective<'_> {
+    /// `lift(u)` into `self.params` ([`crate::model::Layout::lift`]).
+    fn lift(&mut self, u: &[f64]) {
+        match self.problem.filters {
+            None => self.params.copy_from_slice(u),
+            Some(m) => self.params = crate::model::Layout::new(m).lift(u),
+        }
+    }
+}
+
+impl Objective for LiftedObjective<'_> {
+    type Extra = ();
+    fn lambda(&self) -> f64 {
+        self.problem.reduced.lambda_u_f64()
+    }
+    fn eval(&mut self, u: &[f64], g: &mut [f64], _need_norm: bool) -> Eval<()> {
+        let loss = self.problem.reduced.loss_grad_f64(u, g);
+        self.lift(u);
+        self.problem.loss_grad_f64(&self.params, &mut self.g, &mut Vec::new());
+        let lam = self.problem.lambda_space();
+        let gn2 = self.g.iter().zip(&self.params).map(|(a, b)| (a + lam * b).powi(2)).sum::<f64>();
+        Eval { loss, grad_norm2: Some(gn2), extra: () }
+    }
+}
+
+/// Newton's method from `u = 0` as one of the compared runs (name `newton`): at most
+/// [`NEWTON_STEPS`] steps, judged against `grad_tol` once it settles; the output is `lift(u)`.
+pub fn run_newton(problem: &ConvexProblem, grad_tol: f64) -> Result<RunOutcome> {
+    let start = std::time::Instant::now();
+    let dim = problem.dim();
+    let mut objective = LiftedObjective { problem, params: vec![0.0; dim], g: vec![0.0; dim] };
+    let mut u = vec![0.0; problem.reduced.d];
+    let mut method = Newton::new(&problem.reduced);
+    let stop = optim::minimize(&mut objective, &mut method, &mut u, Budget { steps: NEWTON_STEPS, grad_tol }, &mut ())?;
+    objective.lift(&u);
+    Ok(RunOutcome {
+        name: "newton".into(),
+        method: RunMethod::Newton,
+        params: objective.params,
+        stop: stop.reason,
+        grad_norm_f64: stop.grad_norm.expect("the lifted objective always computes the norm"),
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }

@@ -1,6 +1,7 @@
-//! The checker: reads a claim's setting, measures it (one match arm per [`ClaimKind`]), and hands
-//! the measurement to [`super::evaluate`]. Runs with the same setting and optimizer are trained once
-//! and shared between claims.
+//! The checker: reads a claim's setting, measures it on every seed (one match arm per
+//! [`ClaimKind`]), and hands the measurements to [`super::evaluate`]. Runs with the same setting,
+//! seed and optimizer are trained once and shared between claims; the runs of all seeds of a claim
+//! train side by side on the pool.
 //!
 //! Every run is computed the same way whatever the thread count (see [`crate::parallel`]) and
 //! results are keyed by `BTreeMap`s, so a report is identical across runs and thread counts.
@@ -8,17 +9,19 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::evaluate::evaluate;
+use super::evaluate::{SeedInput, evaluate, evaluate_at_init};
 use super::measure::{Measurement, measure_convex, measure_runs};
-use super::report::ClaimReport;
+use super::report::{ClaimReport, PaperSettingReport};
 use super::theorem::{ClaimKind, Scale, Theorem};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::optim::StopReason;
 use crate::setting::{OptimizerSetting, Setting};
 use crate::train::{Experiment, Run};
 
 /// Checks claims, reusing runs across claims with the same setting and optimizer.
 pub struct Checker {
-    /// Threads for the optimizers of one claim and their steps (results do not depend on it).
+    /// Threads of the caller's pool: the runs of one claim (all seeds and optimizers) run side by
+    /// side on the current rayon pool ([`crate::parallel`]); results do not depend on it.
     pub threads: usize,
     /// Called with a line of progress (`checking ...`, `training ...`).
     pub progress: Box<dyn Fn(&str) + Sync>,
@@ -27,6 +30,8 @@ pub struct Checker {
 
 struct Cached {
     exp: Experiment,
+    /// The state at initialization, as a run of zero steps.
+    zero: Run,
     runs: BTreeMap<String, Run>,
 }
 
@@ -36,8 +41,19 @@ impl Default for Checker {
     }
 }
 
+/// The cache key of a setting without its optimizers.
+fn base_key(setting: &Setting) -> String {
+    let mut base = setting.clone();
+    base.optimizers.clear();
+    serde_json::to_string(&base).expect("a setting serializes")
+}
+
+fn opt_key(o: &OptimizerSetting) -> String {
+    serde_json::to_string(o).expect("an optimizer serializes")
+}
+
 impl Checker {
-    /// A checker with no cached runs, running up to `threads` optimizers at once, silent.
+    /// A checker with no cached runs, running up to `threads` runs at once, silent.
     pub fn new(threads: usize) -> Self {
         Self { threads: threads.max(1), progress: Box::new(|_| {}), cache: BTreeMap::new() }
     }
@@ -45,57 +61,154 @@ impl Checker {
     /// Reads and checks one theorem file at `scale`.
     pub fn check_file(&mut self, path: &Path, scale: Scale) -> Result<ClaimReport> {
         let theorem = Theorem::from_file(path)?;
-        self.check(&theorem, &path.display().to_string(), scale)
+        let origin = path.display().to_string();
+        self.preflight(&theorem, &origin, scale)?;
+        self.check(&theorem, &origin, scale)
     }
 
-    /// Checks one claim at `scale`; `origin` names its file in errors.
-    pub fn check(&mut self, theorem: &Theorem, origin: &str, scale: Scale) -> Result<ClaimReport> {
-        let setting = theorem.setting(scale, origin)?;
-        (self.progress)(&format!("checking {} ({} scale)", theorem.id, theorem.scale_label(scale)));
-        let m = self.measure(theorem, &setting)?;
-        Ok(evaluate(theorem, origin, scale, setting, m))
+    /// The settings of a claim at `scale`, one per seed.
+    fn settings(theorem: &Theorem, origin: &str, scale: Scale, paper: bool) -> Result<Vec<Setting>> {
+        let base = match (paper, theorem.paper_setting(scale, origin)) {
+            (false, _) => theorem.setting(scale, origin)?,
+            (true, Some(s)) => s?,
+            (true, None) => return Ok(Vec::new()),
+        };
+        Ok(theorem.seed_list(scale).into_iter().map(|seed| Setting { seed, ..base.clone() }).collect())
     }
 
-    /// Measures a claim: one match arm per kind.
-    pub fn measure(&mut self, theorem: &Theorem, setting: &Setting) -> Result<Measurement> {
-        Ok(match theorem.kind {
-            ClaimKind::Training => self.measure_training(theorem, setting)?,
-            ClaimKind::ConvexCertificate => measure_convex(setting)?,
-        })
-    }
-
-    /// Trains (or reuses) every optimizer of `setting` from its one initialization and measures.
-    fn measure_training(&mut self, theorem: &Theorem, setting: &Setting) -> Result<Measurement> {
-        let mut base = setting.clone();
-        base.optimizers.clear();
-        let key = serde_json::to_string(&base).expect("a setting serializes");
-        if !self.cache.contains_key(&key) {
-            let exp = Experiment::new(setting)?;
-            self.cache.insert(key.clone(), Cached { exp, runs: BTreeMap::new() });
+    /// What must hold before any training: the settings are valid, and every check on a training
+    /// quantity that already passes at initialization (on any seed) says why that is right
+    /// (`holds_at_init`). Cheap: it draws the data and evaluates `W^(0)` only.
+    pub fn preflight(&mut self, theorem: &Theorem, origin: &str, scale: Scale) -> Result<()> {
+        let mut settings = Self::settings(theorem, origin, scale, false)?;
+        settings.extend(Self::settings(theorem, origin, scale, true)?);
+        if theorem.kind != ClaimKind::Training {
+            return Ok(());
         }
-        let cached = self.cache.get_mut(&key).expect("inserted above");
-        let opt_key = |o: &OptimizerSetting| serde_json::to_string(o).expect("an optimizer serializes");
-        let todo: Vec<&OptimizerSetting> =
-            setting.optimizers.iter().filter(|o| !cached.runs.contains_key(&opt_key(o))).collect();
-        if !todo.is_empty() {
-            let names: Vec<&str> = todo.iter().map(|o| o.key()).collect();
-            (self.progress)(&format!("  training {} for {} steps", names.join(", "), setting.train.steps));
-            let exp = &cached.exp;
-            let done = crate::parallel::map_indexed(todo.len(), self.threads, |i| exp.run(todo[i], &|_| {}));
-            for (o, r) in todo.iter().zip(done) {
-                cached.runs.insert(opt_key(o), r);
+        for s in &settings {
+            let init = self.init_measurement(theorem, s)?;
+            for (k, c) in theorem.checks.iter().enumerate() {
+                let passes = evaluate_at_init(c, &init).is_some_and(|a| a.passes);
+                if passes && c.holds_at_init.is_none() {
+                    return Err(Error::Config {
+                        origin: origin.to_string(),
+                        message: format!(
+                            "check[{k}] ({:?}) already passes at initialization (seed {}): it cannot tell a trained \
+                             network from an untrained one. Compare with the initial value, or say why that is right \
+                             with `holds_at_init = \"...\"`",
+                            c.what, s.seed
+                        ),
+                    });
+                }
             }
         }
-        let runs: Vec<&Run> = setting.optimizers.iter().map(|o| &cached.runs[&opt_key(o)]).collect();
-        let mut m = measure_runs(&cached.exp, &runs, theorem.measure.feature_level);
-        if theorem.uses_certified() {
-            // The checks on `certified.*` quantities: the final weights' certificate (src/endpoints/).
-            let opts = crate::endpoints::EndpointOptions::default();
-            let report = crate::endpoints::certify_experiment(&cached.exp, &runs, self.threads, &opts);
-            let (quantities, missing) = crate::endpoints::certified_quantities(&report);
-            m.quantities.extend(quantities);
-            m.missing.extend(missing);
+        Ok(())
+    }
+
+    /// Checks one claim at `scale` on each of its seeds; `origin` names its file in errors. Call
+    /// [`Checker::preflight`] first (as [`Checker::check_file`] does).
+    pub fn check(&mut self, theorem: &Theorem, origin: &str, scale: Scale) -> Result<ClaimReport> {
+        let settings = Self::settings(theorem, origin, scale, false)?;
+        let seeds = settings.len();
+        (self.progress)(&format!("checking {} ({} scale, {seeds} seeds)", theorem.id, theorem.scale_label(scale)));
+        let mut report = evaluate(theorem, origin, scale, self.measure_all(theorem, settings)?);
+        let paper = Self::settings(theorem, origin, scale, true)?;
+        if !paper.is_empty() {
+            (self.progress)("  and under the paper's setting");
+            let r = evaluate(theorem, origin, scale, self.measure_all(theorem, paper)?);
+            report.paper_setting = Some(PaperSettingReport::of(theorem, r));
         }
+        Ok(report)
+    }
+
+    /// Measures every seed's setting.
+    fn measure_all(&mut self, theorem: &Theorem, settings: Vec<Setting>) -> Result<Vec<SeedInput>> {
+        match theorem.kind {
+            ClaimKind::Training => self.measure_training(theorem, &settings),
+            ClaimKind::ConvexCertificate => settings
+                .into_iter()
+                .map(|s| Ok(SeedInput { seed: s.seed, m: measure_convex(&s)?, setting: s, init: None }))
+                .collect(),
+        }
+    }
+
+    /// The cached experiment of `setting` (drawn on first use, with its zero-step run).
+    fn experiment(&mut self, setting: &Setting) -> Result<&mut Cached> {
+        let key = base_key(setting);
+        if !self.cache.contains_key(&key) {
+            let exp = Experiment::new(setting)?;
+            let mut e0 = exp.clone();
+            e0.setting.train.steps = 0;
+            let first = setting.optimizers.first().cloned().unwrap_or_else(OptimizerSetting::paper_gd);
+            let zero = e0.run(&first, &|_| {});
+            self.cache.insert(key.clone(), Cached { exp, zero, runs: BTreeMap::new() });
+        }
+        Ok(self.cache.get_mut(&key).expect("inserted above"))
+    }
+
+    /// The claim's quantities at initialization on `setting`'s seed: its runs cut to step 0.
+    fn init_measurement(&mut self, theorem: &Theorem, setting: &Setting) -> Result<Measurement> {
+        let cached = self.experiment(setting)?;
+        let zero_runs: Vec<Run> = setting
+            .optimizers
+            .iter()
+            .map(|o| Run {
+                name: o.key().to_string(),
+                optimizer: o.clone(),
+                stop: StopReason::StepBudget { step: 0 },
+                ..cached.zero.clone()
+            })
+            .collect();
+        let refs: Vec<&Run> = zero_runs.iter().collect();
+        let mut m = measure_runs(&cached.exp, &refs, theorem.measure.feature_level);
+        add_certified(theorem, &cached.exp, &refs, &mut m);
         Ok(m)
     }
+
+    /// Trains (or reuses) every optimizer of every seed's setting from its initialization, all
+    /// runs side by side, and measures each seed.
+    fn measure_training(&mut self, theorem: &Theorem, settings: &[Setting]) -> Result<Vec<SeedInput>> {
+        for s in settings {
+            self.experiment(s)?;
+        }
+        let todo: Vec<(String, &OptimizerSetting)> = settings
+            .iter()
+            .flat_map(|s| {
+                let key = base_key(s);
+                let cached = &self.cache[&key];
+                s.optimizers.iter().filter(|o| !cached.runs.contains_key(&opt_key(o))).map(move |o| (key.clone(), o))
+            })
+            .collect();
+        if !todo.is_empty() {
+            let steps = settings[0].train.steps;
+            (self.progress)(&format!("  training {} runs for {steps} steps", todo.len()));
+            let cache = &self.cache;
+            let done = crate::parallel::map_indexed(todo.len(), |i| cache[&todo[i].0].exp.run(todo[i].1, &|_| {}));
+            for ((key, o), r) in todo.iter().zip(done) {
+                self.cache.get_mut(key).expect("cached").runs.insert(opt_key(o), r);
+            }
+        }
+        let mut inputs = Vec::new();
+        for s in settings {
+            let init = self.init_measurement(theorem, s)?;
+            let cached = &self.cache[&base_key(s)];
+            let runs: Vec<&Run> = s.optimizers.iter().map(|o| &cached.runs[&opt_key(o)]).collect();
+            let mut m = measure_runs(&cached.exp, &runs, theorem.measure.feature_level);
+            add_certified(theorem, &cached.exp, &runs, &mut m);
+            inputs.push(SeedInput { seed: s.seed, setting: s.clone(), m, init: Some(init) });
+        }
+        Ok(inputs)
+    }
+}
+
+/// For a claim with checks on `certified.*` quantities: certifies the runs' final weights (and
+/// `W^(0)`) in exact arithmetic (`src/endpoints/`) and adds the certified quantities to `m`.
+fn add_certified(theorem: &Theorem, exp: &Experiment, runs: &[&Run], m: &mut Measurement) {
+    if !theorem.uses_certified() {
+        return;
+    }
+    let report = crate::endpoints::certify_experiment(exp, runs, &crate::endpoints::EndpointOptions::default());
+    let (quantities, missing) = crate::endpoints::certified_quantities(&report);
+    m.quantities.extend(quantities);
+    m.missing.extend(missing);
 }

@@ -6,9 +6,10 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::measure::{Measurement, RunInfo};
+use super::measure::{Measurement, RunInfo, is_training_quantity};
 use super::report::{ClaimReport, Status, TrackedRow, fmt_quantity};
-use super::theorem::{Check, IfFalse, Op, Scale, Theorem};
+use super::seeds::{self, SeedResult};
+use super::theorem::{Check, Expected, IfFalse, Op, Scale, Theorem};
 use crate::format::sig;
 use crate::optim::StopReason;
 use crate::setting::Setting;
@@ -28,12 +29,38 @@ pub enum Outcome {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CheckOutcome {
     pub what: String,
+    /// The left-hand side's quantity.
+    pub quantity: String,
     /// The comparison with the measured values, e.g. `adam.test_error = 0.89 >= 0.5`.
     pub text: String,
     pub lhs: Option<f64>,
     pub rhs: Option<f64>,
     pub outcome: Outcome,
     pub if_false: IfFalse,
+    /// The reason an `if_false = "inconclusive"` check gives when false.
+    pub reason: Option<String>,
+    /// The same check at initialization (`W^(0)`, no step taken), for a check on a training
+    /// quantity.
+    pub at_init: Option<AtInit>,
+    /// Why passing at initialization is right, from the theorem file.
+    pub holds_at_init: Option<String>,
+    /// The check under the paper's own threshold when the file's threshold relaxes it.
+    pub paper: Option<PaperReading>,
+}
+
+/// A check evaluated at initialization.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AtInit {
+    /// The left-hand side at initialization (`None`: not defined there, e.g. a rate over 0 steps).
+    pub value: Option<f64>,
+    pub passes: bool,
+}
+
+/// A check under the paper's threshold.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PaperReading {
+    pub value: f64,
+    pub outcome: Outcome,
 }
 
 /// The value of an ordering item or a check side: a number, or a quantity.
@@ -57,11 +84,37 @@ fn exact(x: f64) -> String {
 
 /// Evaluates one check on a measurement.
 pub fn evaluate_check(c: &Check, m: &Measurement) -> CheckOutcome {
-    let lhs = lookup(m, &c.quantity);
+    let mut out = compare(c, m, c.value);
+    if let Some(p) = c.paper_value {
+        out.paper = Some(PaperReading { value: p, outcome: compare(c, m, Some(p)).outcome });
+    }
+    out
+}
+
+/// The check at initialization, `init` being the measurement of the runs cut to step 0 (`None`
+/// for a check that reads no training quantity).
+pub fn evaluate_at_init(c: &Check, init: &Measurement) -> Option<AtInit> {
+    let training = std::iter::once(&c.quantity).chain(c.of.iter()).any(|q| is_training_quantity(q));
+    training.then(|| {
+        let o = compare(c, init, c.value);
+        AtInit { value: o.lhs, passes: o.outcome == Outcome::True }
+    })
+}
+
+/// `c` against `m` with the constant right-hand side `value`.
+fn compare(c: &Check, m: &Measurement, value: Option<f64>) -> CheckOutcome {
+    let mut lhs = lookup(m, &c.quantity);
+    if let Some(h) = c.horizon {
+        let run = c.quantity.split('.').next().unwrap_or_default();
+        match lookup(m, &format!("{run}.steps")) {
+            Ok(steps) if steps >= h as f64 => {}
+            Ok(steps) => lhs = Err(format!("{run} stopped at step {steps}, before the horizon of {h} steps")),
+            Err(e) => lhs = Err(e),
+        }
+    }
     let rhs = match (&c.of, c.value) {
         (Some(of), _) => lookup(m, of).map(|v| c.factor * v + c.offset),
-        (None, Some(v)) => Ok(v),
-        (None, None) => Err("no right-hand side".into()),
+        (None, _) => value.ok_or_else(|| "no right-hand side".to_string()),
     };
     let rhs_text = match &c.of {
         Some(of) => {
@@ -78,16 +131,19 @@ pub fn evaluate_check(c: &Check, m: &Measurement) -> CheckOutcome {
                 Err(_) => t,
             }
         }
-        None => c.value.map(exact).unwrap_or_default(),
+        None => value.map(exact).unwrap_or_default(),
     };
     let lhs_text = match &lhs {
         Ok(v) => format!("{} = {}", c.quantity, fmt_quantity(&c.quantity, *v)),
         Err(_) => format!("{} = (not measured)", c.quantity),
     };
-    let text = match c.op {
+    let mut text = match c.op {
         Op::WithinFactor => format!("{lhs_text} within a factor {} of {rhs_text}", exact(c.within.unwrap_or(f64::NAN))),
         op => format!("{lhs_text} {} {rhs_text}", op.symbol()),
     };
+    if let Some(h) = c.horizon {
+        let _ = write!(text, " within {h} steps");
+    }
     let outcome = match (&lhs, &rhs) {
         (Err(e), _) | (_, Err(e)) => Outcome::Missing(e.clone()),
         (Ok(l), Ok(r)) => {
@@ -106,7 +162,19 @@ pub fn evaluate_check(c: &Check, m: &Measurement) -> CheckOutcome {
             if ok { Outcome::True } else { Outcome::False }
         }
     };
-    CheckOutcome { what: c.what.clone(), text, lhs: lhs.ok(), rhs: rhs.ok(), outcome, if_false: c.if_false }
+    CheckOutcome {
+        what: c.what.clone(),
+        quantity: c.quantity.clone(),
+        text,
+        lhs: lhs.ok(),
+        rhs: rhs.ok(),
+        outcome,
+        if_false: c.if_false,
+        reason: c.reason.clone(),
+        at_init: None,
+        holds_at_init: c.holds_at_init.clone(),
+        paper: None,
+    }
 }
 
 /// Renders an ordering: items sorted by value, largest first, joined by `>` (or `=`).
@@ -145,14 +213,15 @@ fn render_ordering(items: &[String], m: &Measurement) -> String {
 
 /// The one verdict rule (`docs/methodology.md`, "The verdict"), used by every claim and by the
 /// headline's verdict lines: inconclusive when the measurement could not be made or one of `runs`
-/// diverged; `fails` when a check with `if_false = "fails"` is false; inconclusive with the reasons
+/// diverged or never left its initialization (no step, or steps that did not move it); `fails` when a check with `if_false = "fails"` is false; inconclusive with the reasons
 /// when a quantity is missing or an `if_false = "inconclusive"` check is false; `holds` otherwise.
 pub fn verdict<'a>(m: &Measurement, runs: impl IntoIterator<Item = &'a RunInfo>, checks: &[CheckOutcome]) -> Verdict {
     if let Some(r) = &m.inconclusive {
         return Verdict::Inconclusive(r.clone());
     }
+    let runs: Vec<&RunInfo> = runs.into_iter().collect();
     let diverged: Vec<String> = runs
-        .into_iter()
+        .iter()
         .filter_map(|r| match r.stop {
             StopReason::Diverged { step } => Some(format!("{} diverged at step {step}", r.name)),
             _ => None,
@@ -161,6 +230,18 @@ pub fn verdict<'a>(m: &Measurement, runs: impl IntoIterator<Item = &'a RunInfo>,
     if !diverged.is_empty() {
         return Verdict::Inconclusive(format!("divergence: {}", diverged.join("; ")));
     }
+    // A run that never left its initialization measured nothing about training.
+    let untrained: Vec<String> = runs
+        .iter()
+        .filter(|r| r.steps == 0 || !r.moved)
+        .map(|r| match r.steps {
+            0 => format!("{} took no step ({})", r.name, r.stop),
+            s => format!("{} never left its initialization in {s} steps", r.name),
+        })
+        .collect();
+    if !untrained.is_empty() {
+        return Verdict::Inconclusive(format!("not trained: {}", untrained.join("; ")));
+    }
     if checks.iter().any(|c| c.outcome == Outcome::False && c.if_false == IfFalse::Fails) {
         return Verdict::Fails;
     }
@@ -168,7 +249,10 @@ pub fn verdict<'a>(m: &Measurement, runs: impl IntoIterator<Item = &'a RunInfo>,
     for c in checks {
         match &c.outcome {
             Outcome::Missing(why) => reasons.push(format!("not measured: {why}")),
-            Outcome::False => reasons.push(format!("{} ({})", c.what, c.text)),
+            Outcome::False => match &c.reason {
+                Some(r) => reasons.push(format!("{r}: {} ({})", c.what, c.text)),
+                None => reasons.push(format!("{} ({})", c.what, c.text)),
+            },
             Outcome::True => {}
         }
     }
@@ -186,33 +270,63 @@ fn default_track_steps(budget: usize) -> Vec<usize> {
     steps
 }
 
-/// Builds the report of a measured claim.
-pub fn evaluate(theorem: &Theorem, origin: &str, scale: Scale, setting: Setting, m: Measurement) -> ClaimReport {
-    let checks: Vec<CheckOutcome> = theorem.checks.iter().map(|c| evaluate_check(c, &m)).collect();
-    let verdict = verdict(&m, &m.runs, &checks);
-    let orderings = theorem.orderings.iter().map(|o| (o.label.clone(), render_ordering(&o.items, &m))).collect();
-    // Steps of the tracked table: the requested ones and every run's last step.
-    let mut steps: Vec<usize> = theorem.track.steps.clone().unwrap_or_else(|| default_track_steps(setting.train.steps));
-    steps.extend(m.runs.iter().map(|r| r.steps));
-    steps.sort_unstable();
-    steps.dedup();
-    let tracked_quantities = theorem.track.quantities.clone();
-    let tracked = if m.runs.is_empty() {
-        Vec::new()
-    } else {
-        steps
+/// What one seed gives the evaluation: its setting, its measurement and (for a training claim) the
+/// measurement of its runs cut to step 0.
+pub struct SeedInput {
+    pub seed: u64,
+    pub setting: Setting,
+    pub m: Measurement,
+    pub init: Option<Measurement>,
+}
+
+/// Evaluates one seed: checks (with their values at initialization), verdict under the file's and
+/// the paper's thresholds, the recorded quantities, and whether an expected failure failed for the
+/// named reasons.
+fn evaluate_seed(theorem: &Theorem, input: &SeedInput) -> (SeedResult, BTreeMap<String, String>) {
+    let m = &input.m;
+    let mut checks: Vec<CheckOutcome> = theorem.checks.iter().map(|c| evaluate_check(c, m)).collect();
+    if let Some(init) = &input.init {
+        for (o, c) in checks.iter_mut().zip(&theorem.checks) {
+            o.at_init = evaluate_at_init(c, init);
+        }
+    }
+    let v = verdict(m, &m.runs, &checks);
+    let paper_verdict = checks.iter().any(|c| c.paper.is_some()).then(|| {
+        let paper: Vec<CheckOutcome> = checks
             .iter()
-            .map(|&step| TrackedRow {
-                step,
-                values: tracked_quantities
-                    .iter()
-                    .map(|q| m.series.get(q).and_then(|s| s.iter().rev().find(|(t, _)| *t <= step).map(|(_, v)| *v)))
-                    .collect(),
+            .map(|c| match &c.paper {
+                Some(p) => CheckOutcome { outcome: p.outcome.clone(), ..c.clone() },
+                None => c.clone(),
             })
-            .collect()
-    };
-    // Quantities worth recording: everything the checks, the orderings and the events refer to.
-    let mut names: Vec<String> = Vec::new();
+            .collect();
+        verdict(m, &m.runs, &paper)
+    });
+    let unexpected = (theorem.expected == Expected::Fails && v == Verdict::Fails)
+        .then(|| {
+            let wrong: Vec<String> = checks
+                .iter()
+                .filter(|c| (c.outcome == Outcome::True) == theorem.expect_fail.contains(&c.what))
+                .map(|c| format!("`{}` is {}", c.what, outcome_word(&c.outcome)))
+                .collect();
+            (!wrong.is_empty()).then(|| format!("seed {}: {}", input.seed, wrong.join(", ")))
+        })
+        .flatten();
+    let (quantities, missing) = recorded(theorem, m);
+    let result = SeedResult { seed: input.seed, verdict: v, paper_verdict, checks, quantities, unexpected };
+    (result, missing)
+}
+
+fn outcome_word(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::True => "true",
+        Outcome::False => "false",
+        Outcome::Missing(_) => "not measured",
+    }
+}
+
+/// Quantities worth recording: everything the checks, the orderings and the events refer to.
+fn recorded(theorem: &Theorem, m: &Measurement) -> (BTreeMap<String, f64>, BTreeMap<String, String>) {
+    let mut names: Vec<String> = theorem.track.quantities.clone();
     for c in &theorem.checks {
         names.push(c.quantity.clone());
         names.extend(c.of.clone());
@@ -235,7 +349,7 @@ pub fn evaluate(theorem: &Theorem, origin: &str, scale: Scale, setting: Setting,
     let mut quantities = BTreeMap::new();
     let mut missing = BTreeMap::new();
     for n in names {
-        match lookup(&m, &n) {
+        match lookup(m, &n) {
             Ok(v) => {
                 quantities.insert(n, v);
             }
@@ -244,7 +358,41 @@ pub fn evaluate(theorem: &Theorem, origin: &str, scale: Scale, setting: Setting,
             }
         }
     }
-    let status = if theorem.expected.matches(&verdict) {
+    (quantities, missing)
+}
+
+/// Builds the report of a measured claim from its seeds (at least one); the details shown are the
+/// first seed's, the verdict is the seeds' verdicts under the rule of [`super::seeds`].
+pub fn evaluate(theorem: &Theorem, origin: &str, scale: Scale, inputs: Vec<SeedInput>) -> ClaimReport {
+    let (results, missing): (Vec<SeedResult>, Vec<BTreeMap<String, String>>) =
+        inputs.iter().map(|s| evaluate_seed(theorem, s)).unzip();
+    let first = inputs.into_iter().next().expect("at least one seed");
+    let m = first.m;
+    let setting = first.setting;
+    let orderings = theorem.orderings.iter().map(|o| (o.label.clone(), render_ordering(&o.items, &m))).collect();
+    // Steps of the tracked table: the requested ones and every run's last step.
+    let mut steps: Vec<usize> = theorem.track.steps.clone().unwrap_or_else(|| default_track_steps(setting.train.steps));
+    steps.extend(m.runs.iter().map(|r| r.steps));
+    steps.sort_unstable();
+    steps.dedup();
+    let tracked_quantities = theorem.track.quantities.clone();
+    let tracked = if m.runs.is_empty() {
+        Vec::new()
+    } else {
+        steps
+            .iter()
+            .map(|&step| TrackedRow {
+                step,
+                values: tracked_quantities
+                    .iter()
+                    .map(|q| m.series.get(q).and_then(|s| s.iter().rev().find(|(t, _)| *t <= step).map(|(_, v)| *v)))
+                    .collect(),
+            })
+            .collect()
+    };
+    let summary = seeds::summarize(&results);
+    let mismatch_reason = results.iter().find_map(|r| r.unexpected.clone());
+    let status = if theorem.expected.matches(&summary.verdict) && mismatch_reason.is_none() {
         Status::AsExpected
     } else if theorem.pending {
         Status::Pending
@@ -255,6 +403,7 @@ pub fn evaluate(theorem: &Theorem, origin: &str, scale: Scale, setting: Setting,
         (Scale::Test, Some(t)) => (t.scale.clone(), t.note.clone()),
         _ => ("full".to_string(), String::new()),
     };
+    let first_result = &results[0];
     ClaimReport {
         id: theorem.id.clone(),
         title: theorem.title.clone(),
@@ -268,15 +417,24 @@ pub fn evaluate(theorem: &Theorem, origin: &str, scale: Scale, setting: Setting,
         runs: m.runs,
         tracked_quantities,
         tracked,
-        checks,
+        checks: first_result.checks.clone(),
         orderings,
-        quantities,
-        missing,
-        verdict,
+        quantities: first_result.quantities.clone(),
+        missing: missing.into_iter().next().unwrap_or_default(),
+        spread: seeds::spread(&results),
+        verdict: summary.verdict,
+        paper_verdict: summary.paper_verdict,
+        holds_count: summary.holds,
+        lower_bound: summary.lower_bound,
+        rule: seeds::RULE.to_string(),
+        seeds: results,
         expected: theorem.expected,
+        expect_fail: theorem.expect_fail.clone(),
         pending: theorem.pending,
         pending_reason: theorem.pending_reason.clone(),
         status,
+        mismatch_reason,
         notes: theorem.notes.trim().to_string(),
+        paper_setting: None,
     }
 }

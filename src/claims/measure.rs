@@ -45,6 +45,9 @@ pub struct RunInfo {
     pub stop: StopReason,
     /// Wall-clock seconds (not part of the summary text; it varies).
     pub seconds: f64,
+    /// Whether the run moved away from its initialization ([`Run::moved`]).
+    #[serde(skip)]
+    pub moved: bool,
 }
 
 impl RunInfo {
@@ -56,6 +59,7 @@ impl RunInfo {
             steps: run.steps,
             stop: run.stop,
             seconds: run.seconds,
+            moved: run.moved,
         }
     }
 }
@@ -73,13 +77,21 @@ pub fn measure_convex(setting: &Setting) -> Result<Measurement> {
     if setting.model.activation != crate::setting::ActivationKind::Linear {
         return Ok(Measurement::unavailable("the convex certificate needs model.activation = \"linear\""));
     }
-    let convex = crate::certify::ConvexSetting { threads: 1, ..crate::certify::ConvexSetting::from_setting(setting) };
-    let report = crate::certify::run_convex(&convex)?;
+    let convex = crate::certify::ConvexSetting::from_setting(setting);
+    let report = match crate::certify::run_convex(&convex) {
+        Ok(r) => r,
+        Err(crate::Error::Numerical(why)) => {
+            return Ok(Measurement::unavailable(format!("certificate not computed: {why}")));
+        }
+        Err(e) => return Err(e),
+    };
     let mut m = Measurement::default();
     let q = &mut m.quantities;
     q.insert("certificate.max_radius".into(), report.max_radius);
     q.insert("certificate.uncertified_predictions".into(), (report.test_size - report.predictions_certified) as f64);
     q.insert("certificate.disagreements".into(), report.disagreements as f64);
+    let inconsistent = report.runs.values().filter(|r| !r.consistent).count();
+    q.insert("certificate.inconsistent_runs".into(), inconsistent as f64);
     q.insert("certificate.minimizer_radius".into(), report.minimizer.radius);
     q.insert("certificate.test_size".into(), report.test_size as f64);
     let not_converged = report.runs.values().filter(|r| !matches!(r.stop, StopReason::GradTol { .. })).count();
@@ -101,6 +113,7 @@ pub fn measure_convex(setting: &Setting) -> Result<Measurement> {
                 steps: r.steps,
                 stop: r.stop,
                 seconds: r.seconds,
+                moved: r.steps > 0,
             });
         }
     }
@@ -197,6 +210,8 @@ pub fn measure_runs(exp: &Experiment, runs: &[&Run], feature_level: Option<f64>)
             put(q, format!("{k}.{f}"), v);
         }
         put(q, format!("{k}.steps"), run.steps as f64);
+        let peak = run.trace.iter().map(|c| c.grad_norm_l2).fold(f64::NEG_INFINITY, f64::max);
+        put(q, format!("{k}.grad_norm_max"), peak);
         put(q, format!("{k}.diverged"), f64::from(u8::from(matches!(run.stop, StopReason::Diverged { .. }))));
         put(q, format!("{k}.distance_from_init"), run.weights.distance(&exp.init));
         put(q, format!("{k}.reversed"), f64::from(u8::from(run.feature_reversal_step.is_some())));
@@ -261,4 +276,103 @@ pub fn measure_runs(exp: &Experiment, runs: &[&Run], feature_level: Option<f64>)
         }
     }
     m
+}
+
+/// Whether a quantity changes with training (`<run>.*`, `distance.*`, `convex_radius.*`), as opposed
+/// to a property of the setting, the data or the initialization (`predicted.*`, `data.*`, `init.*`)
+/// or the convex certificate.
+pub fn is_training_quantity(name: &str) -> bool {
+    !["predicted.", "data.", "init.", "certificate."].iter().any(|p| name.starts_with(p))
+}
+
+/// Per-run quantity fields beyond [`checkpoint_fields`].
+const RUN_FIELDS: [&str; 14] = [
+    "steps",
+    "grad_norm_max",
+    "diverged",
+    "distance_from_init",
+    "reversed",
+    "reversal_step",
+    "noise_growth_per_step",
+    "feature_growth_per_step",
+    "growth_ratio",
+    "feature_reach_step",
+    "feature_reach_after_step",
+    "noise_max_at_reach",
+    "noise_growth_at_reach",
+    "radius",
+];
+
+const CERTIFICATE: [&str; 8] = [
+    "max_radius",
+    "uncertified_predictions",
+    "disagreements",
+    "inconsistent_runs",
+    "minimizer_radius",
+    "test_size",
+    "runs_not_converged",
+    "adamw_distance_lower",
+];
+
+/// `Ok` when `name` is a quantity a claim of `kind` with these run names can measure; otherwise the
+/// allowed forms, for the load error.
+pub fn known_quantity(kind: super::ClaimKind, runs: &[String], name: &str) -> std::result::Result<(), String> {
+    let fields: Vec<&str> = checkpoint_fields_names().into_iter().chain(RUN_FIELDS[..13].iter().copied()).collect();
+    let ok = match kind {
+        super::ClaimKind::ConvexCertificate => match name.strip_prefix("certificate.") {
+            Some(rest) => CERTIFICATE.contains(&rest) || rest.strip_suffix(".radius").is_some_and(|r| !r.is_empty()),
+            None => false,
+        },
+        super::ClaimKind::Training => {
+            let parts: Vec<&str> = name.split('.').collect();
+            match parts.as_slice() {
+                ["predicted", f] => ["noise_l1", "noise_init_scale"].contains(f),
+                ["data", f] => ["noise_l1_mean", "overlapping_pairs", "supports_per_coordinate"].contains(f),
+                ["init", f] => checkpoint_fields_names().contains(f),
+                ["certified", "distance_lower", a, b] => {
+                    (*a, *b) == ("gd", "adam") && runs.iter().any(|r| r == a) && runs.iter().any(|r| r == b)
+                }
+                ["certified", run, f] => {
+                    (*run == "init" || runs.iter().any(|r| r == run)) && crate::endpoints::CERTIFIED_FIELDS.contains(f)
+                }
+                ["distance" | "convex_radius", a, b] => runs.iter().any(|r| r == a) && runs.iter().any(|r| r == b),
+                [run, f] => runs.iter().any(|r| r == run) && fields.contains(f),
+                _ => false,
+            }
+        }
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(match kind {
+        super::ClaimKind::ConvexCertificate => {
+            format!("certificate.{{{}}}, certificate.<run>.radius", CERTIFICATE.join(","))
+        }
+        super::ClaimKind::Training => format!(
+            "<run>.{{{}}} with <run> one of {{{}}}; init.<checkpoint field>; predicted.{{noise_l1,noise_init_scale}}; \
+             data.{{noise_l1_mean,overlapping_pairs,supports_per_coordinate}}; distance.<run>.<run>; convex_radius.<run>.<run>; \
+             certified.<run or init>.{{{}}}; certified.distance_lower.gd.adam",
+            fields.join(","),
+            runs.join(","),
+            crate::endpoints::CERTIFIED_FIELDS.join(",")
+        ),
+    })
+}
+
+/// The names of the per-checkpoint fields.
+fn checkpoint_fields_names() -> Vec<&'static str> {
+    vec![
+        "train_error",
+        "test_error",
+        "objective",
+        "loss",
+        "grad_norm",
+        "grad_norm_l1",
+        "weight_norm",
+        "feature_max",
+        "feature_max_plus",
+        "feature_max_minus",
+        "noise_min_max",
+        "noise_max_max",
+    ]
 }

@@ -14,6 +14,7 @@ pub mod evaluate;
 pub mod headline;
 pub mod measure;
 pub mod report;
+pub mod seeds;
 pub mod theorem;
 
 pub use checker::Checker;

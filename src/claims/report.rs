@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::evaluate::{CheckOutcome, Outcome};
 use super::measure::RunInfo;
+use super::seeds::SeedResult;
 use super::theorem::{ClaimKind, Expected, IfFalse, is_certified};
 use crate::format::{Align, Table, sig};
 use crate::setting::Setting;
@@ -67,12 +68,67 @@ pub struct ClaimReport {
     /// Every quantity the checks and orderings refer to, plus the reported events.
     pub quantities: BTreeMap<String, f64>,
     pub missing: BTreeMap<String, String>,
+    /// `(quantity, min, max)` over the seeds.
+    pub spread: Vec<(String, f64, f64)>,
+    /// The verdict over the seeds, by [`super::seeds::RULE`].
     pub verdict: Verdict,
+    /// The verdict with the paper's thresholds, where the file relaxes some.
+    pub paper_verdict: Option<Verdict>,
+    /// Seeds on which the claim holds.
+    pub holds_count: usize,
+    /// One-sided 95% Clopper-Pearson lower bound on the probability that the claim holds for a
+    /// random seed.
+    pub lower_bound: f64,
+    pub rule: String,
+    pub seeds: Vec<SeedResult>,
     pub expected: Expected,
+    pub expect_fail: Vec<String>,
     pub pending: bool,
     pub pending_reason: Option<String>,
     pub status: Status,
+    /// Why the status is a mismatch although the verdict is the expected one (an expected
+    /// failure that failed for another reason).
+    pub mismatch_reason: Option<String>,
     pub notes: String,
+    /// The same claim under the paper's reading of the setting, where the file departs from it.
+    pub paper_setting: Option<PaperSettingReport>,
+}
+
+/// The claim checked under the paper's reading of the setting (`[paper_setting]`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PaperSettingReport {
+    /// The overrides, as written (`model.lambda = 0.01`).
+    pub overrides: String,
+    pub verdict: Verdict,
+    pub holds_count: usize,
+    /// Per seed: the verdict and the checks that were not true.
+    pub seeds: Vec<(u64, Verdict, Vec<String>)>,
+}
+
+impl PaperSettingReport {
+    /// From the report of the claim under the paper's setting.
+    pub fn of(theorem: &super::Theorem, r: ClaimReport) -> Self {
+        let mut overrides = Vec::new();
+        fn flatten(prefix: &str, t: &toml::Table, out: &mut Vec<String>) {
+            for (k, v) in t {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                match v {
+                    toml::Value::Table(inner) => flatten(&key, inner, out),
+                    v => out.push(format!("{key} = {v}")),
+                }
+            }
+        }
+        flatten("", theorem.paper_setting.as_ref().expect("a paper setting"), &mut overrides);
+        let seeds = r
+            .seeds
+            .iter()
+            .map(|s| {
+                let not_true = s.checks.iter().filter(|c| c.outcome != Outcome::True).map(|c| c.what.clone()).collect();
+                (s.seed, s.verdict.clone(), not_true)
+            })
+            .collect();
+        Self { overrides: overrides.join(", "), verdict: r.verdict, holds_count: r.holds_count, seeds }
+    }
 }
 
 /// Step counts and flags print exactly; everything else to 2 significant digits.
@@ -96,6 +152,22 @@ impl ClaimReport {
     /// The summary a reviewer reads (and the snapshot test records): the claim and reference, the
     /// setting, the tracked quantities at a few checkpoints (2 significant digits), the checks, the
     /// orderings and the verdict. No times, no paths.
+    /// When some checks are certified (`certified.*` quantities, proved in exact arithmetic about
+    /// the final weights): which checks the verdict rests on as proofs and which as float
+    /// observations of the binary64 run.
+    fn basis_lines(&self, o: &mut String) {
+        let (proved, observed): (Vec<&CheckOutcome>, Vec<&CheckOutcome>) =
+            self.checks.iter().partition(|c| is_certified(&c.quantity));
+        if proved.is_empty() {
+            return;
+        }
+        let whats = |cs: &[&CheckOutcome]| {
+            cs.iter().map(|c| c.what.trim_start_matches("certified: ")).collect::<Vec<_>>().join("; ")
+        };
+        let _ = writeln!(o, "    certified (exact arithmetic on the final weights): {}", whats(&proved));
+        let _ = writeln!(o, "    float observations (binary64 run): {}", whats(&observed));
+    }
+
     pub fn summary(&self) -> String {
         let mut o = String::new();
         let _ = writeln!(o, "claim {}: {}", self.id, self.title);
@@ -147,6 +219,21 @@ impl ClaimReport {
                     (Outcome::Missing(_), _) => "not measured",
                 };
                 let _ = writeln!(o, "    [{mark}] {}: {}", c.what, c.text);
+                if let Some(p) = &c.paper {
+                    let _ = writeln!(o, "        paper's threshold {}: {}", p.value, word(&p.outcome));
+                }
+                if let Some(a) = &c.at_init {
+                    let value = a.value.map_or("not defined".to_string(), |v| fmt_quantity(&c.quantity, v));
+                    let _ = write!(
+                        o,
+                        "        at initialization: {value}, {}",
+                        if a.passes { "passes" } else { "does not pass" }
+                    );
+                    if let (Some(why), true) = (&c.holds_at_init, a.passes) {
+                        let _ = write!(o, " ({})", why.split_whitespace().collect::<Vec<_>>().join(" "));
+                    }
+                    o.push('\n');
+                }
             }
         }
         if !self.orderings.is_empty() {
@@ -155,24 +242,157 @@ impl ClaimReport {
                 let _ = writeln!(o, "    {label}: {text}");
             }
         }
-        let _ = writeln!(o, "verdict: {}", self.verdict);
-        // Which checks are proved: those whose left-hand quantity (the first word of the check's
-        // text) is a `certified.*` one; the others are observations of the binary64 run.
-        let (proved, observed): (Vec<&CheckOutcome>, Vec<&CheckOutcome>) =
-            self.checks.iter().partition(|c| c.text.split_whitespace().next().is_some_and(is_certified));
-        if !proved.is_empty() {
-            let whats = |cs: &[&CheckOutcome]| {
-                cs.iter().map(|c| c.what.trim_start_matches("certified: ")).collect::<Vec<_>>().join("; ")
-            };
-            let _ = writeln!(o, "    certified (exact arithmetic on the final weights): {}", whats(&proved));
-            let _ = writeln!(o, "    float observations (binary64 run): {}", whats(&observed));
+        self.seeds_section(&mut o);
+        let n = self.seeds.len();
+        let _ = writeln!(o, "rule: {}", self.rule);
+        let _ = writeln!(
+            o,
+            "verdict: {} (holds on {}/{n} seeds; one-sided 95% Clopper-Pearson lower bound {})",
+            self.verdict,
+            self.holds_count,
+            sig(self.lower_bound, 2)
+        );
+        self.basis_lines(&mut o);
+        if let Some(p) = &self.paper_verdict {
+            let _ = writeln!(o, "verdict under the paper's thresholds: {p}");
+        }
+        if let Some(p) = &self.paper_setting {
+            let _ = writeln!(
+                o,
+                "verdict under the paper's setting ({}): {} (holds on {}/{n} seeds)",
+                p.overrides, p.verdict, p.holds_count
+            );
+            for (seed, v, not_true) in &p.seeds {
+                let _ = write!(o, "    seed {seed}: {}", v.label());
+                if !not_true.is_empty() {
+                    let _ = write!(o, " (not true: {})", not_true.join("; "));
+                }
+                o.push('\n');
+            }
         }
         let _ = write!(o, "expected: {}", self.expected.label());
+        if !self.expect_fail.is_empty() {
+            let _ = write!(o, " (false: {})", self.expect_fail.join("; "));
+        }
         if self.pending {
             let _ = write!(o, " (pending{})", self.pending_reason.as_ref().map_or(String::new(), |r| format!(": {r}")));
         }
         o.push('\n');
-        let _ = writeln!(o, "status: {}", self.status.label());
+        let _ = write!(o, "status: {}", self.status.label());
+        if let Some(why) = &self.mismatch_reason {
+            let _ = write!(o, " (expected failure, but {why})");
+        }
+        o.push('\n');
         o
+    }
+
+    /// `seeds 1, 2, 3: holds, holds, fails (holds on 2/3; 95% lower bound 0.14)`.
+    pub fn seeds_line(&self) -> String {
+        let seeds: Vec<String> = self.seeds.iter().map(|s| s.seed.to_string()).collect();
+        let verdicts: Vec<&str> = self.seeds.iter().map(|s| s.verdict.label()).collect();
+        format!(
+            "seeds {}: {} (holds on {}/{}; one-sided 95% Clopper-Pearson lower bound {})",
+            seeds.join(", "),
+            verdicts.join(", "),
+            self.holds_count,
+            self.seeds.len(),
+            sig(self.lower_bound, 2)
+        )
+    }
+
+    /// Per-seed verdicts with each check's left-hand side, and the spread of every recorded quantity.
+    fn seeds_section(&self, o: &mut String) {
+        let seeds: Vec<String> = self.seeds.iter().map(|s| s.seed.to_string()).collect();
+        let _ = writeln!(o, "seeds: {} (the details above are seed {}'s)", seeds.join(", "), seeds[0]);
+        let mut align = vec![Align::Right, Align::Left];
+        align.extend(self.checks.iter().map(|_| Align::Right));
+        let mut table = Table::new(&align).indent("    ");
+        let head = ["seed".to_string(), "verdict".to_string()];
+        table.row(head.into_iter().chain(self.checks.iter().enumerate().map(|(k, _)| format!("check {}", k + 1))));
+        for s in &self.seeds {
+            let verdict = if s.paper_verdict.as_ref().is_some_and(|p| p != &s.verdict) {
+                format!("{} (paper: {})", s.verdict.label(), s.paper_verdict.as_ref().map_or("", |p| p.label()))
+            } else {
+                s.verdict.label().to_string()
+            };
+            let cells = s.checks.iter().map(|c| {
+                let v = c.lhs.map_or("-".to_string(), |v| fmt_quantity(&c.quantity, v));
+                format!("{v} {}", mark(c))
+            });
+            table.row([s.seed.to_string(), verdict].into_iter().chain(cells));
+        }
+        o.push_str(&table.render());
+        if self.seeds.len() > 1 && !self.spread.is_empty() {
+            let _ = writeln!(o, "spread over seeds (min .. max):");
+            for (k, lo, hi) in &self.spread {
+                let _ = writeln!(o, "    {k}: {} .. {}", fmt_quantity(k, *lo), fmt_quantity(k, *hi));
+            }
+        }
+    }
+
+    /// The JSON of `adamgap check --json`: `id`, `verdict` (`holds`, `fails`, `inconclusive`),
+    /// `reason`, `expected`, `status` (`ok` when the verdict is the expected one), `seeds` (each
+    /// `seed` and `verdict`), `rule`, `lower_bound`, `checks` (each `what`, `text`, `outcome`,
+    /// `at_init` with `value` and `passes`, and `paper` where the file relaxes a threshold), and
+    /// the full report under `report`.
+    pub fn json(&self) -> serde_json::Value {
+        let reason = |v: &Verdict| match v {
+            Verdict::Inconclusive(r) => serde_json::Value::String(r.clone()),
+            _ => serde_json::Value::Null,
+        };
+        let checks: Vec<_> = self
+            .checks
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "what": c.what,
+                    "text": c.text,
+                    "outcome": word(&c.outcome),
+                    "at_init": c.at_init,
+                    "holds_at_init": c.holds_at_init,
+                    "paper": c.paper.as_ref().map(|p| serde_json::json!({"value": p.value, "outcome": word(&p.outcome)})),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "id": self.id,
+            "verdict": self.verdict.label(),
+            "reason": reason(&self.verdict),
+            "paper_verdict": self.paper_verdict.as_ref().map(Verdict::label),
+            "paper_setting_verdict": self.paper_setting.as_ref().map(|p| p.verdict.label()),
+            "expected": self.expected.label(),
+            "status": self.status.label().to_lowercase(),
+            "mismatch_reason": self.mismatch_reason,
+            "seeds": self.seeds.iter().map(|s| serde_json::json!({
+                "seed": s.seed,
+                "verdict": s.verdict.label(),
+                "reason": reason(&s.verdict),
+                "paper_verdict": s.paper_verdict.as_ref().map(Verdict::label),
+            })).collect::<Vec<_>>(),
+            "rule": self.rule,
+            "holds": self.holds_count,
+            "lower_bound": self.lower_bound,
+            "checks": checks,
+            "report": self,
+        })
+    }
+}
+
+/// `true`, `false`, `not measured`.
+fn word(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::True => "true",
+        Outcome::False => "false",
+        Outcome::Missing(_) => "not measured",
+    }
+}
+
+/// A one-character mark of a check's outcome for the per-seed table.
+fn mark(c: &CheckOutcome) -> &'static str {
+    match (&c.outcome, c.if_false) {
+        (Outcome::True, _) => "ok",
+        (Outcome::False, IfFalse::Fails) => "FALSE",
+        (Outcome::False, IfFalse::Inconclusive) => "not-reached",
+        (Outcome::Missing(_), _) => "n/m",
     }
 }

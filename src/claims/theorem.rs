@@ -153,6 +153,18 @@ pub struct Check {
     /// the step budget").
     #[serde(default)]
     pub reason: Option<String>,
+    /// Why it is right that this check already passes at initialization (a check on a training
+    /// quantity that passes at `W^(0)` without it is rejected when the claim is checked).
+    #[serde(default)]
+    pub holds_at_init: Option<String>,
+    /// The paper's own threshold when `value` is a documented relaxation of it: the report prints
+    /// the verdict under both readings; the claim's verdict uses `value`.
+    #[serde(default)]
+    pub paper_value: Option<f64>,
+    /// For a "never" check: the steps every run must have taken for the check to mean anything
+    /// ("no reversal within 10,000 steps"); a run that stopped earlier leaves the check not measured.
+    #[serde(default)]
+    pub horizon: Option<usize>,
 }
 
 fn one() -> f64 {
@@ -216,7 +228,15 @@ pub struct TestScale {
     /// Overrides merged on top of `[setting]` (same shape; tables merge, arrays replace).
     #[serde(default)]
     pub setting: toml::Table,
+    /// Seeds at this scale (default [`TEST_SEEDS`], at least that many for a training claim).
+    #[serde(default)]
+    pub seeds: Option<usize>,
 }
+
+/// Seeds of a training claim at the full scale, by default and at least.
+pub const FULL_SEEDS: usize = 10;
+/// Seeds of a training claim at the test scale, by default and at least.
+pub const TEST_SEEDS: usize = 3;
 
 /// One theorem file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -232,6 +252,14 @@ pub struct Theorem {
     pub kind: ClaimKind,
     /// The verdict the checker must give.
     pub expected: Expected,
+    /// With `expected = "fails"`: the `what` of every check that must be false on every seed (all
+    /// other checks must hold); a claim that fails for another reason is a mismatch.
+    #[serde(default)]
+    pub expect_fail: Vec<String>,
+    /// Seeds at the full scale (default [`FULL_SEEDS`], at least that many for a training claim):
+    /// `[setting].seed`, `seed + 1`, ...
+    #[serde(default)]
+    pub seeds: Option<usize>,
     /// A pending claim is checked and reported, but a verdict that differs from `expected` does not
     /// fail `adamgap check` or the test: the report says PENDING.
     #[serde(default)]
@@ -246,6 +274,11 @@ pub struct Theorem {
     pub setting: toml::Table,
     #[serde(default)]
     pub test: Option<TestScale>,
+    /// The paper's reading of the setting, where `[setting]` departs from it by a documented choice
+    /// (same shape, merged on top at both scales): the claim is checked there too and the report
+    /// shows that verdict beside the claim's; the status uses `[setting]`.
+    #[serde(default)]
+    pub paper_setting: Option<toml::Table>,
     #[serde(default)]
     pub measure: MeasureParams,
     #[serde(default, rename = "check")]
@@ -277,7 +310,7 @@ impl Theorem {
     /// Parses a theorem file's text; `origin` names it in errors.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
         let t: Self = crate::setting::parse_toml(text, origin)?;
-        t.validate(origin)?;
+        t.validate(text, origin)?;
         Ok(t)
     }
 
@@ -290,20 +323,60 @@ impl Theorem {
     /// The setting to run at `scale`: the preset, `[setting]`, then (at the test scale)
     /// `[test.setting]`; validated. Errors name the file and the field.
     pub fn setting(&self, scale: Scale, origin: &str) -> Result<Setting> {
+        self.setting_with(scale, origin, None)
+    }
+
+    /// The setting at `scale` with `[paper_setting]` on top, if the file has one.
+    pub fn paper_setting(&self, scale: Scale, origin: &str) -> Option<Result<Setting>> {
+        self.paper_setting.as_ref().map(|p| self.setting_with(scale, origin, Some(p)))
+    }
+
+    fn setting_with(&self, scale: Scale, origin: &str, paper: Option<&toml::Table>) -> Result<Setting> {
         let mut table = self.setting.clone();
         if scale == Scale::Test
             && let Some(t) = &self.test
         {
             merge(&mut table, &t.setting);
         }
+        if let Some(p) = paper {
+            merge(&mut table, p);
+        }
         let Preset::Paper = self.preset;
-        let tables =
-            if scale == Scale::Test && self.test.is_some() { "[setting] with [test.setting]" } else { "[setting]" };
+        let tables = match (scale == Scale::Test && self.test.is_some(), paper.is_some()) {
+            (true, false) => "[setting] with [test.setting]",
+            (true, true) => "[setting] with [test.setting] and [paper_setting]",
+            (false, true) => "[setting] with [paper_setting]",
+            (false, false) => "[setting]",
+        };
         let err =
             |message: String| Error::Config { origin: origin.to_string(), message: format!("{tables}: {message}") };
         let s = Setting::deserialize(toml::Value::Table(table)).map_err(|e| err(e.to_string().trim().to_string()))?;
         s.validate().map_err(|e| err(e.to_string()))?;
         Ok(s)
+    }
+
+    /// The seeds to check at `scale`: `[setting].seed` and the next ones.
+    pub fn seed_list(&self, scale: Scale) -> Vec<u64> {
+        let base =
+            self.setting.get("seed").and_then(toml::Value::as_integer).map_or(Setting::default().seed, |s| s as u64);
+        let default = if self.kind == ClaimKind::Training {
+            if scale == Scale::Test { TEST_SEEDS } else { FULL_SEEDS }
+        } else {
+            1
+        };
+        let n = match scale {
+            Scale::Test => self.test.as_ref().and_then(|t| t.seeds).unwrap_or(default),
+            Scale::Full => self.seeds.unwrap_or(default),
+        };
+        (0..n as u64).map(|k| base + k).collect()
+    }
+
+    /// The optimizer keys of `[setting].optimizers` (the run names of a training claim).
+    fn optimizer_keys(&self) -> Vec<String> {
+        let list = self.setting.get("optimizers").and_then(toml::Value::as_array);
+        let keys = list
+            .map(|a| a.iter().filter_map(|o| o.get("kind").and_then(toml::Value::as_str)).map(String::from).collect());
+        keys.unwrap_or_else(|| Setting::default().optimizers.iter().map(|o| o.key().to_string()).collect())
     }
 
     /// Whether a check reads a `certified.*` quantity (the final weights' certificate, see
@@ -322,11 +395,43 @@ impl Theorem {
 
     /// Checks what serde cannot: every check has a right-hand side, `within` where needed, ids
     /// non-empty. Errors name the file and the field.
-    fn validate(&self, origin: &str) -> Result<()> {
+    fn validate(&self, text: &str, origin: &str) -> Result<()> {
         let bad = |field: String, message: &str| Error::Config {
             origin: origin.to_string(),
             message: format!("field `{field}`: {message}"),
         };
+        let bad_at = |needle: &str, field: String, message: &str| Error::Config {
+            origin: format!("{origin}{}", line_of(text, needle).map_or(String::new(), |l| format!(" line {l}"))),
+            message: format!("field `{field}`: {message}"),
+        };
+        let whats: Vec<&str> = self.checks.iter().map(|c| c.what.as_str()).collect();
+        if (self.expected == Expected::Fails) == self.expect_fail.is_empty() {
+            return Err(bad(
+                "expect_fail".into(),
+                "`expected = \"fails\"` needs `expect_fail` (the `what` of every check that must be false), and only then",
+            ));
+        }
+        for name in &self.expect_fail {
+            if !whats.contains(&name.as_str()) {
+                return Err(bad_at(name, "expect_fail".into(), &format!("no [[check]] has what = {name:?}")));
+            }
+        }
+        if self.kind == ClaimKind::Training {
+            let (full, test) = (self.seeds.unwrap_or(FULL_SEEDS), self.test.as_ref().and_then(|t| t.seeds));
+            if full < FULL_SEEDS {
+                return Err(bad_at("seeds", "seeds".into(), &format!("a training claim needs >= {FULL_SEEDS} seeds")));
+            }
+            if test.is_some_and(|n| n < TEST_SEEDS) {
+                return Err(bad_at(
+                    "seeds",
+                    "test.seeds".into(),
+                    &format!("a training claim needs >= {TEST_SEEDS} seeds"),
+                ));
+            }
+        }
+        if self.seeds == Some(0) || self.test.as_ref().and_then(|t| t.seeds) == Some(0) {
+            return Err(bad_at("seeds", "seeds".into(), ">= 1"));
+        }
         if self.id.trim().is_empty() {
             return Err(bad("id".into(), "must not be empty"));
         }
@@ -350,6 +455,19 @@ impl Theorem {
             }
             if c.if_false == IfFalse::Inconclusive && c.reason.is_none() {
                 return Err(bad(f("reason"), "an `if_false = \"inconclusive\"` check needs a `reason`"));
+            }
+            if c.paper_value.is_some() && c.value.is_none() {
+                return Err(bad(f("paper_value"), "only with a constant `value` (the relaxed threshold)"));
+            }
+            let optimizers = self.optimizer_keys();
+            for name in std::iter::once(&c.quantity).chain(c.of.iter()) {
+                if let Err(allowed) = super::measure::known_quantity(self.kind, &optimizers, name) {
+                    return Err(bad_at(
+                        &format!("\"{name}\""),
+                        f(if name == &c.quantity { "quantity" } else { "of" }),
+                        &format!("unknown quantity `{name}` (allowed: {allowed})"),
+                    ));
+                }
             }
         }
         for (k, h) in self.headline.iter().enumerate() {
@@ -378,6 +496,11 @@ impl Theorem {
         }
         Ok(())
     }
+}
+
+/// The 1-based line of the first occurrence of `needle` in `text`.
+fn line_of(text: &str, needle: &str) -> Option<usize> {
+    text.find(needle).map(|at| text[..at].matches('\n').count() + 1)
 }
 
 /// Merges `over` into `base`: tables merge recursively, everything else (arrays included) replaces.

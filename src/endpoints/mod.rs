@@ -33,7 +33,7 @@ use std::time::Instant;
 pub use coefficients::{ExactCoefficients, Shown, distance};
 pub use enclose::{Fi, Sign};
 pub use margins::ErrorCount;
-pub use quantities::certified_quantities;
+pub use quantities::{CERTIFIED_FIELDS, certified_quantities};
 pub use render::{json, markdown, text};
 
 use crate::data::PatchData;
@@ -131,13 +131,13 @@ impl EndpointReport {
     }
 }
 
-/// Certifies `W^(0)` and the final weights of every run, on up to `threads` threads (results do
-/// not depend on `threads`).
-pub fn certify_experiment(exp: &Experiment, runs: &[&Run], threads: usize, opts: &EndpointOptions) -> EndpointReport {
+/// Certifies `W^(0)` and the final weights of every run, on the current thread pool (results do
+/// not depend on its size).
+pub fn certify_experiment(exp: &Experiment, runs: &[&Run], opts: &EndpointOptions) -> EndpointReport {
     let start = Instant::now();
     let mut named: Vec<(&str, &Weights)> = vec![("init", &exp.init)];
     named.extend(runs.iter().map(|r| (r.name.as_str(), &r.weights)));
-    let certs = crate::parallel::map_indexed(named.len(), threads, |k| {
+    let certs = crate::parallel::map_indexed(named.len(), |k| {
         certify_point(&exp.model, &exp.train, &exp.test, named[k].1, opts).map_err(|e| e.to_string())
     });
     let points = named.iter().map(|(n, _)| n.to_string()).zip(certs).collect();

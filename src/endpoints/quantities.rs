@@ -9,6 +9,20 @@
 
 use super::EndpointReport;
 
+/// The fields of `certified.<point>.<field>`, `<point>` being `init` or a run's name.
+pub const CERTIFIED_FIELDS: [&str; 9] = [
+    "train_error_lower",
+    "train_error_upper",
+    "test_error_lower",
+    "test_error_upper",
+    "grad_norm_lower",
+    "grad_norm_upper",
+    "objective_lower",
+    "objective_upper",
+    "undecided_margins",
+];
+const NAMES: [&str; 9] = CERTIFIED_FIELDS;
+
 /// `(name, value)` pairs.
 pub type Named<T> = Vec<(String, T)>;
 
@@ -16,17 +30,6 @@ pub type Named<T> = Vec<(String, T)>;
 /// no value with the reason (see the module doc).
 pub fn certified_quantities(report: &EndpointReport) -> (Named<f64>, Named<String>) {
     let (mut q, mut missing) = (Vec::new(), Vec::new());
-    const NAMES: [&str; 9] = [
-        "train_error_lower",
-        "train_error_upper",
-        "test_error_lower",
-        "test_error_upper",
-        "grad_norm_lower",
-        "grad_norm_upper",
-        "objective_lower",
-        "objective_upper",
-        "undecided_margins",
-    ];
     for (name, c) in &report.points {
         match c {
             Ok(c) => {

@@ -2,7 +2,7 @@
 
 use ndarray::Array2;
 
-use super::{Cnn, Layout, LossEval, sigmoid, softplus};
+use super::{Cnn, Layout, LossEval, misclassified, sigmoid, softplus};
 use crate::data::PatchData;
 
 /// The same objective as [`Cnn::loss_grad`] computed densely with plain matrix products, for
@@ -60,7 +60,7 @@ impl DenseReference {
                 model.scale * zi.indexed_iter().map(|((_, c), &t)| layout.class_sign(c) * act.value(t)).sum::<f64>();
             let margin = y * f;
             loss += softplus(-margin);
-            errors += usize::from(margin <= 0.0);
+            errors += usize::from(misclassified(margin));
             let a = -sigmoid(-margin) * y * model.scale / n;
             let mut ci = self.coef.slice_mut(ndarray::s![rows, ..]);
             ndarray::Zip::indexed(&mut ci).and(&zi).for_each(|(_, c), co, &t| {

@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::{Cnn, LossEval, Workspace, softplus_sigmoid};
+use super::{Cnn, LossEval, Workspace, misclassified, softplus_sigmoid};
 use crate::data::{PatchData, SparseRows};
 
 /// Work split of the parallel passes: samples per forward task, rows of `G` per backward task.
@@ -155,7 +155,7 @@ impl Cnn {
                     let y = data.y[b * SAMPLES_PER_TASK + j];
                     let margin = y * self.output_from(value, zi);
                     let (sp, sg) = softplus_sigmoid(-margin);
-                    *si = (sp, margin <= 0.0);
+                    *si = (sp, misclassified(margin));
                     // d/df log(1 + exp(-y f)) = y * l_i with l_i = -sigmoid(-y f).
                     let a = -sg * y * self.scale / n as f64;
                     let na = -a;
@@ -287,7 +287,7 @@ fn errors_body<const WIDE: bool>(model: &Cnn, w: &[f64], data: &PatchData, sampl
         let mut errors = 0usize;
         for i in samples {
             let f = model.forward_sample_with::<WIDE, _>(&value, w, data, i, &mut z);
-            errors += usize::from(data.clean_y[i] * f <= 0.0);
+            errors += usize::from(misclassified(data.clean_y[i] * f));
         }
         errors
     })

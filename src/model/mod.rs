@@ -55,6 +55,13 @@ pub fn regularized(g_loss: f64, lambda: f64, w: f64) -> f64 {
     g_loss + lambda * w
 }
 
+/// Whether a point with margin `y f` counts as an error: `y f <= 0`, or a margin that is not
+/// finite (a non-finite output never counts as a correct prediction).
+#[inline(always)]
+pub fn misclassified(margin: f64) -> bool {
+    !(margin.is_finite() && margin > 0.0)
+}
+
 /// The CNN with its objective's constants.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Cnn {

@@ -1,4 +1,5 @@
-//! Full-batch optimizers behind one small trait, on flat `f64` parameter vectors.
+//! Full-batch optimizers behind one small trait, on flat `f64` parameter vectors, and the one loop
+//! every run goes through ([`driver::minimize`]: budget, gradient tolerance, divergence, stop reason).
 //!
 //! Every optimizer receives the gradient of the *unregularized* loss `g_loss` and the weight decay
 //! `lambda`; all but AdamW form `g = g_loss + lambda w` inside their (fused, allocation-free)
@@ -21,7 +22,11 @@
 
 use rayon::prelude::*;
 
+pub mod driver;
+mod schedule;
 mod stop;
+pub use driver::{Budget, Eval, FirstOrder, Method, Objective, Observer, Point, Stop, minimize};
+pub use schedule::Schedule;
 pub use stop::StopReason;
 
 use crate::model::regularized;

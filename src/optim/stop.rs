@@ -1,4 +1,4 @@
-//! How an optimization run ends.
+//! How an optimization run ends ([`super::driver::minimize`] decides it).
 
 use serde::Serialize;
 
@@ -12,6 +12,9 @@ pub enum StopReason {
     GradTol { step: usize },
     /// A non-finite objective, gradient or weight appeared at this step.
     Diverged { step: usize },
+    /// The method's own convergence test passed at this step (Newton's method: its step fell
+    /// below binary64 resolution) while the gradient tolerance was not met.
+    Settled { step: usize },
 }
 
 impl std::fmt::Display for StopReason {
@@ -20,17 +23,28 @@ impl std::fmt::Display for StopReason {
             Self::StepBudget { step } => write!(f, "step budget reached ({step} steps)"),
             Self::GradTol { step } => write!(f, "gradient-norm tolerance reached at step {step}"),
             Self::Diverged { step } => write!(f, "diverged (non-finite values) at step {step}"),
+            Self::Settled { step } => write!(f, "settled above the gradient tolerance at step {step}"),
         }
     }
 }
 
 impl StopReason {
-    /// A short machine-readable label: `step-budget`, `grad-tol`, `diverged`.
+    /// The step at which the run stopped (= steps taken).
+    pub fn step(&self) -> usize {
+        match *self {
+            Self::StepBudget { step } | Self::GradTol { step } | Self::Diverged { step } | Self::Settled { step } => {
+                step
+            }
+        }
+    }
+
+    /// A short machine-readable label: `step-budget`, `grad-tol`, `diverged`, `settled`.
     pub fn label(&self) -> &'static str {
         match self {
             Self::StepBudget { .. } => "step-budget",
             Self::GradTol { .. } => "grad-tol",
             Self::Diverged { .. } => "diverged",
+            Self::Settled { .. } => "settled",
         }
     }
 }

@@ -3,7 +3,7 @@
 //! when some verdict differs from its expected one, 2 on an unreadable or invalid theorem file
 //! (the error names the file and the field).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
@@ -24,10 +24,13 @@ pub enum ScaleArg {
 /// Arguments of `adamgap check`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct CheckArgs {
-    /// Theorem files (default: every `theorems/*.toml`, sorted).
+    /// Theorem files (default: every `*.toml` of the --theorems folder, sorted).
     #[arg(value_name = "FILES")]
     pub files: Vec<PathBuf>,
-    /// Print the reports as JSON (an array, one object per claim) instead of text.
+    /// The folder of theorem files to check when no FILES are given [default: ./theorems].
+    #[arg(long, value_name = "DIR")]
+    pub theorems: Option<PathBuf>,
+    /// Print the reports as JSON (`{"claims": [...]}`, one object per claim) instead of text.
     #[arg(long)]
     pub json: bool,
     /// Print each claim's full summary (setting, tracked quantities, checks, orderings).
@@ -45,22 +48,39 @@ pub struct CheckArgs {
     pub quiet: bool,
 }
 
-/// The default theorem directory: `./theorems`, else the one of the source tree this binary was
-/// built from.
-fn default_dir() -> PathBuf {
-    let local = PathBuf::from("theorems");
-    if local.is_dir() { local } else { Path::new(env!("CARGO_MANIFEST_DIR")).join("theorems") }
-}
-
 /// Runs `adamgap check`.
-pub fn main(args: &CheckArgs) -> Result<i32> {
+pub fn main(args: &CheckArgs) -> super::CliResult<i32> {
+    use super::output::{json, stdout};
     if args.threads == 0 {
-        return Err(Error::invalid("--threads", 0, ">= 1"));
+        return Err(Error::invalid("--threads", 0, ">= 1").into());
     }
-    let files = if args.files.is_empty() { files_in(&default_dir())? } else { args.files.clone() };
-    if files.is_empty() {
-        return Err(Error::invalid("FILES", "(none)", "at least one theorem file; theorems/ has no *.toml"));
+    if !args.files.is_empty() && args.theorems.is_some() {
+        return Err(Error::invalid("--theorems", "given with FILES", "either FILES or --theorems DIR, not both").into());
     }
+    let files = if args.files.is_empty() {
+        let dir = args.theorems.clone().unwrap_or_else(|| PathBuf::from("theorems"));
+        if !dir.is_dir() {
+            return Err(Error::invalid(
+                "--theorems",
+                dir.display(),
+                "a folder of theorem files (the default ./theorems does not exist here: run from the crate's root or pass --theorems DIR)",
+            )
+            .into());
+        }
+        if !args.quiet && !args.json {
+            // Best effort, like the progress lines.
+            let _ = super::output::stderr(&format!("reading theorem files from {}\n", dir.display()));
+        }
+        let files = files_in(&dir)?;
+        if files.is_empty() {
+            return Err(
+                Error::invalid("--theorems", dir.display(), "a folder with at least one *.toml theorem file").into()
+            );
+        }
+        files
+    } else {
+        args.files.clone()
+    };
     let scale = match args.scale {
         ScaleArg::Full => Scale::Full,
         ScaleArg::Test => Scale::Test,
@@ -68,29 +88,33 @@ pub fn main(args: &CheckArgs) -> Result<i32> {
     // Parse every file first, so a bad file is reported before minutes of training.
     let theorems =
         files.iter().map(|p| Ok((p.clone(), adamgap::claims::Theorem::from_file(p)?))).collect::<Result<Vec<_>>>()?;
-    for (p, t) in &theorems {
-        t.setting(scale, &p.display().to_string())?;
-    }
     let mut checker = Checker::new(args.threads);
+    for (p, t) in &theorems {
+        checker.preflight(t, &p.display().to_string(), scale)?;
+    }
     if !(args.quiet || args.json) {
-        checker.progress = Box::new(|line| eprintln!("{line}"));
+        // Progress is best effort: a closed or full stderr does not stop the check.
+        checker.progress = Box::new(|line| {
+            let _ = super::output::stderr(&format!("{line}\n"));
+        });
     }
     let mut reports = Vec::new();
     for (p, t) in &theorems {
         let r = checker.check(t, &p.display().to_string(), scale)?;
         if !args.json {
             if args.verbose {
-                println!("{}", r.summary());
+                stdout(&format!("{}\n", r.summary()))?;
             } else {
-                println!("{}", r.line());
+                stdout(&format!("{}\n", r.line()))?;
                 for c in &r.checks {
-                    println!("    {}: {}", c.what, c.text);
+                    stdout(&format!("    {}: {}\n", c.what, c.text))?;
                 }
+                stdout(&format!("    {}\n", r.seeds_line()))?;
                 for (label, text) in &r.orderings {
-                    println!("    {label}: {text}");
+                    stdout(&format!("    {label}: {text}\n"))?;
                 }
                 if let adamgap::claims::Verdict::Inconclusive(why) = &r.verdict {
-                    println!("    inconclusive: {why}");
+                    stdout(&format!("    inconclusive: {why}\n"))?;
                 }
             }
         }
@@ -99,11 +123,21 @@ pub fn main(args: &CheckArgs) -> Result<i32> {
     let count = |s: Status| reports.iter().filter(|r| r.status == s).count();
     let (ok, mismatch, pending) = (count(Status::AsExpected), count(Status::Mismatch), count(Status::Pending));
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&reports).expect("JSON of plain data"));
+        let claims: Vec<serde_json::Value> = reports.iter().map(|r| r.json()).collect();
+        json(&serde_json::json!({ "claims": claims }))?;
     } else {
-        println!("\n{} claims: {ok} as expected, {mismatch} mismatched, {pending} pending", reports.len());
+        stdout(&format!("\n{} claims: {ok} as expected, {mismatch} mismatched, {pending} pending\n", reports.len()))?;
         for r in reports.iter().filter(|r| r.status != Status::AsExpected) {
-            println!("    {} {}: verdict {}, expected {}", r.status.label(), r.id, r.verdict, r.expected.label());
+            stdout(&format!(
+                "    {} {}: verdict {}, expected {}\n",
+                r.status.label(),
+                r.id,
+                r.verdict,
+                r.expected.label()
+            ))?;
+            if let Some(why) = &r.mismatch_reason {
+                stdout(&format!("        expected failure, but {why}\n"))?;
+            }
         }
     }
     Ok(if mismatch > 0 { 1 } else { 0 })

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use adamgap::certify::{self, ConvexReport, ConvexSetting, ProblemKind};
-use adamgap::error::Result;
+use adamgap::error::{Error, Result};
 use adamgap::format::{Align, Table, sig};
+use adamgap::verdict::Verdict;
 
 /// Arguments of `adamgap convex`.
 #[derive(Debug, Args, Clone, Default)]
@@ -18,7 +19,8 @@ alpha = 0.2, 10,000 test points), m = 20, lambda = 0.01, 20,000 steps per run, s
 gd eta 0.25; adam and adam-no-bias-correction eta 3e-3, b1 0.9, b2 0.999, eps 1e-2 (eta/eps = 0.3: stable GD
 limit); sign-gd eta 1e-2 * 0.997^t; momentum eta 0.05 beta 0.9; rmsprop eta 2.5e-4 beta 0.99 eps 1e-3;
 adagrad eta 0.2 eps 1e-8; newton (float64); AdamW = adam's hyperparameters, decoupled decay, 5,000 steps.
---problem logistic: sign-gd eta 5e-2 * 0.997^t, rmsprop eta 1e-3. Exit code 0: the claim holds; 1: not certified.
+--problem logistic: sign-gd eta 5e-2 * 0.997^t, rmsprop eta 1e-3. Exit code 0: the claim holds; 1: it fails or is
+inconclusive (the text report says why).
 Other hyperparameters: --config FILE (TOML with the fields of certify::ConvexSetting).")]
 pub struct ConvexArgs {
     /// The convex problem: paper-linear (the paper's data, CNN with linear activation) or logistic
@@ -34,7 +36,7 @@ pub struct ConvexArgs {
     /// Weight decay lambda > 0 of the optimized objective [default: 0.01].
     #[arg(long)]
     pub lambda: Option<f64>,
-    /// Certify the high-precision minimizer to radius <= 10^-digits, 1..=300 [default: 40].
+    /// Certify the high-precision minimizer to radius <= 10^-digits, 1..=250 [default: 40].
     #[arg(long)]
     pub digits: Option<u32>,
     /// Bits of the certified enclosures for the optimizer outputs, 64..=4096 [default: 128].
@@ -67,9 +69,14 @@ pub struct ConvexArgs {
     /// Filters per class m (paper-linear) [default: 20].
     #[arg(long)]
     pub m: Option<usize>,
-    /// Threads for the runs [default: 2].
-    #[arg(long)]
-    pub threads: Option<usize>,
+    /// Threads: the runs go side by side and the certificates split over them (results do not
+    /// depend on this).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Refuse settings whose estimated memory exceeds this (bytes, or with K/M/G/T, e.g. 8G)
+    /// [default: 3/4 of the available memory].
+    #[arg(long, value_name = "SIZE", value_parser = super::parse_size)]
+    pub max_memory: Option<u64>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -87,29 +94,54 @@ impl ConvexArgs {
         };
         override_from!(self, s;
             problem => problem,
-            seed => seed,
-            lambda => lambda,
+            seed => base.seed,
+            lambda => base.model.lambda,
             digits => digits,
             prec => prec,
-            test_size => data.test_size,
+            test_size => base.data.test_size,
             steps => steps,
             adamw_steps => adamw_steps,
             grad_tol => grad_tol,
             target_radius => target_radius,
-            d => data.d,
-            n => data.n,
-            s => data.s,
-            m => m,
-            threads => threads,
+            d => base.data.d,
+            n => base.data.n,
+            s => base.data.s,
+            m => base.model.m,
         );
-        s.validate()?;
+        s.validate().map_err(|e| match e {
+            Error::InvalidParameter { field, value, allowed } => {
+                Error::InvalidParameter { field: flag_of(&field).map_or(field, str::to_string), value, allowed }
+            }
+            other => other,
+        })?;
         Ok(s)
     }
 }
 
+/// The flag of a [`ConvexSetting`] field (its path in the struct), for the fields that have one.
+fn flag_of(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "seed" => "--seed",
+        "model.lambda" => "--lambda",
+        "digits" => "--digits",
+        "prec" => "--prec",
+        "data.test_size" => "--test-size",
+        "steps" => "--steps",
+        "adamw_steps" => "--adamw-steps",
+        "grad_tol" => "--grad-tol",
+        "target_radius" => "--target-radius",
+        "data.d" => "--d",
+        "data.n" => "--n",
+        "data.s" => "--s",
+        "model.m" => "--m",
+        _ => return None,
+    })
+}
+
 /// Runs `adamgap convex`; exit code 0 when the claim holds, 1 when it does not.
-pub fn main(args: &ConvexArgs) -> Result<i32> {
+pub fn main(args: &ConvexArgs) -> super::CliResult<i32> {
     let setting = args.resolve()?;
+    super::check_memory(&setting.memory_estimate(), args.max_memory)?;
     // Check the export directory before the computation, so a bad path fails fast.
     let staging = match &args.export {
         Some(dir) => Some(certify::export::Staging::new(dir)?),
@@ -122,22 +154,31 @@ pub fn main(args: &ConvexArgs) -> Result<i32> {
     }
     let r = &outcome.report;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(r).expect("plain data"));
+        super::output::json(r)?;
     } else {
-        print!("{}", text(r));
+        super::output::stdout(&text(r))?;
         if let Some(dir) = &args.export {
-            println!(
-                "\nexported to {} (check with: python3 tools/check_certificate.py {})",
+            super::output::stdout(&format!(
+                "\nexported to {} (check with: python3 tools/check_certificate.py {})\n",
                 dir.display(),
                 dir.display()
-            );
+            ))?;
         }
     }
-    Ok(if r.verdicts.holds { 0 } else { 1 })
+    Ok(if r.verdicts.holds == Verdict::Holds { 0 } else { 1 })
 }
 
 fn yes(b: bool) -> &'static str {
     if b { "yes" } else { "NO" }
+}
+
+/// A verdict in the text report: `yes`, `NO`, or `inconclusive (reason)`.
+fn judged(v: &Verdict) -> String {
+    match v {
+        Verdict::Holds => "yes".into(),
+        Verdict::Fails => "NO".into(),
+        Verdict::Inconclusive(r) => format!("inconclusive ({r})"),
+    }
 }
 
 /// The human-readable report.
@@ -227,15 +268,19 @@ pub fn text(r: &ConvexReport) -> String {
     let v = &r.verdicts;
     o += &format!(
         "\nverdicts: all runs certified within target: {}; minimizer reached: {}; consistent: {}; all predictions certified: {}; AdamW separated: {}\n",
-        yes(v.all_certified_within_target),
-        yes(v.minimizer_reached),
-        yes(v.consistent),
-        yes(v.all_predictions_certified),
-        yes(v.adamw_separated)
+        judged(&v.all_certified_within_target),
+        judged(&v.minimizer_reached),
+        judged(&v.consistent),
+        judged(&v.all_predictions_certified),
+        judged(&v.adamw_separated)
     );
     o += &format!(
         "claim (every optimizer reaches the one minimizer, identical certified predictions): {}\n",
-        if v.holds { "holds" } else { "not certified within target" }
+        match &v.holds {
+            Verdict::Holds => "holds".to_string(),
+            Verdict::Fails => "fails".to_string(),
+            Verdict::Inconclusive(r) => format!("inconclusive: {r}"),
+        }
     );
     o += &format!("wall time {} s\n", sig(r.seconds, 3));
     o

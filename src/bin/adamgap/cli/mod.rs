@@ -23,6 +23,9 @@ macro_rules! override_from {
 
 pub mod check;
 pub mod convex;
+pub mod output;
+
+use output::CliResult;
 
 /// adamgap: a proof companion for Zou, Cao, Li, Gu, "Understanding the Generalization of Adam in
 /// Learning Neural Networks with Proper Regularization" (ICLR 2023).
@@ -197,7 +200,38 @@ impl SettingArgs {
             }
         }
         s.validate()?;
+        self.validate_unused(&s)?;
         Ok(s)
+    }
+
+    /// Checks the flags whose value no part of the setting uses (Adam's flags without Adam among
+    /// the optimizers, `--gd-eta` without GD, `--s` with dense noise): a value given is checked
+    /// whether or not it applies. Errors name the flag.
+    fn validate_unused(&self, s: &Setting) -> Result<()> {
+        let adam = OptimizerSetting::Adam {
+            eta: self.adam_eta.unwrap_or(1e-3),
+            b1: self.b1.unwrap_or(0.9),
+            b2: self.b2.unwrap_or(0.999),
+            eps: self.eps.unwrap_or(1e-8),
+            bias_correction: true,
+        };
+        let gd = OptimizerSetting::Gd { eta: self.gd_eta.unwrap_or(1.0) };
+        let flag = |e: Error, eta_flag: &str| match e {
+            Error::InvalidParameter { field, value, allowed } => {
+                let name = field.rsplit('.').next().unwrap_or(&field).to_string();
+                let field = if name == "eta" { eta_flag.to_string() } else { format!("--{name}") };
+                Error::InvalidParameter { field, value, allowed }
+            }
+            other => other,
+        };
+        adam.validate("flag").map_err(|e| flag(e, "--adam-eta"))?;
+        gd.validate("flag").map_err(|e| flag(e, "--gd-eta"))?;
+        if let Some(sv) = self.s
+            && !(1..s.data.d).contains(&sv)
+        {
+            return Err(Error::invalid("data.s", sv, format!("1 <= s <= d - 1 = {}", s.data.d - 1)));
+        }
+        Ok(())
     }
 }
 
@@ -225,6 +259,10 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Refuse settings whose estimated memory exceeds this (bytes, or with K/M/G/T, e.g. 8G)
+    /// [default: 3/4 of the available memory].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
     /// Certify the final weights of every optimizer and the initialization in exact arithmetic
     /// (training and test error, objective, gradient norm, coefficients, GD-Adam distance); see
     /// docs/certified-endpoints.md.
@@ -236,18 +274,51 @@ pub struct RunArgs {
     pub certify_export: Option<PathBuf>,
 }
 
-/// `adamgap run`: trains every optimizer from one initialization and prints the report.
-pub fn run(args: &RunArgs) -> Result<i32> {
-    if args.threads == 0 {
-        return Err(Error::invalid("--threads", 0, ">= 1"));
+/// Parses a size: bytes, or a number with `K`, `M`, `G` or `T` (powers of 1024).
+pub(crate) fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let (num, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&t[..i], t[i..].trim_end_matches(['B', 'b', 'i']).to_ascii_uppercase()),
+        None => (t, String::new()),
+    };
+    let mult: f64 = match unit.as_str() {
+        "" => 1.0,
+        "K" => 1024.0,
+        "M" => 1024f64.powi(2),
+        "G" => 1024f64.powi(3),
+        "T" => 1024f64.powi(4),
+        _ => return Err(format!("unknown unit in {s:?} (use bytes or K, M, G, T)")),
+    };
+    let x: f64 = num.trim().parse().map_err(|_| format!("{s:?} is not a size (e.g. 8G, 512M, 1000000)"))?;
+    let bytes = x * mult;
+    if !(bytes.is_finite() && bytes >= 1.0 && bytes < 2f64.powi(64)) {
+        return Err(format!("{s:?} is out of range (1 byte to 16 EiB)"));
     }
+    Ok(bytes as u64)
+}
+
+/// Checks a memory estimate against `--max-memory`, or by default 3/4 of the available memory
+/// (no default check where the system does not report it).
+pub(crate) fn check_memory(estimate: &adamgap::memory::Estimate, max_memory: Option<u64>) -> Result<()> {
+    match max_memory {
+        Some(limit) => estimate.check(limit, "--max-memory"),
+        None => match adamgap::memory::available() {
+            Some(avail) => estimate.check(avail / 4 * 3, "3/4 of the available memory; set --max-memory to change"),
+            None => Ok(()),
+        },
+    }
+}
+
+/// `adamgap run`: trains every optimizer from one initialization and prints the report.
+pub fn run(args: &RunArgs) -> CliResult<i32> {
     let setting = args.setting.resolve()?;
+    check_memory(&adamgap::memory::of_setting(&setting), args.max_memory)?;
     if let Some(dir) = args.certify_export.as_ref().filter(|d| d.exists() && !d.is_dir()) {
-        return Err(Error::invalid("--certify-export", dir.display(), "a directory (or a path to create)"));
+        return Err(Error::invalid("--certify-export", dir.display(), "a directory (or a path to create)").into());
     }
     let exp = adamgap::train::Experiment::new(&setting)?;
     let bars = progress_bars(&setting, args.quiet || args.json);
-    let runs = exp.run_all(args.threads, &|k, t| {
+    let runs = exp.run_all(&|k, t| {
         if let Some(b) = bars.get(k) {
             b.set_position(t as u64);
         }
@@ -258,12 +329,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let verdicts = adamgap::claims::headline(&exp, &runs);
     let run_refs: Vec<&adamgap::train::Run> = runs.iter().collect();
     let certified = (args.certify || args.certify_export.is_some()).then(|| {
-        adamgap::endpoints::certify_experiment(
-            &exp,
-            &run_refs,
-            args.threads,
-            &adamgap::endpoints::EndpointOptions::default(),
-        )
+        adamgap::endpoints::certify_experiment(&exp, &run_refs, &adamgap::endpoints::EndpointOptions::default())
     });
     if let (Some(c), Some(dir)) = (&certified, &args.certify_export) {
         adamgap::endpoints::export::export(&exp, &run_refs, c, dir)?;
@@ -280,14 +346,15 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         if let Some(c) = &certified {
             v["certify"] = adamgap::endpoints::json(c);
         }
-        println!("{}", serde_json::to_string_pretty(&v).expect("JSON of plain data"));
+        output::json(&v)?;
     } else {
-        print!("{}", adamgap::report::text(&exp, &runs, &verdicts));
+        let mut text = adamgap::report::text(&exp, &runs, &verdicts);
         if let Some(c) = &certified {
-            print!("{}", adamgap::endpoints::text(c));
+            text.push_str(&adamgap::endpoints::text(c));
         }
+        output::stdout(&text)?;
         if let Some(path) = &args.report {
-            println!("\nreport written to {}", path.display());
+            output::stdout(&format!("\nreport written to {}\n", path.display()))?;
         }
     }
     Ok(0)
@@ -316,21 +383,37 @@ pub fn progress_bars(setting: &Setting, hidden: bool) -> Vec<indicatif::Progress
         .collect()
 }
 
+/// Runs `command` in the command's one thread pool of `threads` threads (`--threads`): every
+/// parallel pass of the library runs on it, none builds its own.
+fn in_pool(threads: usize, command: impl FnOnce() -> CliResult<i32> + Send) -> CliResult<i32> {
+    let max = adamgap::parallel::MAX_THREADS;
+    if !(1..=max).contains(&threads) {
+        return Err(Error::invalid("--threads", threads, format!("1..={max}")).into());
+    }
+    adamgap::parallel::pool(threads)?.install(command)
+}
+
 /// Parses the command line and runs it; returns the process exit code (errors print `error: ...`
 /// to stderr and give 2).
 pub fn main() -> i32 {
-    let cli = Cli::parse();
-    let result = match &cli.command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return output::clap_exit(&e),
+    };
+    let threads = match &cli.command {
+        None => cli.run.threads,
+        Some(Command::Run(a)) => a.threads,
+        Some(Command::Convex(a)) => a.threads,
+        Some(Command::Check(a)) => a.threads,
+    };
+    let result = in_pool(threads, || match &cli.command {
         None => run(&cli.run),
         Some(Command::Run(a)) => run(a),
         Some(Command::Convex(a)) => convex::main(a),
         Some(Command::Check(a)) => check::main(a),
-    };
+    });
     match result {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            2
-        }
+        Err(failure) => output::exit_code(failure),
     }
 }

@@ -1,0 +1,294 @@
+//! The one optimization loop. Every run of the crate (the nonconvex experiment, the convex
+//! comparison, Newton's method) goes through [`minimize`], which alone decides when and why a run
+//! stops ([`StopReason`]).
+//!
+//! At every point `W_t` (`t = 0, 1, ...`) the loop evaluates the [`Objective`] (the loss, the
+//! gradient of the loss into a buffer, and `||grad L(W_t)||_2` with weight decay included when
+//! the tolerance needs it), decides whether to stop, shows the point to the [`Observer`], and
+//! otherwise lets the [`Method`] make step `t + 1`. The decision, in order:
+//!
+//! 1. a non-finite loss or gradient norm: `diverged` at `t`;
+//! 2. `grad_tol > 0` and `||grad L||_2 <= grad_tol`: `grad-tol` at `t` (for a method that only
+//!    stops at the end, like Newton's, only once it has settled or used its budget);
+//! 3. `t` equals the step budget: `step-budget`;
+//! 4. the method's own convergence test passed (Newton: its step is below binary64 resolution):
+//!    `settled`.
+//!
+//! The loop allocates the gradient buffer once and nothing per step; methods and objectives keep
+//! their own workspaces.
+
+use std::convert::Infallible;
+
+use super::{Optimizer, Schedule, StopReason};
+use crate::setting::OptimizerSetting;
+
+/// The limits of a run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Budget {
+    /// At most this many steps.
+    pub steps: usize,
+    /// Stop once `||grad L||_2 <= grad_tol` (`0`: never).
+    pub grad_tol: f64,
+}
+
+/// One evaluation of the objective at the current point.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Eval<X> {
+    /// The loss (what the objective calls its loss; the driver only tests it for finiteness).
+    pub loss: f64,
+    /// `||grad L||_2^2`, weight decay included. `None` only when the driver did not ask for it and
+    /// the objective established that it is finite.
+    pub grad_norm2: Option<f64>,
+    /// What else the objective measured at this point (the CNN's training error count).
+    pub extra: X,
+}
+
+/// What [`minimize`] minimizes: a loss with its gradient, and the weight decay handed to the method.
+pub trait Objective {
+    /// Extra measurements of an evaluation, passed on to the observer.
+    type Extra;
+    /// The weight decay `lambda` passed to [`Method::step`].
+    fn lambda(&self) -> f64;
+    /// Writes the gradient of the loss at `w` into `g` (same length as `w`) and returns the
+    /// evaluation; `grad_norm2` must be `Some` when `need_norm`.
+    fn eval(&mut self, w: &[f64], g: &mut [f64], need_norm: bool) -> Eval<Self::Extra>;
+}
+
+/// How a run moves: a first-order optimizer ([`FirstOrder`]) or Newton's method
+/// (`crate::certify::newton::Newton`).
+pub trait Method {
+    /// Why a step can fail (`Infallible` for first-order methods).
+    type Error;
+    /// Step `t` (`t >= 1`): moves `w` from the loss gradient `g_loss` at `w` and the weight decay.
+    fn step(&mut self, t: usize, w: &mut [f64], g_loss: &[f64], lambda: f64) -> Result<(), Self::Error>;
+    /// The method's own convergence test passed (first-order methods: never).
+    fn settled(&self) -> bool {
+        false
+    }
+    /// `true`: the run stops as soon as the gradient tolerance is met (first-order methods);
+    /// `false`: the method runs until it settles or uses its budget, and the tolerance is judged
+    /// there (Newton's method, which refines to binary64 resolution).
+    fn stops_at_tolerance(&self) -> bool {
+        true
+    }
+}
+
+/// Parameters the loop can work on (a flat `f64` vector, the CNN's weights).
+pub trait Point {
+    /// The parameters as one flat slice.
+    fn params(&self) -> &[f64];
+    /// The same, mutable.
+    fn params_mut(&mut self) -> &mut [f64];
+}
+
+impl Point for Vec<f64> {
+    fn params(&self) -> &[f64] {
+        self
+    }
+    fn params_mut(&mut self) -> &mut [f64] {
+        self
+    }
+}
+
+/// What the loop shows to the caller: every point with its evaluation, and every step. Serves
+/// checkpoints, feature-reversal detection and progress bars.
+pub trait Observer<P, X> {
+    /// At point `t`, after the stop decision (`stop` is `Some` when the run ends here).
+    fn at_point(&mut self, t: usize, w: &P, g_loss: &[f64], eval: &Eval<X>, stop: Option<StopReason>) {
+        let _ = (t, w, g_loss, eval, stop);
+    }
+    /// After step `t` (`w` is the new point `W_t`).
+    fn after_step(&mut self, t: usize, w: &P) {
+        let _ = (t, w);
+    }
+}
+
+/// The observer that watches nothing.
+impl<P, X> Observer<P, X> for () {}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stop {
+    /// Why, and at which step.
+    pub reason: StopReason,
+    /// `||grad L||_2` at the last point, when it was computed.
+    pub grad_norm: Option<f64>,
+}
+
+impl Stop {
+    /// Steps taken.
+    pub fn steps(&self) -> usize {
+        self.reason.step()
+    }
+}
+
+/// The stop decision at point `t` (see the module doc): the one place that decides a stop reason.
+fn decide<X>(t: usize, budget: Budget, eval: &Eval<X>, settled: bool, stops_at_tolerance: bool) -> Option<StopReason> {
+    if !eval.loss.is_finite() || eval.grad_norm2.is_some_and(|n2| !n2.is_finite()) {
+        return Some(StopReason::Diverged { step: t });
+    }
+    let at_budget = t == budget.steps;
+    let tol_met = budget.grad_tol > 0.0 && eval.grad_norm2.is_some_and(|n2| n2.sqrt() <= budget.grad_tol);
+    if tol_met && (stops_at_tolerance || settled || at_budget) {
+        Some(StopReason::GradTol { step: t })
+    } else if at_budget {
+        Some(StopReason::StepBudget { step: t })
+    } else if settled {
+        Some(StopReason::Settled { step: t })
+    } else {
+        None
+    }
+}
+
+/// Runs `method` on `objective` from `w` (overwritten with the last point) within `budget`,
+/// showing every point and step to `observer`. Fails only if a step of the method fails.
+pub fn minimize<P, O, M, B>(
+    objective: &mut O,
+    method: &mut M,
+    w: &mut P,
+    budget: Budget,
+    observer: &mut B,
+) -> Result<Stop, M::Error>
+where
+    P: Point,
+    O: Objective,
+    M: Method,
+    B: Observer<P, O::Extra>,
+{
+    let mut g = vec![0.0; w.params().len()];
+    let lambda = objective.lambda();
+    let need_norm = budget.grad_tol > 0.0;
+    let mut t = 0usize;
+    loop {
+        let eval = objective.eval(w.params(), &mut g, need_norm);
+        let stop = decide(t, budget, &eval, method.settled(), method.stops_at_tolerance());
+        observer.at_point(t, w, &g, &eval, stop);
+        if let Some(reason) = stop {
+            return Ok(Stop { reason, grad_norm: eval.grad_norm2.map(f64::sqrt) });
+        }
+        t += 1;
+        method.step(t, w.params_mut(), &g, lambda)?;
+        observer.after_step(t, w);
+    }
+}
+
+/// A first-order optimizer ([`crate::optim::build`]) with a step-size schedule: step `t` sets the
+/// base step to `eta * schedule.factor(t)`, then makes the optimizer's fused update.
+pub struct FirstOrder {
+    optimizer: Box<dyn Optimizer>,
+    eta: f64,
+    schedule: Schedule,
+}
+
+impl FirstOrder {
+    /// The optimizer a setting describes, for `dim` parameters, with `schedule`.
+    pub fn new(setting: &OptimizerSetting, schedule: Schedule, dim: usize) -> Self {
+        Self { optimizer: super::build(setting, dim), eta: setting.eta(), schedule }
+    }
+}
+
+impl Method for FirstOrder {
+    type Error = Infallible;
+    fn step(&mut self, t: usize, w: &mut [f64], g_loss: &[f64], lambda: f64) -> Result<(), Infallible> {
+        self.optimizer.set_eta(self.eta * self.schedule.factor(t));
+        self.optimizer.step(w, g_loss, lambda);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `L(w) = ||w||^2 / 2` without weight decay: the loss gradient is `w`.
+    struct Quadratic;
+
+    impl Objective for Quadratic {
+        type Extra = ();
+        fn lambda(&self) -> f64 {
+            0.0
+        }
+        fn eval(&mut self, w: &[f64], g: &mut [f64], _need_norm: bool) -> Eval<()> {
+            g.copy_from_slice(w);
+            let n2: f64 = w.iter().map(|x| x * x).sum();
+            Eval { loss: 0.5 * n2, grad_norm2: Some(n2), extra: () }
+        }
+    }
+
+    fn gd(eta: f64) -> FirstOrder {
+        FirstOrder::new(&OptimizerSetting::Gd { eta }, Schedule::Constant, 1)
+    }
+
+    fn run(method: &mut impl Method<Error = Infallible>, steps: usize, grad_tol: f64) -> (Stop, Vec<f64>) {
+        let mut w = vec![1.0];
+        let Ok(stop) = minimize(&mut Quadratic, method, &mut w, Budget { steps, grad_tol }, &mut ());
+        (stop, w)
+    }
+
+    #[test]
+    fn first_order_runs_stop_at_the_tolerance_the_budget_or_divergence() {
+        // GD with eta 1/2 halves w: ||grad|| = 2^-t, first <= 1e-3 at t = 10.
+        let (stop, w) = run(&mut gd(0.5), 100, 1e-3);
+        assert_eq!(stop.reason, StopReason::GradTol { step: 10 });
+        assert_eq!(stop.grad_norm, Some(2f64.powi(-10)));
+        assert_eq!(w, vec![2f64.powi(-10)]);
+        assert_eq!(run(&mut gd(0.5), 4, 1e-3).0.reason, StopReason::StepBudget { step: 4 });
+        assert_eq!(run(&mut gd(0.5), 4, 0.0).0.reason, StopReason::StepBudget { step: 4 });
+        // eta = 1e200: after one step w = 1 - 1e200, and ||grad||^2 = 1e400 overflows.
+        assert_eq!(run(&mut gd(1e200), 100, 0.0).0.reason, StopReason::Diverged { step: 1 });
+        // The tolerance is tested before the budget, at step 0 too.
+        assert_eq!(run(&mut gd(0.5), 0, 2.0).0.reason, StopReason::GradTol { step: 0 });
+    }
+
+    /// Jumps to 0 at its third step and settles there; a method judged only at the end.
+    struct Settles {
+        t: usize,
+    }
+
+    impl Method for Settles {
+        type Error = Infallible;
+        fn step(&mut self, t: usize, w: &mut [f64], _g: &[f64], _lambda: f64) -> Result<(), Infallible> {
+            self.t = t;
+            w[0] = if t >= 3 { 0.0 } else { w[0] * 0.9 };
+            Ok(())
+        }
+        fn settled(&self) -> bool {
+            self.t >= 3
+        }
+        fn stops_at_tolerance(&self) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn a_method_judged_at_the_end_runs_until_it_settles() {
+        // The tolerance 0.95 is met at step 1 (w = 0.9) but the method only stops once settled.
+        assert_eq!(run(&mut Settles { t: 0 }, 100, 0.95).0.reason, StopReason::GradTol { step: 3 });
+        // Settled without a tolerance: `settled`, not a budget stop and not convergence.
+        assert_eq!(run(&mut Settles { t: 0 }, 100, 0.0).0.reason, StopReason::Settled { step: 3 });
+        // The budget before settling: judged against the tolerance there.
+        assert_eq!(run(&mut Settles { t: 0 }, 2, 0.95).0.reason, StopReason::GradTol { step: 2 });
+        assert_eq!(run(&mut Settles { t: 0 }, 2, 0.5).0.reason, StopReason::StepBudget { step: 2 });
+    }
+
+    /// Records what the loop shows.
+    #[derive(Default)]
+    struct Log(Vec<String>);
+
+    impl Observer<Vec<f64>, ()> for Log {
+        fn at_point(&mut self, t: usize, _w: &Vec<f64>, _g: &[f64], _e: &Eval<()>, stop: Option<StopReason>) {
+            self.0.push(format!("point {t} {}", stop.map_or("-", |s| s.label())));
+        }
+        fn after_step(&mut self, t: usize, _w: &Vec<f64>) {
+            self.0.push(format!("step {t}"));
+        }
+    }
+
+    #[test]
+    fn the_observer_sees_every_point_and_step_in_order() {
+        let mut log = Log::default();
+        let mut w = vec![1.0];
+        let Ok(_) = minimize(&mut Quadratic, &mut gd(0.5), &mut w, Budget { steps: 2, grad_tol: 0.0 }, &mut log);
+        assert_eq!(log.0, ["point 0 -", "step 1", "point 1 -", "step 2", "point 2 step-budget"]);
+    }
+}
