@@ -163,7 +163,7 @@ fn a_check_passing_at_initialization_needs_a_reason() {
     let out = adamgap(&["check", "--scale", "test", "--quiet", path.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(file) && stderr.contains("Adam does not generalize"), "{stderr}");
+    assert!(stderr.contains(&format!("{file} line 41")) && stderr.contains("Adam does not generalize"), "{stderr}");
     assert!(stderr.contains("already passes at initialization"), "{stderr}");
     assert!(out.stdout.is_empty(), "no partial output");
 }

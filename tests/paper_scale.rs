@@ -11,12 +11,14 @@ use adamgap::train::Experiment;
 fn headline_holds_for_seeds_1_to_5() {
     let seeds: Vec<u64> = (1..=5).collect();
     let pool = adamgap::parallel::pool(2).expect("a pool of 2 threads");
-    let results = pool.install(|| adamgap::parallel::map_indexed(seeds.len(), |k| {
-        let setting = Setting { seed: seeds[k], ..Setting::default() };
-        let exp = Experiment::new(&setting).expect("the default setting is valid");
-        let runs: Vec<_> = setting.optimizers.iter().map(|o| exp.run(o, &|_| {})).collect();
-        (runs.iter().map(|r| (r.name.clone(), r.stop)).collect::<Vec<_>>(), adamgap::claims::headline(&exp, &runs))
-    }));
+    let results = pool.install(|| {
+        adamgap::parallel::map_indexed(seeds.len(), |k| {
+            let setting = Setting { seed: seeds[k], ..Setting::default() };
+            let exp = Experiment::new(&setting).expect("the default setting is valid");
+            let runs: Vec<_> = setting.optimizers.iter().map(|o| exp.run(o, &|_| {})).collect();
+            (runs.iter().map(|r| (r.name.clone(), r.stop)).collect::<Vec<_>>(), adamgap::claims::headline(&exp, &runs))
+        })
+    });
     for (seed, (stops, verdicts)) in seeds.iter().zip(results) {
         for (name, stop) in stops {
             assert_eq!(stop, StopReason::StepBudget { step: 10_000 }, "seed {seed}: {name} stopped early");

@@ -91,7 +91,7 @@ impl Checker {
                 let passes = evaluate_at_init(c, &init).is_some_and(|a| a.passes);
                 if passes && c.holds_at_init.is_none() {
                     return Err(Error::Config {
-                        origin: origin.to_string(),
+                        origin: theorem.at_line(origin, &format!("{:?}", c.what)),
                         message: format!(
                             "check[{k}] ({:?}) already passes at initialization (seed {}): it cannot tell a trained \
                              network from an untrained one. Compare with the initial value, or say why that is right \

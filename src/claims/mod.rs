@@ -16,6 +16,7 @@ pub mod measure;
 pub mod report;
 pub mod seeds;
 pub mod theorem;
+mod validate;
 
 pub use checker::Checker;
 pub use evaluate::{CheckOutcome, Outcome};

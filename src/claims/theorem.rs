@@ -293,6 +293,9 @@ pub struct Theorem {
     /// Free text: what the numbers mean, what was chosen and why.
     #[serde(default)]
     pub notes: String,
+    /// The file's text, for errors that name a line (not part of the format).
+    #[serde(skip)]
+    pub source: String,
 }
 
 /// Which setting of a theorem file to run.
@@ -309,8 +312,9 @@ pub enum Scale {
 impl Theorem {
     /// Parses a theorem file's text; `origin` names it in errors.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
-        let t: Self = crate::setting::parse_toml(text, origin)?;
+        let mut t: Self = crate::setting::parse_toml(text, origin)?;
         t.validate(text, origin)?;
+        t.source = text.to_string();
         Ok(t)
     }
 
@@ -372,7 +376,7 @@ impl Theorem {
     }
 
     /// The optimizer keys of `[setting].optimizers` (the run names of a training claim).
-    fn optimizer_keys(&self) -> Vec<String> {
+    pub(super) fn optimizer_keys(&self) -> Vec<String> {
         let list = self.setting.get("optimizers").and_then(toml::Value::as_array);
         let keys = list
             .map(|a| a.iter().filter_map(|o| o.get("kind").and_then(toml::Value::as_str)).map(String::from).collect());
@@ -385,6 +389,14 @@ impl Theorem {
         self.checks.iter().any(|c| is_certified(&c.quantity) || c.of.as_deref().is_some_and(is_certified))
     }
 
+    /// `origin`, with the line of the first occurrence of `needle` in the file's text when found.
+    pub fn at_line(&self, origin: &str, needle: &str) -> String {
+        match super::validate::line_of(&self.source, needle) {
+            Some(l) => format!("{origin} line {l}"),
+            None => origin.to_string(),
+        }
+    }
+
     /// `full` or `reduced` at `scale`.
     pub fn scale_label(&self, scale: Scale) -> &str {
         match (scale, &self.test) {
@@ -392,115 +404,6 @@ impl Theorem {
             _ => "full",
         }
     }
-
-    /// Checks what serde cannot: every check has a right-hand side, `within` where needed, ids
-    /// non-empty. Errors name the file and the field.
-    fn validate(&self, text: &str, origin: &str) -> Result<()> {
-        let bad = |field: String, message: &str| Error::Config {
-            origin: origin.to_string(),
-            message: format!("field `{field}`: {message}"),
-        };
-        let bad_at = |needle: &str, field: String, message: &str| Error::Config {
-            origin: format!("{origin}{}", line_of(text, needle).map_or(String::new(), |l| format!(" line {l}"))),
-            message: format!("field `{field}`: {message}"),
-        };
-        let whats: Vec<&str> = self.checks.iter().map(|c| c.what.as_str()).collect();
-        if (self.expected == Expected::Fails) == self.expect_fail.is_empty() {
-            return Err(bad(
-                "expect_fail".into(),
-                "`expected = \"fails\"` needs `expect_fail` (the `what` of every check that must be false), and only then",
-            ));
-        }
-        for name in &self.expect_fail {
-            if !whats.contains(&name.as_str()) {
-                return Err(bad_at(name, "expect_fail".into(), &format!("no [[check]] has what = {name:?}")));
-            }
-        }
-        if self.kind == ClaimKind::Training {
-            let (full, test) = (self.seeds.unwrap_or(FULL_SEEDS), self.test.as_ref().and_then(|t| t.seeds));
-            if full < FULL_SEEDS {
-                return Err(bad_at("seeds", "seeds".into(), &format!("a training claim needs >= {FULL_SEEDS} seeds")));
-            }
-            if test.is_some_and(|n| n < TEST_SEEDS) {
-                return Err(bad_at(
-                    "seeds",
-                    "test.seeds".into(),
-                    &format!("a training claim needs >= {TEST_SEEDS} seeds"),
-                ));
-            }
-        }
-        if self.seeds == Some(0) || self.test.as_ref().and_then(|t| t.seeds) == Some(0) {
-            return Err(bad_at("seeds", "seeds".into(), ">= 1"));
-        }
-        if self.id.trim().is_empty() {
-            return Err(bad("id".into(), "must not be empty"));
-        }
-        if self.kind == ClaimKind::Training && self.checks.is_empty() {
-            return Err(bad("check".into(), "a training claim needs at least one [[check]]"));
-        }
-        for (k, c) in self.checks.iter().enumerate() {
-            let f = |name: &str| format!("check[{k}].{name}");
-            match (&c.value, &c.of) {
-                (None, None) => return Err(bad(f("value"), "give `value` (a number) or `of` (a quantity)")),
-                (Some(_), Some(_)) => return Err(bad(f("of"), "give either `value` or `of`, not both")),
-                _ => {}
-            }
-            if c.op == Op::WithinFactor {
-                match c.within {
-                    Some(w) if w.is_finite() && w > 1.0 => {}
-                    _ => return Err(bad(f("within"), "`within-factor` needs `within`, a finite number > 1")),
-                }
-            } else if c.within.is_some() {
-                return Err(bad(f("within"), "only used with op = \"within-factor\""));
-            }
-            if c.if_false == IfFalse::Inconclusive && c.reason.is_none() {
-                return Err(bad(f("reason"), "an `if_false = \"inconclusive\"` check needs a `reason`"));
-            }
-            if c.paper_value.is_some() && c.value.is_none() {
-                return Err(bad(f("paper_value"), "only with a constant `value` (the relaxed threshold)"));
-            }
-            let optimizers = self.optimizer_keys();
-            for name in std::iter::once(&c.quantity).chain(c.of.iter()) {
-                if let Err(allowed) = super::measure::known_quantity(self.kind, &optimizers, name) {
-                    return Err(bad_at(
-                        &format!("\"{name}\""),
-                        f(if name == &c.quantity { "quantity" } else { "of" }),
-                        &format!("unknown quantity `{name}` (allowed: {allowed})"),
-                    ));
-                }
-            }
-        }
-        for (k, h) in self.headline.iter().enumerate() {
-            if h.checks.is_empty() {
-                return Err(bad(format!("headline[{k}].checks"), "list at least one check (its `what`)"));
-            }
-            for name in &h.checks {
-                if !self.checks.iter().any(|c| &c.what == name) {
-                    return Err(bad(
-                        format!("headline[{k}].checks"),
-                        &format!("no [[check]] has what = {name:?}; give the `what` of a check of this file"),
-                    ));
-                }
-            }
-        }
-        for (k, o) in self.orderings.iter().enumerate() {
-            if o.items.len() < 2 {
-                return Err(bad(format!("ordering[{k}].items"), "list at least two items"));
-            }
-        }
-        if let Some(t) = &self.test
-            && t.scale != "full"
-            && t.scale != "reduced"
-        {
-            return Err(bad("test.scale".into(), "\"full\" or \"reduced\""));
-        }
-        Ok(())
-    }
-}
-
-/// The 1-based line of the first occurrence of `needle` in `text`.
-fn line_of(text: &str, needle: &str) -> Option<usize> {
-    text.find(needle).map(|at| text[..at].matches('\n').count() + 1)
 }
 
 /// Merges `over` into `base`: tables merge recursively, everything else (arrays included) replaces.
