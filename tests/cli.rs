@@ -61,13 +61,14 @@ fn json_is_reproducible_across_runs_and_threads() {
     assert_ne!(one["runs"], other["runs"], "a different seed gives different runs");
 }
 
-/// The text report has a table per optimizer and one verdict line per headline claim.
+/// The text report has a table per optimizer and one verdict line per headline claim; `--report
+/// DIR` writes a folder with `report.md` (embedding the figures) and the three SVGs.
 #[test]
-fn text_report_and_markdown_report() {
+fn text_report_and_report_folder() {
     let dir = scratch("report");
-    let report = dir.join("report.md");
+    let folder = dir.join("out");
     let mut a = SMALL.to_vec();
-    a.extend(["--report", report.to_str().expect("utf-8 path")]);
+    a.extend(["--report", folder.to_str().expect("utf-8 path")]);
     let out = adamgap(&a);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).expect("utf-8");
@@ -76,15 +77,24 @@ fn text_report_and_markdown_report() {
     {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
-    let md = std::fs::read_to_string(&report).expect("report written");
+    let md = std::fs::read_to_string(folder.join("report.md")).expect("report written");
     assert!(md.contains("## Trace: gd") && md.contains("## Trace: adam"));
+    for svg in ["dynamics.svg", "errors.svg", "filters.svg"] {
+        assert!(md.contains(&format!("]({svg})")), "report.md does not embed {svg}");
+        let text = std::fs::read_to_string(folder.join(svg)).expect("figure written");
+        assert!(text.starts_with("<svg"), "{svg} is not an SVG");
+    }
+    let mut names: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["out"], "only the report folder is left beside it (no temporary folder)");
 }
 
 /// Out-of-range values name the field and the allowed range, exit with 2, and write nothing.
 #[test]
 fn bad_values_are_named_with_their_range() {
     let dir = scratch("bad");
-    let report = dir.join("r.md");
+    let report = dir.join("r");
     let cases: &[(&[&str], &[&str])] = &[
         (&["--alpha", "1.5"], &["data.alpha", "0 < alpha < 1"]),
         (&["--s", "5000"], &["data.s", "1 <= s <= d - 1 = 999"]),
@@ -108,6 +118,13 @@ fn bad_values_are_named_with_their_range() {
         assert!(out.stdout.is_empty(), "{args:?} printed output");
         assert!(!report.exists(), "{args:?} wrote a report");
     }
+    // The report is a folder now: a Markdown file name gets a hint.
+    let md = dir.join("r.md");
+    let out = adamgap(&["--steps", "1", "--quiet", "--report", md.to_str().expect("utf-8 path")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--report") && err.contains("a folder path"), "{err}");
+    assert!(!md.exists());
 }
 
 /// Config files: unreadable, unknown field, wrong type, out-of-range value; and a good one whose

@@ -83,6 +83,9 @@ pub struct ConvexArgs {
     /// Write X.npy, y.npy, center.npy and manifest.json for an independent checker into DIR.
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
+    /// Also write a report folder: report.md and the figure certificate.svg (written atomically).
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 impl ConvexArgs {
@@ -147,12 +150,18 @@ pub fn main(args: &ConvexArgs) -> super::CliResult<i32> {
         Some(dir) => Some(certify::export::Staging::new(dir)?),
         None => None,
     };
+    if let Some(dir) = &args.report {
+        adamgap::outdir::check_target(dir, &adamgap::report_folder::convex_owned)?;
+    }
     let outcome = certify::run_convex_full(&setting)?;
     if let Some(st) = staging {
         st.write(&outcome)?;
         st.commit()?;
     }
     let r = &outcome.report;
+    if let Some(dir) = &args.report {
+        adamgap::report_folder::write_convex(dir, &text(r), r)?;
+    }
     if args.json {
         super::output::json(r)?;
     } else {

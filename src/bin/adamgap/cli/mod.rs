@@ -144,10 +144,16 @@ pub(crate) fn parse_kebab<T: serde::de::DeserializeOwned>(s: &str) -> std::resul
 impl SettingArgs {
     /// The setting: defaults, then the config file, then the flags; validated.
     pub fn resolve(&self) -> Result<Setting> {
-        let mut s = match &self.config {
+        let base = match &self.config {
             Some(p) => adamgap::setting::read_toml_file(p)?,
             None => Setting::default(),
         };
+        self.resolve_from(base)
+    }
+
+    /// The setting: `base` (e.g. an imported folder's manifest), then the flags; validated.
+    pub fn resolve_from(&self, base: Setting) -> Result<Setting> {
+        let mut s = base;
         override_from!(self, s;
             seed => seed,
             d => data.d,
@@ -249,9 +255,18 @@ pub struct RunArgs {
     /// Print a machine-readable JSON summary to stdout instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Also write a Markdown report (with the full trace) to this file.
-    #[arg(long, value_name = "FILE")]
+    /// Also write a report folder: report.md (tables, verdicts, full trace) and the SVG figures
+    /// dynamics.svg, errors.svg, filters.svg (written atomically).
+    #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// Also export the run for Python (format adamgap-run-1, docs/interchange.md): manifest.json,
+    /// the data as CSR .npy files, W^(0), final weights and traces (written atomically).
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
+    /// Train on the data and W^(0) of an exported folder (its manifest's setting is the default;
+    /// flags override what does not describe the data or W^(0)).
+    #[arg(long, value_name = "DIR", conflicts_with = "config")]
+    pub import: Option<PathBuf>,
     /// Threads: the optimizers run side by side and each step's passes split over them (results do
     /// not depend on this).
     #[arg(long, default_value_t = 2)]
@@ -311,12 +326,45 @@ pub(crate) fn check_memory(estimate: &adamgap::memory::Estimate, max_memory: Opt
 
 /// `adamgap run`: trains every optimizer from one initialization and prints the report.
 pub fn run(args: &RunArgs) -> CliResult<i32> {
-    let setting = args.setting.resolve()?;
-    check_memory(&adamgap::memory::of_setting(&setting), args.max_memory)?;
+    let exp = match &args.import {
+        Some(dir) => {
+            let imported = adamgap::interchange::import::read(dir)?;
+            let setting = args.setting.resolve_from(imported.setting.clone())?;
+            check_memory(&adamgap::memory::of_setting(&setting), args.max_memory)?;
+            imported.experiment(&setting)?
+        }
+        None => {
+            let setting = args.setting.resolve()?;
+            check_memory(&adamgap::memory::of_setting(&setting), args.max_memory)?;
+            adamgap::train::Experiment::new(&setting)?
+        }
+    };
+    let setting = exp.setting.clone();
+    if args.report.is_some() && args.report == args.export {
+        return Err(Error::invalid(
+            "--export",
+            args.export.as_ref().expect("set").display(),
+            "a folder other than --report's",
+        )
+        .into());
+    }
+    if let Some(dir) = &args.report {
+        if dir.extension().is_some_and(|e| e == "md") {
+            return Err(Error::invalid(
+                "--report",
+                dir.display(),
+                "a folder path: the report is a folder (DIR/report.md and its SVG figures)",
+            )
+            .into());
+        }
+        adamgap::outdir::check_target(dir, &adamgap::report_folder::owned)?;
+    }
+    if let Some(dir) = &args.export {
+        adamgap::outdir::check_target(dir, &adamgap::interchange::owned)?;
+    }
     if let Some(dir) = args.certify_export.as_ref().filter(|d| d.exists() && !d.is_dir()) {
         return Err(Error::invalid("--certify-export", dir.display(), "a directory (or a path to create)").into());
     }
-    let exp = adamgap::train::Experiment::new(&setting)?;
     let bars = progress_bars(&setting, args.quiet || args.json);
     let runs = exp.run_all(&|k, t| {
         if let Some(b) = bars.get(k) {
@@ -334,12 +382,12 @@ pub fn run(args: &RunArgs) -> CliResult<i32> {
     if let (Some(c), Some(dir)) = (&certified, &args.certify_export) {
         adamgap::endpoints::export::export(&exp, &run_refs, c, dir)?;
     }
-    if let Some(path) = &args.report {
-        let mut md = adamgap::report::markdown(&exp, &runs, &verdicts);
-        if let Some(c) = &certified {
-            md.push_str(&adamgap::endpoints::markdown(c));
-        }
-        adamgap::report::write_atomic(path, md.as_bytes())?;
+    if let Some(dir) = &args.report {
+        let extra = certified.as_ref().map(adamgap::endpoints::markdown).unwrap_or_default();
+        adamgap::report_folder::write_with(dir, &exp, &runs, &verdicts, &extra)?;
+    }
+    if let Some(dir) = &args.export {
+        adamgap::interchange::export::write(dir, &exp, &runs)?;
     }
     if args.json {
         let mut v = adamgap::report::json_summary(&exp, &runs, &verdicts);
@@ -354,7 +402,7 @@ pub fn run(args: &RunArgs) -> CliResult<i32> {
         }
         output::stdout(&text)?;
         if let Some(path) = &args.report {
-            output::stdout(&format!("\nreport written to {}\n", path.display()))?;
+            output::stdout(&format!("\nreport written to {}\n", path.join("report.md").display()))?;
         }
     }
     Ok(0)

@@ -1,0 +1,110 @@
+//! Writes an `adamgap-run-1` folder (`adamgap run --export DIR`), atomically ([`crate::outdir`]).
+
+use std::io::Write as _;
+use std::path::Path;
+
+use ndarray::{Array1, Array3};
+use ndarray_npy::WriteNpyExt;
+use serde_json::{Value, json};
+
+use super::{FORMAT, Shapes, TRACE_HEADER, data_files, shortest, trace_file, weights_file};
+use crate::data::PatchData;
+use crate::error::Result;
+use crate::outdir::OutDir;
+use crate::train::{Experiment, Run};
+
+/// The precision of every run of this version (double-double runs will say `dd`).
+pub const PRECISION_F64: &str = "f64";
+
+/// The shapes of an experiment.
+pub fn shapes(exp: &Experiment) -> Shapes {
+    Shapes {
+        n: exp.train.len(),
+        test_size: exp.test.len(),
+        patches: exp.train.patches,
+        d: exp.train.d,
+        m: exp.init.m(),
+        train_nnz: exp.train.x.nnz(),
+        test_nnz: exp.test.x.nnz(),
+    }
+}
+
+/// The manifest of an export: format, setting, shapes and one record per optimizer run.
+pub fn manifest(exp: &Experiment, runs: &[Run]) -> Value {
+    let optimizers: Vec<Value> = runs
+        .iter()
+        .map(|r| {
+            let mut hyper = serde_json::to_value(&r.optimizer).expect("an optimizer setting is plain data");
+            if let Some(obj) = hyper.as_object_mut() {
+                obj.remove("kind");
+            }
+            json!({
+                "name": r.name,
+                "kind": r.optimizer.key(),
+                "hyperparameters": hyper,
+                "steps": r.steps,
+                "stop_reason": r.stop.label(),
+                "stop": r.stop,
+                "feature_reversal_step": r.feature_reversal_step,
+                "precision": PRECISION_F64,
+                "weights": weights_file(&r.name),
+                "trace": trace_file(&r.name),
+            })
+        })
+        .collect();
+    json!({
+        "format": FORMAT,
+        "setting": exp.setting,
+        "shapes": shapes(exp),
+        "optimizers": optimizers,
+    })
+}
+
+/// The trace of a run as CSV ([`TRACE_HEADER`]; every number in its shortest round-trip form).
+pub fn trace_csv(r: &Run) -> String {
+    let mut out = String::from(TRACE_HEADER);
+    out.push('\n');
+    for c in &r.trace {
+        let co = &c.coefficients;
+        let cols = [c.objective, c.loss, c.train_error, c.test_error, c.grad_norm_l2, co.feature_max, co.noise_min_max];
+        out.push_str(&c.step.to_string());
+        for v in cols {
+            out.push(',');
+            out.push_str(&shortest(v));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn npy<A: WriteNpyExt>(out: &mut OutDir, name: &str, a: &A) -> Result<()> {
+    out.write_with(name, |w| a.write_npy(w).map_err(|e| e.to_string()))
+}
+
+fn write_data(out: &mut OutDir, prefix: &str, data: &PatchData) -> Result<()> {
+    let [indptr, indices, values, y] = data_files(prefix);
+    let to_i64 = |v: usize| i64::try_from(v).expect("an index fits in i64");
+    npy(out, &indptr, &Array1::from_iter(data.x.ptr.iter().map(|&p| to_i64(p))))?;
+    npy(out, &indices, &Array1::from_iter(data.x.idx.iter().map(|&k| i64::from(k))))?;
+    npy(out, &values, &Array1::from_vec(data.x.val.clone()))?;
+    npy(out, &y, &Array1::from_vec(data.y.clone()))
+}
+
+fn weights(w: &crate::model::Weights) -> Array3<f64> {
+    w.to_paper_layout()
+}
+
+/// Writes the folder `dir`: nothing at `dir` changes unless every file is written.
+pub fn write(dir: &Path, exp: &Experiment, runs: &[Run]) -> Result<()> {
+    let mut out = OutDir::create(dir, &super::owned)?;
+    let text = serde_json::to_string_pretty(&manifest(exp, runs)).expect("JSON of plain data");
+    out.write_with("manifest.json", |w| writeln!(w, "{text}").map_err(|e| e.to_string()))?;
+    write_data(&mut out, "train", &exp.train)?;
+    write_data(&mut out, "test", &exp.test)?;
+    npy(&mut out, "w_init.npy", &weights(&exp.init))?;
+    for r in runs {
+        npy(&mut out, &weights_file(&r.name), &weights(&r.weights))?;
+        out.write(&trace_file(&r.name), trace_csv(r).as_bytes())?;
+    }
+    out.commit()
+}
