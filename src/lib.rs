@@ -35,6 +35,7 @@ pub mod parallel;
 pub mod report;
 pub mod report_folder;
 pub mod setting;
+pub mod sweep;
 pub mod train;
 pub mod verdict;
 

@@ -24,6 +24,7 @@ macro_rules! override_from {
 pub mod check;
 pub mod convex;
 pub mod output;
+pub mod sweep;
 
 use output::CliResult;
 
@@ -47,6 +48,9 @@ pub enum Command {
     Convex(convex::ConvexArgs),
     /// Check the paper's claims in theorems/*.toml and print one verdict per claim.
     Check(check::CheckArgs),
+    /// Run a grid of settings (sharded, resumable; Slurm array jobs) and merge it: `sweep GRID.toml
+    /// --out DIR`, `sweep --preset NAME --out DIR`, `sweep merge DIR`.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Settings of the nonconvex experiment: a TOML config, then flags on top of it.
@@ -453,12 +457,14 @@ pub fn main() -> i32 {
         Some(Command::Run(a)) => a.threads,
         Some(Command::Convex(a)) => a.threads,
         Some(Command::Check(a)) => a.threads,
+        Some(Command::Sweep(a)) => a.threads(),
     };
     let result = in_pool(threads, || match &cli.command {
         None => run(&cli.run),
         Some(Command::Run(a)) => run(a),
         Some(Command::Convex(a)) => convex::main(a),
         Some(Command::Check(a)) => check::main(a),
+        Some(Command::Sweep(a)) => sweep::main(a),
     });
     match result {
         Ok(code) => code,
