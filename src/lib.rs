@@ -21,6 +21,7 @@
 pub mod certify;
 pub mod claims;
 pub mod data;
+pub mod endpoints;
 pub mod error;
 pub mod exact;
 pub mod figures;

@@ -373,6 +373,12 @@ pub fn known_quantity(kind: super::ClaimKind, runs: &[String], name: &str) -> st
                 ["predicted", f] => ["noise_l1", "noise_init_scale"].contains(f),
                 ["data", f] => ["noise_l1_mean", "overlapping_pairs", "supports_per_coordinate"].contains(f),
                 ["init", f] => checkpoint_fields_names().contains(f),
+                ["certified", "distance_lower", a, b] => {
+                    (*a, *b) == ("gd", "adam") && runs.iter().any(|r| r == a) && runs.iter().any(|r| r == b)
+                }
+                ["certified", run, f] => {
+                    (*run == "init" || runs.iter().any(|r| r == run)) && crate::endpoints::CERTIFIED_FIELDS.contains(f)
+                }
                 ["distance" | "convex_radius", a, b] => runs.iter().any(|r| r == a) && runs.iter().any(|r| r == b),
                 [run, f] => runs.iter().any(|r| r == run) && fields.contains(f),
                 _ => false,
@@ -394,9 +400,11 @@ pub fn known_quantity(kind: super::ClaimKind, runs: &[String], name: &str) -> st
         ),
         super::ClaimKind::Training => format!(
             "<run>.{{{}}} with <run> one of {{{}}}; init.<checkpoint field>; predicted.{{noise_l1,noise_init_scale}}; \
-             data.{{noise_l1_mean,overlapping_pairs,supports_per_coordinate}}; distance.<run>.<run>; convex_radius.<run>.<run>",
+             data.{{noise_l1_mean,overlapping_pairs,supports_per_coordinate}}; distance.<run>.<run>; convex_radius.<run>.<run>; \
+             certified.<run or init>.{{{}}}; certified.distance_lower.gd.adam",
             fields.join(","),
-            runs.join(",")
+            runs.join(","),
+            crate::endpoints::CERTIFIED_FIELDS.join(",")
         ),
     })
 }

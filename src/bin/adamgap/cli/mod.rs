@@ -289,6 +289,15 @@ pub struct RunArgs {
     /// [default: 3/4 of the available memory].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: Option<u64>,
+    /// Certify the final weights of every optimizer and the initialization in exact arithmetic
+    /// (training and test error, objective, gradient norm, coefficients, GD-Adam distance); see
+    /// docs/certified-endpoints.md.
+    #[arg(long)]
+    pub certify: bool,
+    /// With --certify: write the certificate's inputs and claimed bounds to this directory
+    /// (`python3 tools/check_endpoints.py DIR` re-checks them independently). Implies --certify.
+    #[arg(long, value_name = "DIR")]
+    pub certify_export: Option<PathBuf>,
 }
 
 /// Parses a size: bytes, or a number with `K`, `M`, `G` or `T` (powers of 1024).
@@ -365,6 +374,9 @@ pub fn run(args: &RunArgs) -> CliResult<i32> {
     if let Some(dir) = &args.export {
         adamgap::outdir::check_target(dir, &adamgap::interchange::owned)?;
     }
+    if let Some(dir) = args.certify_export.as_ref().filter(|d| d.exists() && !d.is_dir()) {
+        return Err(Error::invalid("--certify-export", dir.display(), "a directory (or a path to create)").into());
+    }
     let bars = progress_bars(&setting, args.quiet || args.json || precision != adamgap::precision::Precision::F64);
     let runs = match precision {
         adamgap::precision::Precision::F64 => exp.run_all(&|k, t| {
@@ -378,8 +390,16 @@ pub fn run(args: &RunArgs) -> CliResult<i32> {
         b.finish_and_clear();
     }
     let verdicts = adamgap::claims::headline(&exp, &runs);
+    let run_refs: Vec<&adamgap::train::Run> = runs.iter().collect();
+    let certified = (args.certify || args.certify_export.is_some()).then(|| {
+        adamgap::endpoints::certify_experiment(&exp, &run_refs, &adamgap::endpoints::EndpointOptions::default())
+    });
+    if let (Some(c), Some(dir)) = (&certified, &args.certify_export) {
+        adamgap::endpoints::export::export(&exp, &run_refs, c, dir)?;
+    }
     if let Some(dir) = &args.report {
-        adamgap::report_folder::write(dir, &exp, &runs, &verdicts)?;
+        let extra = certified.as_ref().map(adamgap::endpoints::markdown).unwrap_or_default();
+        adamgap::report_folder::write_with(dir, &exp, &runs, &verdicts, &extra)?;
     }
     if let Some(dir) = &args.export {
         adamgap::interchange::export::write(dir, &exp, &runs)?;
@@ -389,12 +409,20 @@ pub fn run(args: &RunArgs) -> CliResult<i32> {
         if precision != adamgap::precision::Precision::F64 {
             v["precision"] = serde_json::json!(precision.label());
         }
+        if let Some(c) = &certified {
+            v["certify"] = adamgap::endpoints::json(c);
+        }
         output::json(&v)?;
     } else {
         if precision != adamgap::precision::Precision::F64 {
-            output::stdout(&format!("precision: {} (every step after the draw)\n", precision.label()))?;
+            output::stdout(&format!("precision: {} (every step after the draw)
+", precision.label()))?;
         }
-        output::stdout(&adamgap::report::text(&exp, &runs, &verdicts))?;
+        let mut text = adamgap::report::text(&exp, &runs, &verdicts);
+        if let Some(c) = &certified {
+            text.push_str(&adamgap::endpoints::text(c));
+        }
+        output::stdout(&text)?;
         if let Some(path) = &args.report {
             output::stdout(&format!("\nreport written to {}\n", path.join("report.md").display()))?;
         }
