@@ -13,17 +13,21 @@
 //!   undecided), the error counts, and the enclosures of `L(W)` and `||grad L(W)||_2`; the claimed
 //!   lower bound on `||W_gd - W_adam||_F`.
 //!
-//! Everything goes into a temporary directory first and is moved into place at the end, so an error
-//! leaves no partial output.
+//! `adamgap run --export DIR --certify` writes the same files into the run export, and the
+//! certificate's claimed bounds into its `manifest.json` (key `certify`). Everything goes into a
+//! temporary folder first and is moved into place at the end ([`OutDir`]), so an error leaves no
+//! partial output.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ndarray::{Array1, Array2, Array3};
+use ndarray_npy::WriteNpyExt;
 use num_rational::BigRational;
 use serde_json::{Value, json};
 
 use super::{EndpointReport, Sign};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::outdir::OutDir;
 use crate::model::Activation;
 use crate::train::{Experiment, Run};
 
@@ -93,48 +97,30 @@ pub fn certificate_json(exp: &Experiment, report: &EndpointReport) -> Value {
     })
 }
 
-/// Writes the export of `report` into `dir` (created if missing; existing files of the same names
-/// are replaced), atomically per file set: a temporary directory first, then renames.
+/// True for the names the certificate's files take (an existing folder of only these, or of an
+/// export's files as well, may be replaced).
+pub fn owned(name: &str) -> bool {
+    name == CERTIFICATE
+        || name == "X_train.npy"
+        || name == "y_train.npy"
+        || (name.starts_with("W_") && name.ends_with(".npy"))
+}
+
+/// Writes the certificate into `dir` (`run --certify-export DIR`), atomically: nothing at `dir`
+/// changes unless every file is written ([`OutDir`]).
 pub fn export(exp: &Experiment, runs: &[&Run], report: &EndpointReport, dir: &Path) -> Result<()> {
-    let (tmp, rename_dir) = staging_dir(dir)?;
-    let result = write_all(exp, runs, report, &tmp).and_then(|files| {
-        if rename_dir {
-            std::fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))
-        } else {
-            for f in &files {
-                std::fs::rename(tmp.join(f), dir.join(f)).map_err(|e| Error::io(dir.join(f), e))?;
-            }
-            let _ = std::fs::remove_dir(&tmp);
-            Ok(())
-        }
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    result
+    let mut out = OutDir::create(dir, &owned)?;
+    write_into(&mut out, exp, runs, report)?;
+    out.commit()
 }
 
-/// The temporary directory, and whether it is renamed to `dir` (which does not exist yet).
-fn staging_dir(dir: &Path) -> Result<(PathBuf, bool)> {
-    let pid = std::process::id();
-    let flag = "--certify-export";
-    let (tmp, rename) = if dir.exists() {
-        if !dir.is_dir() {
-            return Err(Error::invalid(flag, dir.display(), "a directory (or a path to create)"));
-        }
-        (dir.join(format!(".adamgap-endpoints.tmp{pid}")), false)
-    } else {
-        let name = dir.file_name().ok_or_else(|| Error::invalid(flag, dir.display(), "a directory path"))?;
-        let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        (parent.join(format!(".{}.tmp{pid}", name.to_string_lossy())), true)
-    };
-    std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, format!("{flag} directory not writable: {e}")))?;
-    Ok((tmp, rename))
+fn npy<A: WriteNpyExt>(out: &mut OutDir, name: &str, a: &A) -> Result<()> {
+    out.write_with(name, |w| a.write_npy(w).map_err(|e| e.to_string()))
 }
 
-/// Writes every file into `tmp`; returns their names.
-fn write_all(exp: &Experiment, runs: &[&Run], report: &EndpointReport, tmp: &Path) -> Result<Vec<String>> {
-    let npy_err = |name: &str, e: ndarray_npy::WriteNpyError| Error::io(tmp.join(name), e);
+/// Writes the certificate's files into an output folder: its own, or a run export
+/// (`run --export DIR --certify`, docs/interchange.md).
+pub fn write_into(out: &mut OutDir, exp: &Experiment, runs: &[&Run], report: &EndpointReport) -> Result<()> {
     let data = &exp.train;
     let (n, p, d) = (data.len(), data.patches, data.d);
     let mut x = Array3::<f64>::zeros((n, p, d));
@@ -146,21 +132,16 @@ fn write_all(exp: &Experiment, runs: &[&Run], report: &EndpointReport, tmp: &Pat
             }
         }
     }
-    let mut files = vec!["X_train.npy".to_string(), "y_train.npy".to_string()];
-    ndarray_npy::write_npy(tmp.join(&files[0]), &x).map_err(|e| npy_err(&files[0], e))?;
-    ndarray_npy::write_npy(tmp.join(&files[1]), &Array1::from(data.y.clone())).map_err(|e| npy_err(&files[1], e))?;
+    npy(out, "X_train.npy", &x)?;
+    npy(out, "y_train.npy", &Array1::from(data.y.clone()))?;
     for (name, c) in &report.points {
         if c.is_err() {
             continue;
         }
         let w = if name == "init" { &exp.init } else { &runs.iter().find(|r| &r.name == name).expect("a run").weights };
-        let file = format!("W_{name}.npy");
         let a = Array2::from_shape_vec((w.d(), 2 * w.m()), w.as_slice().to_vec()).expect("d x 2m weights");
-        ndarray_npy::write_npy(tmp.join(&file), &a).map_err(|e| npy_err(&file, e))?;
-        files.push(file);
+        npy(out, &format!("W_{name}.npy"), &a)?;
     }
     let text = serde_json::to_string_pretty(&certificate_json(exp, report)).expect("plain JSON") + "\n";
-    std::fs::write(tmp.join(CERTIFICATE), text).map_err(|e| Error::io(tmp.join(CERTIFICATE), e))?;
-    files.push(CERTIFICATE.to_string());
-    Ok(files)
+    out.write(CERTIFICATE, text.as_bytes())
 }

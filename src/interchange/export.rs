@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::{FORMAT, Shapes, TRACE_HEADER, data_files, shortest, trace_file, weights_file};
 use crate::data::PatchData;
+use crate::endpoints::EndpointReport;
 use crate::error::Result;
 use crate::outdir::OutDir;
 use crate::train::{Experiment, Run};
@@ -95,9 +96,18 @@ fn weights(w: &crate::model::Weights) -> Array3<f64> {
 }
 
 /// Writes the folder `dir`: nothing at `dir` changes unless every file is written.
-pub fn write(dir: &Path, exp: &Experiment, runs: &[Run]) -> Result<()> {
-    let mut out = OutDir::create(dir, &super::owned)?;
-    let text = serde_json::to_string_pretty(&manifest(exp, runs)).expect("JSON of plain data");
+/// With `certified` (`run --certify`), the manifest gets the certificate's claimed bounds (key
+/// `certify`) and the folder the certificate's files (`crate::endpoints::export`).
+pub fn write(dir: &Path, exp: &Experiment, runs: &[Run], certified: Option<&EndpointReport>) -> Result<()> {
+    let owned = |name: &str| super::owned(name) || crate::endpoints::export::owned(name);
+    let mut out = OutDir::create(dir, &owned)?;
+    let mut manifest = manifest(exp, runs);
+    if let Some(report) = certified {
+        manifest["certify"] = crate::endpoints::json(report);
+        let run_refs: Vec<&Run> = runs.iter().collect();
+        crate::endpoints::export::write_into(&mut out, exp, &run_refs, report)?;
+    }
+    let text = serde_json::to_string_pretty(&manifest).expect("JSON of plain data");
     out.write_with("manifest.json", |w| writeln!(w, "{text}").map_err(|e| e.to_string()))?;
     write_data(&mut out, "train", &exp.train)?;
     write_data(&mut out, "test", &exp.test)?;

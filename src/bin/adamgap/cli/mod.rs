@@ -402,7 +402,7 @@ pub fn run(args: &RunArgs) -> CliResult<i32> {
         adamgap::report_folder::write_with(dir, &exp, &runs, &verdicts, &extra)?;
     }
     if let Some(dir) = &args.export {
-        adamgap::interchange::export::write(dir, &exp, &runs)?;
+        adamgap::interchange::export::write(dir, &exp, &runs, certified.as_ref())?;
     }
     if args.json {
         let mut v = adamgap::report::json_summary(&exp, &runs, &verdicts);
