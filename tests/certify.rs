@@ -270,8 +270,7 @@ fn bad_input_names_the_field() {
     let file = temp_dir("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
     let e = adamgap::outdir::check_target(&file.join("sub"), &adamgap::certify::export::owned)
-        .err()
-        .expect("an error")
+        .expect_err("an error")
         .to_string();
     assert!(e.contains("cannot access") && e.contains("sub"), "{e}");
     std::fs::remove_file(&file).unwrap();

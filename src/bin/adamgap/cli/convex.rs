@@ -146,8 +146,9 @@ pub fn main(args: &ConvexArgs) -> super::CliResult<i32> {
     let setting = args.resolve()?;
     super::check_memory(&setting.memory_estimate(), args.max_memory)?;
     // Check every output folder before the computation, so a bad path fails before any work.
-    if args.export.is_some() && args.export == args.report {
-        let dir = args.export.as_ref().expect("set");
+    if let Some(dir) = &args.export
+        && args.report.as_ref() == Some(dir)
+    {
         return Err(Error::invalid("--export", dir.display(), "a folder other than --report's").into());
     }
     if let Some(dir) = &args.export {
