@@ -1,4 +1,4 @@
-//! Per-step cost of adamgap (issue 4): one criterion binary, a module per topic under
+//! Per-step cost of adamgap (docs/performance.md): one criterion binary, a module per topic under
 //! `benches/benchmarks/`. Run everything with `cargo bench` (under 3 minutes), or one topic with a
 //! filter, e.g. `cargo bench -- step/` or `cargo bench -- ladder_d`. The cost model, the machine
 //! probe and the figures are in `docs/performance.md`.
@@ -10,6 +10,7 @@
 //! | `ladder_d`, `ladder_n`, `ladder_m`, `ladder_s` | the Adam step along one parameter, the others at their defaults |
 //! | `probe` | the machine: packed multiply-add throughput in L1, memory bandwidth, Adam's divider-bound update in L1 |
 //! | `certify` | the convex certificate: radius of one point in u (128 and 256 bits) and in W, the 40-digit minimizer |
+//! | `precision/default` | one Adam step in binary64 and in double-double on one thread (their ratio), the double-double loss + gradient, its gather with and without FMA |
 
 use criterion::criterion_main;
 
@@ -20,5 +21,6 @@ criterion_main!(
     benchmarks::eval::benches,
     benchmarks::ladder::benches,
     benchmarks::probe::benches,
-    benchmarks::certify::benches
+    benchmarks::certify::benches,
+    benchmarks::precision::benches
 );

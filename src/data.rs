@@ -263,7 +263,7 @@ impl PatchData {
     }
 }
 
-/// Overlap of the training noise supports (PAPER.md: "report how many overlap").
+/// Overlap of the training noise supports (reported with every run: see docs/limits.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Overlap {
     /// Samples whose support shares a coordinate with another sample's.

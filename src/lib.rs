@@ -21,6 +21,7 @@
 pub mod certify;
 pub mod claims;
 pub mod data;
+pub mod endpoints;
 pub mod error;
 pub mod exact;
 pub mod figures;
@@ -31,9 +32,11 @@ pub mod model;
 pub mod optim;
 pub mod outdir;
 pub mod parallel;
+pub mod precision;
 pub mod report;
 pub mod report_folder;
 pub mod setting;
+pub mod sweep;
 pub mod train;
 pub mod verdict;
 

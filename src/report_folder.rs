@@ -55,8 +55,20 @@ fn figures_section(runs: &[Run]) -> String {
 /// Writes the report folder `dir` atomically: nothing at `dir` changes unless every file is
 /// written.
 pub fn write(dir: &std::path::Path, exp: &Experiment, runs: &[Run], verdicts: &[VerdictLine]) -> Result<()> {
+    write_with(dir, exp, runs, verdicts, "")
+}
+
+/// [`write`] with `extra` Markdown appended to `report.md` (the certified endpoints' section of
+/// `adamgap run --certify`).
+pub fn write_with(
+    dir: &std::path::Path,
+    exp: &Experiment,
+    runs: &[Run],
+    verdicts: &[VerdictLine],
+    extra: &str,
+) -> Result<()> {
     let mut out = OutDir::create(dir, &owned)?;
-    out.write("report.md", markdown(exp, runs, verdicts).as_bytes())?;
+    out.write("report.md", (markdown(exp, runs, verdicts) + extra).as_bytes())?;
     out.write(FIGURES[0], crate::figures::dynamics_svg(runs)?.as_bytes())?;
     out.write(FIGURES[1], crate::figures::errors_svg(runs)?.as_bytes())?;
     out.write(FIGURES[2], crate::figures::filters_svg(exp, runs)?.as_bytes())?;

@@ -4,7 +4,7 @@
 //! fields rejected), is overridden by command-line flags, and is checked once by [`Setting::validate`]
 //! before anything runs. A failed check names the field, the value and the allowed range.
 //!
-//! Defaults (PAPER.md, "Finite-size default setting"): `d = 1000, n = 200, s = 100, sigma_p = 0.1,
+//! Defaults (the paper's finite-size setting, docs/model.md#parameters): `d = 1000, n = 200, s = 100, sigma_p = 0.1,
 //! alpha = 0.2, sigma_0 = 0.01, m = 20, q = 3, lambda = 1e-5`, test set of 10,000; Adam
 //! `eta = 5e-5, b1 = 0.9, b2 = 0.999, eps = 1e-8`, bias-corrected, 10,000 steps; GD `eta = 1`
 //! (GD needs a far larger step to move at this initialization scale).
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// Where the feature noise `-alpha y v` goes (PAPER.md, Definition 3.1 step 3 and its variant).
+/// Where the feature noise `-alpha y v` goes (docs/model.md#variants).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FeatureNoise {

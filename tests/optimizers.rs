@@ -77,7 +77,7 @@ fn other_updates_by_hand() {
     assert_eq!(one(s, 1.0, 5.0, 0.5), 1.0 - 0.25 - 0.25 * 0.5);
 }
 
-/// Adam with `b1 = b2 = eps = 0` is sign GD (PAPER.md, Algorithms), step for step, on the paper's
+/// Adam with `b1 = b2 = eps = 0` is sign GD (docs/model.md#optimizers), step for step, on the paper's
 /// model and data: the weights are bitwise equal after every one of 200 steps.
 #[test]
 fn adam_with_zero_betas_is_sign_gd_step_for_step() {

@@ -1,4 +1,4 @@
-//! Cost of the convex certificate (issue 2) on the default paper-linear problem (d = 1000, n = 200,
+//! Cost of the convex certificate (docs/convex.md) on the default paper-linear problem (d = 1000, n = 200,
 //! m = 20): the exact gradient enclosure and radius of one point in `u` at 128 and 256 bits, the
 //! radius in `W` (40,000 parameters), and the high-precision minimizer to 40 digits.
 

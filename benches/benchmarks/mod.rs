@@ -4,5 +4,6 @@ pub mod certify;
 pub mod common;
 pub mod eval;
 pub mod ladder;
+pub mod precision;
 pub mod probe;
 pub mod step;

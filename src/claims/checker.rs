@@ -129,6 +129,12 @@ impl Checker {
                 .into_iter()
                 .map(|s| Ok(SeedInput { seed: s.seed, m: measure_convex(&s)?, setting: s, init: None }))
                 .collect(),
+            ClaimKind::Precision => settings
+                .into_iter()
+                .map(|s| {
+                    Ok(SeedInput { seed: s.seed, m: super::measure::measure_precision(&s)?, setting: s, init: None })
+                })
+                .collect(),
         }
     }
 
@@ -160,7 +166,9 @@ impl Checker {
             })
             .collect();
         let refs: Vec<&Run> = zero_runs.iter().collect();
-        Ok(measure_runs(&cached.exp, &refs, theorem.measure.feature_level))
+        let mut m = measure_runs(&cached.exp, &refs, theorem.measure.feature_level);
+        add_certified(theorem, &cached.exp, &refs, &mut m);
+        Ok(m)
     }
 
     /// Trains (or reuses) every optimizer of every seed's setting from its initialization, all
@@ -191,9 +199,22 @@ impl Checker {
             let init = self.init_measurement(theorem, s)?;
             let cached = &self.cache[&base_key(s)];
             let runs: Vec<&Run> = s.optimizers.iter().map(|o| &cached.runs[&opt_key(o)]).collect();
-            let m = measure_runs(&cached.exp, &runs, theorem.measure.feature_level);
+            let mut m = measure_runs(&cached.exp, &runs, theorem.measure.feature_level);
+            add_certified(theorem, &cached.exp, &runs, &mut m);
             inputs.push(SeedInput { seed: s.seed, setting: s.clone(), m, init: Some(init) });
         }
         Ok(inputs)
     }
+}
+
+/// For a claim with checks on `certified.*` quantities: certifies the runs' final weights (and
+/// `W^(0)`) in exact arithmetic (`src/endpoints/`) and adds the certified quantities to `m`.
+fn add_certified(theorem: &Theorem, exp: &Experiment, runs: &[&Run], m: &mut Measurement) {
+    if !theorem.uses_certified() {
+        return;
+    }
+    let report = crate::endpoints::certify_experiment(exp, runs, &crate::endpoints::EndpointOptions::default());
+    let (quantities, missing) = crate::endpoints::certified_quantities(&report);
+    m.quantities.extend(quantities);
+    m.missing.extend(missing);
 }

@@ -314,6 +314,45 @@ const CERTIFICATE: [&str; 8] = [
     "adamw_distance_lower",
 ];
 
+/// The quantities of a precision claim, for each optimizer `<run>` of the setting.
+const PRECISION: [&str; 1] = ["verdicts_agree"];
+const PRECISION_RUN: [&str; 5] =
+    ["verdicts_agree", "final_distance", "max_distance", "twin_test_error_spread", "twin_final_distance"];
+
+/// The precision audit of `setting` (4 one-ulp twins): `precision.verdicts_agree` (1 when every
+/// headline verdict is the same at binary64, double-double and in every twin), and per optimizer
+/// `precision.<run>.{verdicts_agree, final_distance, max_distance, twin_test_error_spread,
+/// twin_final_distance}` (relative distances `||W_f64 - W_dd|| / ||W_dd||` at the end and over the
+/// run; the twins' test-error range and their largest relative distance to the binary64 run).
+pub fn measure_precision(setting: &Setting) -> Result<Measurement> {
+    let a = crate::precision::audit::audit(&crate::precision::audit::AuditSetting {
+        setting: setting.clone(),
+        headline: super::headline,
+        twins: 4,
+        ladder: None,
+    })?;
+    let mut m = Measurement::default();
+    m.quantities.insert("precision.verdicts_agree".into(), f64::from(u8::from(a.verdicts_agree)));
+    for o in &a.optimizers {
+        let q = |f: &str| format!("precision.{}.{f}", o.name);
+        let fold = |v: &mut dyn Iterator<Item = f64>, f: fn(f64, f64) -> f64, init: f64| v.fold(init, f);
+        let test: Vec<f64> = o.twins.iter().map(|r| r.last.test_error).collect();
+        let spread = fold(&mut test.iter().copied(), f64::max, f64::NEG_INFINITY)
+            - fold(&mut test.iter().copied(), f64::min, f64::INFINITY);
+        let twin_distance =
+            o.twins.iter().map(|r| r.weights.distance(&o.f64.weights) / o.f64.weights.norm()).fold(0.0, f64::max);
+        m.quantities.insert(q("verdicts_agree"), f64::from(u8::from(o.verdicts_agree)));
+        m.quantities.insert(q("final_distance"), *o.distance.last().unwrap_or(&f64::NAN));
+        m.quantities.insert(q("max_distance"), o.distance.iter().copied().fold(0.0, f64::max));
+        m.quantities.insert(q("twin_test_error_spread"), spread);
+        m.quantities.insert(q("twin_final_distance"), twin_distance);
+        for (r, label) in [(&o.f64, "f64"), (&o.dd, "dd")] {
+            m.runs.push(RunInfo { name: format!("{} ({label})", r.name), ..RunInfo::of(r) });
+        }
+    }
+    Ok(m)
+}
+
 /// `Ok` when `name` is a quantity a claim of `kind` with these run names can measure; otherwise the
 /// allowed forms, for the load error.
 pub fn known_quantity(kind: super::ClaimKind, runs: &[String], name: &str) -> std::result::Result<(), String> {
@@ -323,12 +362,23 @@ pub fn known_quantity(kind: super::ClaimKind, runs: &[String], name: &str) -> st
             Some(rest) => CERTIFICATE.contains(&rest) || rest.strip_suffix(".radius").is_some_and(|r| !r.is_empty()),
             None => false,
         },
+        super::ClaimKind::Precision => match name.split('.').collect::<Vec<_>>().as_slice() {
+            ["precision", f] => PRECISION.contains(f),
+            ["precision", run, f] => runs.iter().any(|r| r == run) && PRECISION_RUN.contains(f),
+            _ => false,
+        },
         super::ClaimKind::Training => {
             let parts: Vec<&str> = name.split('.').collect();
             match parts.as_slice() {
                 ["predicted", f] => ["noise_l1", "noise_init_scale"].contains(f),
                 ["data", f] => ["noise_l1_mean", "overlapping_pairs", "supports_per_coordinate"].contains(f),
                 ["init", f] => checkpoint_fields_names().contains(f),
+                ["certified", "distance_lower", a, b] => {
+                    (*a, *b) == ("gd", "adam") && runs.iter().any(|r| r == a) && runs.iter().any(|r| r == b)
+                }
+                ["certified", run, f] => {
+                    (*run == "init" || runs.iter().any(|r| r == run)) && crate::endpoints::CERTIFIED_FIELDS.contains(f)
+                }
                 ["distance" | "convex_radius", a, b] => runs.iter().any(|r| r == a) && runs.iter().any(|r| r == b),
                 [run, f] => runs.iter().any(|r| r == run) && fields.contains(f),
                 _ => false,
@@ -342,11 +392,19 @@ pub fn known_quantity(kind: super::ClaimKind, runs: &[String], name: &str) -> st
         super::ClaimKind::ConvexCertificate => {
             format!("certificate.{{{}}}, certificate.<run>.radius", CERTIFICATE.join(","))
         }
+        super::ClaimKind::Precision => format!(
+            "precision.{{{}}}, precision.<run>.{{{}}} with <run> one of {{{}}}",
+            PRECISION.join(","),
+            PRECISION_RUN.join(","),
+            runs.join(",")
+        ),
         super::ClaimKind::Training => format!(
             "<run>.{{{}}} with <run> one of {{{}}}; init.<checkpoint field>; predicted.{{noise_l1,noise_init_scale}}; \
-             data.{{noise_l1_mean,overlapping_pairs,supports_per_coordinate}}; distance.<run>.<run>; convex_radius.<run>.<run>",
+             data.{{noise_l1_mean,overlapping_pairs,supports_per_coordinate}}; distance.<run>.<run>; convex_radius.<run>.<run>; \
+             certified.<run or init>.{{{}}}; certified.distance_lower.gd.adam",
             fields.join(","),
-            runs.join(",")
+            runs.join(","),
+            crate::endpoints::CERTIFIED_FIELDS.join(",")
         ),
     })
 }

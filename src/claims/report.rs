@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::evaluate::{CheckOutcome, Outcome};
 use super::measure::RunInfo;
 use super::seeds::SeedResult;
-use super::theorem::{ClaimKind, Expected, IfFalse};
+use super::theorem::{ClaimKind, Expected, IfFalse, is_certified};
 use crate::format::{Align, Table, sig};
 use crate::setting::Setting;
 use crate::verdict::Verdict;
@@ -152,6 +152,22 @@ impl ClaimReport {
     /// The summary a reviewer reads (and the snapshot test records): the claim and reference, the
     /// setting, the tracked quantities at a few checkpoints (2 significant digits), the checks, the
     /// orderings and the verdict. No times, no paths.
+    /// When some checks are certified (`certified.*` quantities, proved in exact arithmetic about
+    /// the final weights): which checks the verdict rests on as proofs and which as float
+    /// observations of the binary64 run.
+    fn basis_lines(&self, o: &mut String) {
+        let (proved, observed): (Vec<&CheckOutcome>, Vec<&CheckOutcome>) =
+            self.checks.iter().partition(|c| is_certified(&c.quantity));
+        if proved.is_empty() {
+            return;
+        }
+        let whats = |cs: &[&CheckOutcome]| {
+            cs.iter().map(|c| c.what.trim_start_matches("certified: ")).collect::<Vec<_>>().join("; ")
+        };
+        let _ = writeln!(o, "    certified (exact arithmetic on the final weights): {}", whats(&proved));
+        let _ = writeln!(o, "    float observations (binary64 run): {}", whats(&observed));
+    }
+
     pub fn summary(&self) -> String {
         let mut o = String::new();
         let _ = writeln!(o, "claim {}: {}", self.id, self.title);
@@ -236,6 +252,7 @@ impl ClaimReport {
             self.holds_count,
             sig(self.lower_bound, 2)
         );
+        self.basis_lines(&mut o);
         if let Some(p) = &self.paper_verdict {
             let _ = writeln!(o, "verdict under the paper's thresholds: {p}");
         }

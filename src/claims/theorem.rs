@@ -27,6 +27,9 @@ pub enum ClaimKind {
     /// The convex case: certify every optimizer's output against the unique minimizer
     /// (needs `adamgap::certify`; inconclusive until it exists).
     ConvexCertificate,
+    /// The precision audit (`adamgap precision`): binary64 against double-double and one-ulp twins
+    /// of the initialization; whether the headline verdicts depend on rounding.
+    Precision,
 }
 
 impl ClaimKind {
@@ -35,6 +38,7 @@ impl ClaimKind {
         match self {
             Self::Training => "training",
             Self::ConvexCertificate => "convex-certificate",
+            Self::Precision => "precision",
         }
     }
 }
@@ -383,6 +387,12 @@ impl Theorem {
         keys.unwrap_or_else(|| Setting::default().optimizers.iter().map(|o| o.key().to_string()).collect())
     }
 
+    /// Whether a check reads a `certified.*` quantity (the final weights' certificate, see
+    /// `docs/certified-endpoints.md`), so the checker must certify the runs.
+    pub fn uses_certified(&self) -> bool {
+        self.checks.iter().any(|c| is_certified(&c.quantity) || c.of.as_deref().is_some_and(is_certified))
+    }
+
     /// `origin`, with the line of the first occurrence of `needle` in the file's text when found.
     pub fn at_line(&self, origin: &str, needle: &str) -> String {
         match super::validate::line_of(&self.source, needle) {
@@ -421,4 +431,10 @@ pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>> {
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// Whether a quantity name is a certified one (`certified.*`: proved in exact arithmetic from the
+/// final weights, not a binary64 observation).
+pub fn is_certified(quantity: &str) -> bool {
+    quantity.starts_with("certified.")
 }

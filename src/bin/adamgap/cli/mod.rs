@@ -24,6 +24,8 @@ macro_rules! override_from {
 pub mod check;
 pub mod convex;
 pub mod output;
+pub mod sweep;
+pub mod precision;
 
 use output::CliResult;
 
@@ -47,6 +49,12 @@ pub enum Command {
     Convex(convex::ConvexArgs),
     /// Check the paper's claims in theorems/*.toml and print one verdict per claim.
     Check(check::CheckArgs),
+    /// Run a grid of settings (sharded, resumable; Slurm array jobs) and merge it: `sweep GRID.toml
+    /// --out DIR`, `sweep --preset NAME --out DIR`, `sweep merge DIR`.
+    Sweep(sweep::SweepArgs),
+    /// The precision audit: f64 against double-double and one-ulp twins of W^(0), parting steps,
+    /// growth of the distance, and whether every headline verdict survives.
+    Precision(precision::PrecisionArgs),
 }
 
 /// Settings of the nonconvex experiment: a TOML config, then flags on top of it.
@@ -274,10 +282,22 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Arithmetic of the training path: f64 (fast, default) or dd (double-double, ~106 bits).
+    #[arg(long, default_value = "f64")]
+    pub precision: String,
     /// Refuse settings whose estimated memory exceeds this (bytes, or with K/M/G/T, e.g. 8G)
     /// [default: 3/4 of the available memory].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: Option<u64>,
+    /// Certify the final weights of every optimizer and the initialization in exact arithmetic
+    /// (training and test error, objective, gradient norm, coefficients, GD-Adam distance); see
+    /// docs/certified-endpoints.md.
+    #[arg(long)]
+    pub certify: bool,
+    /// With --certify: write the certificate's inputs and claimed bounds to this directory
+    /// (`python3 tools/check_endpoints.py DIR` re-checks them independently). Implies --certify.
+    #[arg(long, value_name = "DIR")]
+    pub certify_export: Option<PathBuf>,
 }
 
 /// Parses a size: bytes, or a number with `K`, `M`, `G` or `T` (powers of 1024).
@@ -317,6 +337,7 @@ pub(crate) fn check_memory(estimate: &adamgap::memory::Estimate, max_memory: Opt
 
 /// `adamgap run`: trains every optimizer from one initialization and prints the report.
 pub fn run(args: &RunArgs) -> CliResult<i32> {
+    let precision = adamgap::precision::Precision::parse(&args.precision)?;
     let exp = match &args.import {
         Some(dir) => {
             let imported = adamgap::interchange::import::read(dir)?;
@@ -353,26 +374,55 @@ pub fn run(args: &RunArgs) -> CliResult<i32> {
     if let Some(dir) = &args.export {
         adamgap::outdir::check_target(dir, &adamgap::interchange::owned)?;
     }
-    let bars = progress_bars(&setting, args.quiet || args.json);
-    let runs = exp.run_all(&|k, t| {
-        if let Some(b) = bars.get(k) {
-            b.set_position(t as u64);
-        }
-    });
+    if let Some(dir) = args.certify_export.as_ref().filter(|d| d.exists() && !d.is_dir()) {
+        return Err(Error::invalid("--certify-export", dir.display(), "a directory (or a path to create)").into());
+    }
+    let bars = progress_bars(&setting, args.quiet || args.json || precision != adamgap::precision::Precision::F64);
+    let runs = match precision {
+        adamgap::precision::Precision::F64 => exp.run_all(&|k, t| {
+            if let Some(b) = bars.get(k) {
+                b.set_position(t as u64);
+            }
+        }),
+        p => adamgap::precision::run_all(&exp, p),
+    };
     for b in &bars {
         b.finish_and_clear();
     }
     let verdicts = adamgap::claims::headline(&exp, &runs);
+    let run_refs: Vec<&adamgap::train::Run> = runs.iter().collect();
+    let certified = (args.certify || args.certify_export.is_some()).then(|| {
+        adamgap::endpoints::certify_experiment(&exp, &run_refs, &adamgap::endpoints::EndpointOptions::default())
+    });
+    if let (Some(c), Some(dir)) = (&certified, &args.certify_export) {
+        adamgap::endpoints::export::export(&exp, &run_refs, c, dir)?;
+    }
     if let Some(dir) = &args.report {
-        adamgap::report_folder::write(dir, &exp, &runs, &verdicts)?;
+        let extra = certified.as_ref().map(adamgap::endpoints::markdown).unwrap_or_default();
+        adamgap::report_folder::write_with(dir, &exp, &runs, &verdicts, &extra)?;
     }
     if let Some(dir) = &args.export {
         adamgap::interchange::export::write(dir, &exp, &runs)?;
     }
     if args.json {
-        output::json(&adamgap::report::json_summary(&exp, &runs, &verdicts))?;
+        let mut v = adamgap::report::json_summary(&exp, &runs, &verdicts);
+        if precision != adamgap::precision::Precision::F64 {
+            v["precision"] = serde_json::json!(precision.label());
+        }
+        if let Some(c) = &certified {
+            v["certify"] = adamgap::endpoints::json(c);
+        }
+        output::json(&v)?;
     } else {
-        output::stdout(&adamgap::report::text(&exp, &runs, &verdicts))?;
+        if precision != adamgap::precision::Precision::F64 {
+            output::stdout(&format!("precision: {} (every step after the draw)
+", precision.label()))?;
+        }
+        let mut text = adamgap::report::text(&exp, &runs, &verdicts);
+        if let Some(c) = &certified {
+            text.push_str(&adamgap::endpoints::text(c));
+        }
+        output::stdout(&text)?;
         if let Some(path) = &args.report {
             output::stdout(&format!("\nreport written to {}\n", path.join("report.md").display()))?;
         }
@@ -425,12 +475,16 @@ pub fn main() -> i32 {
         Some(Command::Run(a)) => a.threads,
         Some(Command::Convex(a)) => a.threads,
         Some(Command::Check(a)) => a.threads,
+        Some(Command::Sweep(a)) => a.threads(),
+        Some(Command::Precision(a)) => a.threads,
     };
     let result = in_pool(threads, || match &cli.command {
         None => run(&cli.run),
         Some(Command::Run(a)) => run(a),
         Some(Command::Convex(a)) => convex::main(a),
         Some(Command::Check(a)) => check::main(a),
+        Some(Command::Sweep(a)) => sweep::main(a),
+        Some(Command::Precision(a)) => precision::main(a),
     });
     match result {
         Ok(code) => code,

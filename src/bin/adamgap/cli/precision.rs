@@ -1,0 +1,67 @@
+//! `adamgap precision`: the precision audit (binary64 against double-double and one-ulp twins).
+
+use clap::Args;
+
+use adamgap::error::Error;
+use adamgap::precision::audit::{AuditSetting, audit};
+use adamgap::precision::ladder::LadderSetting;
+
+use super::{CliResult, SettingArgs, check_memory, output};
+
+/// Arguments of `adamgap precision`.
+#[derive(Debug, Args, Clone)]
+pub struct PrecisionArgs {
+    #[command(flatten)]
+    pub setting: SettingArgs,
+    /// Number of one-ulp twins of W^(0) (>= 1).
+    #[arg(long, default_value_t = 4)]
+    pub twins: usize,
+    /// Threads (results do not depend on this).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Also run the ladder: f64 and dd against a 256-bit trajectory on a small setting.
+    #[arg(long)]
+    pub ladder: bool,
+    /// Steps of the ladder (default 300).
+    #[arg(long)]
+    pub ladder_steps: Option<usize>,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Refuse settings whose estimated memory exceeds this (bytes, or with K/M/G/T, e.g. 8G)
+    /// [default: 3/4 of the available memory].
+    #[arg(long, value_name = "SIZE", value_parser = super::parse_size)]
+    pub max_memory: Option<u64>,
+}
+
+/// Runs the audit and prints it.
+pub fn main(args: &PrecisionArgs) -> CliResult<i32> {
+    if args.twins == 0 {
+        return Err(Error::invalid("--twins", 0, ">= 1").into());
+    }
+    let setting = args.setting.resolve()?;
+    // The double-double state takes twice the binary64 memory: check the estimate doubled.
+    let mut estimate = adamgap::memory::of_setting(&setting);
+    let again = estimate.bytes();
+    estimate.add("double-double copies of the training arrays (a second binary64 footprint)", again);
+    check_memory(&estimate, args.max_memory)?;
+    let ladder = if args.ladder || args.ladder_steps.is_some() {
+        let mut l = LadderSetting::small();
+        if let Some(s) = args.ladder_steps {
+            if s == 0 {
+                return Err(Error::invalid("--ladder-steps", 0, ">= 1").into());
+            }
+            l.setting.train.steps = s;
+        }
+        Some(l)
+    } else {
+        None
+    };
+    let a = audit(&AuditSetting { setting, headline: adamgap::claims::headline, twins: args.twins, ladder })?;
+    if args.json {
+        output::json(&adamgap::precision::report::json(&a))?;
+    } else {
+        output::stdout(&adamgap::precision::report::text(&a))?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,250 @@
+//! Running the cells of a grid: sharded, resumable, in parallel, one atomic JSON file per cell.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde_json::{Value, json};
+
+use super::grid::{Cell, Grid};
+use crate::error::{Error, Result};
+use crate::train::Experiment;
+
+/// Which cells one process runs: those with `index % count == index_k`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// `K` in `K/N`, `0 <= K < N`.
+    pub k: usize,
+    /// `N` in `K/N`.
+    pub n: usize,
+}
+
+impl Shard {
+    /// The whole grid.
+    pub const ALL: Shard = Shard { k: 0, n: 1 };
+
+    /// Parses `K/N` (`0 <= K < N`); `field` names the flag in the error.
+    pub fn parse(text: &str, field: &str) -> Result<Self> {
+        let bad = || Error::invalid(field, text, "K/N with 0 <= K < N, e.g. 0/4");
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let (k, n): (usize, usize) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if n == 0 || k >= n { Err(bad()) } else { Ok(Shard { k, n }) }
+    }
+
+    /// The shard of a Slurm array task: `SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN` of
+    /// `SLURM_ARRAY_TASK_COUNT` (`MIN` is 0 when unset). `None` outside an array job.
+    pub fn from_slurm(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<Self>> {
+        let (Some(id), Some(count)) = (var("SLURM_ARRAY_TASK_ID"), var("SLURM_ARRAY_TASK_COUNT")) else {
+            return Ok(None);
+        };
+        let num =
+            |name: &str, v: &str| v.trim().parse::<usize>().map_err(|_| Error::invalid(name, v, "a whole number >= 0"));
+        let id = num("SLURM_ARRAY_TASK_ID", &id)?;
+        let min = var("SLURM_ARRAY_TASK_MIN").map(|m| num("SLURM_ARRAY_TASK_MIN", &m)).transpose()?.unwrap_or(0);
+        let n = num("SLURM_ARRAY_TASK_COUNT", &count)?;
+        let k = id
+            .checked_sub(min)
+            .ok_or_else(|| Error::invalid("SLURM_ARRAY_TASK_ID", id, format!(">= SLURM_ARRAY_TASK_MIN = {min}")))?;
+        if n == 0 || k >= n {
+            return Err(Error::invalid(
+                "SLURM_ARRAY_TASK_ID",
+                id,
+                format!("a contiguous array: ID - MIN < COUNT = {n} (use --array=0-{})", n.max(1) - 1),
+            ));
+        }
+        Ok(Some(Shard { k, n }))
+    }
+
+    /// Whether cell `index` belongs to this shard.
+    pub fn has(&self, index: usize) -> bool {
+        index % self.n == self.k
+    }
+}
+
+/// How to run a sweep.
+#[derive(Clone, Copy, Debug)]
+pub struct RunOptions {
+    pub shard: Shard,
+    /// Testing aid: after this many cells are written, the next finished cell is dropped and the
+    /// run stops with an error, as if killed before its file was renamed into place.
+    pub fail_after: Option<usize>,
+}
+
+/// What a run did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Cells of this shard.
+    pub in_shard: usize,
+    /// Cells computed and written now.
+    pub ran: Vec<String>,
+    /// Cells skipped because their file exists with this grid's hash.
+    pub skipped: usize,
+    /// Cells whose file existed with another grid's hash (recomputed).
+    pub stale: usize,
+}
+
+/// `DIR/results/<id>.json`.
+pub fn cell_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join("results").join(format!("{id}.json"))
+}
+
+/// The grid hash recorded in a cell file, if the file exists and parses.
+pub fn recorded_hash(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let v: Value = serde_json::from_str(text.trim_end()).ok()?;
+    v.get("grid_hash")?.as_str().map(String::from)
+}
+
+/// Writes `contents` to `path` through a uniquely named temporary file in the same folder and a
+/// rename, so a reader (or a crash) never sees a partial file; several processes on several
+/// hosts may write into one folder.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SERIAL: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| Error::io(path, "not a file path"))?.to_string_lossy();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let host = std::env::var("HOSTNAME").unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.{host}.{}.{nanos}.{}.tmp",
+        std::process::id(),
+        SERIAL.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&tmp, contents).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+/// Writes `DIR/grid.json` (or checks that the one there is this grid's).
+fn write_manifest(dir: &Path, grid: &Grid) -> Result<()> {
+    let path = dir.join("grid.json");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let old: Value = serde_json::from_str(&text).map_err(|e| Error::io(&path, e))?;
+        let old_hash = old["grid_hash"].as_str().unwrap_or("");
+        if old_hash == grid.hash {
+            return Ok(());
+        }
+        return Err(Error::invalid(
+            "--out",
+            dir.display(),
+            format!("a folder of this grid; it holds grid {old_hash}, this grid is {} (use a new folder)", grid.hash),
+        ));
+    }
+    let text = serde_json::to_string_pretty(&grid.manifest()).expect("JSON of plain data") + "\n";
+    write_atomic(&path, text.as_bytes())
+}
+
+/// Runs one cell: the headline's JSON summary (`crate::report::json_summary`) with the cell's
+/// id, index, axis values and the grid hash; timings go to `timing`, which the merge drops.
+pub fn run_cell(grid: &Grid, cell: &Cell) -> Result<Value> {
+    let start = Instant::now();
+    let exp = Experiment::new(&cell.setting)?;
+    let runs: Vec<_> = cell.setting.optimizers.par_iter().map(|o| exp.run(o, &|_| {})).collect();
+    let verdicts = crate::claims::headline(&exp, &runs);
+    let mut summary = crate::report::json_summary(&exp, &runs, &verdicts);
+    let mut timing = serde_json::Map::new();
+    for (name, run) in summary["runs"].as_object_mut().expect("runs is an object").iter_mut() {
+        if let Some(s) = run.as_object_mut().and_then(|r| r.remove("seconds")) {
+            timing.insert(name.clone(), s);
+        }
+    }
+    let mut out = json!({
+        "cell": cell.id,
+        "index": cell.index,
+        "grid_hash": grid.hash,
+        "axes": grid.axis_values(cell),
+    });
+    let obj = out.as_object_mut().expect("object");
+    for (k, v) in summary.as_object_mut().expect("object") {
+        obj.insert(k.clone(), v.take());
+    }
+    obj.insert("timing".into(), json!({"seconds": start.elapsed().as_secs_f64(), "runs": timing}));
+    Ok(out)
+}
+
+/// Runs this shard's cells of `grid` into `dir`, skipping cells already done for this grid. The
+/// cells run side by side on the current rayon pool, each cell's optimizers and passes on the same
+/// pool (results do not depend on its size).
+/// `on_cell(id, seconds, written, total)` is called after each cell is written.
+pub fn run(
+    grid: &Grid,
+    dir: &Path,
+    opts: &RunOptions,
+    on_cell: &(dyn Fn(&str, f64, usize, usize) + Sync),
+) -> Result<RunSummary> {
+    std::fs::create_dir_all(dir.join("results")).map_err(|e| Error::io(dir.join("results"), e))?;
+    write_manifest(dir, grid)?;
+    let mine: Vec<&Cell> = grid.cells.iter().filter(|c| opts.shard.has(c.index)).collect();
+    let (mut todo, mut skipped, mut stale) = (Vec::new(), 0, 0);
+    for c in &mine {
+        match recorded_hash(&cell_path(dir, &c.id)) {
+            Some(h) if h == grid.hash => skipped += 1,
+            Some(_) => {
+                stale += 1;
+                todo.push(*c);
+            }
+            None => todo.push(*c),
+        }
+    }
+    let written = Mutex::new(Vec::new());
+    let interrupted = Mutex::new(false);
+    let total = todo.len();
+    let results = crate::parallel::map_indexed(todo.len(), |i| -> Result<()> {
+        let cell = todo[i];
+        let budget_left = |w: &Vec<String>| opts.fail_after.is_none_or(|k| w.len() < k);
+        if *interrupted.lock().expect("lock") {
+            return Ok(());
+        }
+        let start = Instant::now();
+        let v = run_cell(grid, cell)?;
+        let mut w = written.lock().expect("lock");
+        if !budget_left(&w) {
+            *interrupted.lock().expect("lock") = true;
+            return Ok(());
+        }
+        let line = serde_json::to_string(&v).expect("JSON of plain data") + "\n";
+        write_atomic(&cell_path(dir, &cell.id), line.as_bytes())?;
+        w.push(cell.id.clone());
+        on_cell(&cell.id, start.elapsed().as_secs_f64(), w.len(), total);
+        Ok(())
+    });
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    let ran = written.into_inner().expect("lock");
+    if *interrupted.lock().expect("lock") {
+        return Err(Error::Numerical(format!(
+            "sweep interrupted on purpose after {} cells (ADAMGAP_SWEEP_FAIL_AFTER); rerun to resume",
+            ran.len()
+        )));
+    }
+    Ok(RunSummary { in_shard: mine.len(), ran, skipped, stale })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shard;
+
+    #[test]
+    fn shards_parse_and_partition() {
+        assert_eq!(Shard::parse("1/3", "--shard").expect("valid"), Shard { k: 1, n: 3 });
+        for bad in ["3/3", "1", "a/2", "0/0", "-1/2"] {
+            assert!(Shard::parse(bad, "--shard").is_err(), "{bad} accepted");
+        }
+        let s = Shard { k: 1, n: 3 };
+        assert_eq!((0..8).filter(|&i| s.has(i)).collect::<Vec<_>>(), [1, 4, 7]);
+        let env = |id: &'static str, min: Option<&'static str>| {
+            move |k: &str| match k {
+                "SLURM_ARRAY_TASK_ID" => Some(id.to_string()),
+                "SLURM_ARRAY_TASK_COUNT" => Some("4".to_string()),
+                "SLURM_ARRAY_TASK_MIN" => min.map(String::from),
+                _ => None,
+            }
+        };
+        assert_eq!(Shard::from_slurm(&env("2", None)).expect("valid"), Some(Shard { k: 2, n: 4 }));
+        assert_eq!(Shard::from_slurm(&env("4", Some("1"))).expect("valid"), Some(Shard { k: 3, n: 4 }));
+        assert!(Shard::from_slurm(&env("4", None)).is_err());
+        assert_eq!(Shard::from_slurm(&|_| None).expect("no array"), None);
+    }
+}

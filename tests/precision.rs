@@ -1,0 +1,190 @@
+//! The precision path: the generic path at `f64` reproduces the fast kernels bit for bit; the
+//! double-double gradient against central differences in double-double (tolerance `1e-15`, against
+//! `1e-6` for binary64 in `tests/gradient.rs`); double-double and binary64 Adam agree to `1e-12`
+//! over 20 steps; double-double runs do not depend on the thread count; on the ladder's small
+//! setting double-double tracks the 256-bit trajectory to `1e-25` for 50 steps; bad
+//! `--precision` values exit 2 naming the allowed values.
+
+use std::process::Command;
+
+use adamgap::model::Weights;
+use adamgap::precision::ladder::{LadderSetting, ladder_row};
+use adamgap::precision::{Dd, model, train};
+use adamgap::setting::{Decay, OptimizerSetting, Setting};
+use adamgap::train::Experiment;
+
+/// A small setting with partial blocks everywhere (forward 8 samples, backward 32 rows, update 2048
+/// parameters).
+fn small(steps: usize) -> Setting {
+    let mut s = Setting::default();
+    s.data.d = 150;
+    s.data.n = 21;
+    s.data.s = 12;
+    s.data.test_size = 300;
+    s.model.m = 7;
+    s.model.sigma0 = 0.05;
+    s.train.steps = steps;
+    s
+}
+
+fn every_optimizer() -> Vec<OptimizerSetting> {
+    vec![
+        OptimizerSetting::Gd { eta: 0.5 },
+        OptimizerSetting::paper_adam(),
+        OptimizerSetting::AdamW { eta: 1e-3, b1: 0.9, b2: 0.999, eps: 1e-8, bias_correction: true },
+        OptimizerSetting::Adam { eta: 1e-3, b1: 0.8, b2: 0.99, eps: 0.0, bias_correction: false },
+        OptimizerSetting::SignGd { eta: 1e-3, decay: Decay::InvSqrt },
+        OptimizerSetting::Momentum { eta: 0.1, beta: 0.9 },
+        OptimizerSetting::RmsProp { eta: 1e-3, beta: 0.99, eps: 1e-8 },
+        OptimizerSetting::AdaGrad { eta: 1e-2, eps: 1e-8 },
+    ]
+}
+
+/// At `f64` the generic path performs the fast kernels' operations in their order: same weights
+/// bit for bit, same trace, for every optimizer.
+#[test]
+fn generic_path_at_f64_reproduces_the_fast_path_bit_for_bit() {
+    let exp = Experiment::new(&small(30)).unwrap();
+    for opt in every_optimizer() {
+        let fast = exp.run(&opt, &|_| {});
+        let generic = train::run::<f64>(&exp, &opt);
+        let bits = |w: &Weights| w.as_slice().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&fast.weights), bits(&generic.weights), "{}", opt.key());
+        assert_eq!(fast.trace.len(), generic.trace.len());
+        for (a, b) in fast.trace.iter().zip(&generic.trace) {
+            assert_eq!(a.loss.to_bits(), b.loss.to_bits(), "{} step {}", opt.key(), a.step);
+            assert_eq!((a.train_error, a.test_error), (b.train_error, b.test_error));
+            assert_eq!(a.coefficients.feature_max, b.coefficients.feature_max);
+        }
+        assert_eq!(fast.feature_reversal_step, generic.feature_reversal_step);
+    }
+}
+
+/// The double-double gradient against central differences of the double-double objective: with
+/// `h = 1e-10` the truncation error is about `h^2 = 1e-20` and the rounding error about
+/// `2^-104 / h < 1e-21`, so `1e-15 (1 + |g|)` is a tolerance a wrong gradient cannot meet.
+#[test]
+fn dd_gradient_matches_central_differences_in_dd() {
+    let mut checked = 0;
+    for (seed, q) in [(1u64, 3u32), (2, 2), (3, 1), (4, 4)] {
+        let mut s = small(1);
+        s.data.d = 12;
+        s.data.n = 5;
+        s.data.s = 4;
+        s.model.m = 2;
+        s.model.q = q;
+        s.model.sigma0 = 0.6;
+        s.model.lambda = 0.03;
+        s.data.sigma_p = 0.7;
+        s.seed = seed;
+        let exp = Experiment::new(&s).unwrap();
+        let w: Vec<Dd> = train::init_in(&exp.init);
+        let h = 1e-10;
+        // Skip draws with a pre-activation within 1000 h of a kink of max(0, z)^q.
+        let init = &exp.init;
+        let z: Vec<f64> = (0..exp.train.x.rows())
+            .flat_map(|r| {
+                let x = exp.train.x.dense_row(r, s.data.d);
+                let s = &s;
+                (0..2 * s.model.m)
+                    .map(move |c| (0..x.len()).map(|k| init.as_slice()[k * 2 * s.model.m + c] * x[k]).sum::<f64>())
+            })
+            .collect();
+        if z.iter().any(|v| v.abs() < 1e3 * h) {
+            continue;
+        }
+        let g = model::full_gradient(&exp.model, &w, &exp.train);
+        for i in 0..w.len() {
+            let (mut wp, mut wm) = (w.clone(), w.clone());
+            wp[i] = wp[i].add_f64(h);
+            wm[i] = wm[i].add_f64(-h);
+            let fd = model::objective(&exp.model, &wp, &exp.train)
+                .sub(model::objective(&exp.model, &wm, &exp.train))
+                .div_f64_exact(2.0 * h);
+            let err = fd.sub(g[i]).hi.abs();
+            assert!(err <= 1e-15 * (1.0 + g[i].hi.abs()), "seed {seed} q {q} coordinate {i}: {:?} vs {fd:?}", g[i]);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} draws away from the kinks");
+}
+
+trait DivF64 {
+    fn div_f64_exact(self, y: f64) -> Dd;
+}
+impl DivF64 for Dd {
+    fn div_f64_exact(self, y: f64) -> Dd {
+        self.div(Dd::from_f64(y))
+    }
+}
+
+/// Double-double and binary64 Adam from the same `W^(0)` agree to `1e-12` relative over 20 steps.
+#[test]
+fn dd_and_f64_adam_agree_over_the_first_steps() {
+    let exp = Experiment::new(&small(20)).unwrap();
+    let opt = OptimizerSetting::paper_adam();
+    let mut wf = exp.init.clone();
+    let mut gf = vec![0.0; wf.as_slice().len()];
+    let mut ws = exp.model.workspace(exp.train.patches);
+    let mut optf = adamgap::optim::build(&opt, gf.len());
+    let mut worst = 0.0f64;
+    train::run_with::<Dd>(&exp, &opt, &exp.init, &mut |t, w| {
+        if t > 0 {
+            exp.model.loss_grad(wf.as_slice(), &exp.train, &mut gf, &mut ws);
+            optf.step(wf.as_mut_slice(), &gf, exp.model.lambda);
+        }
+        worst = worst.max(adamgap::precision::audit::relative_distance(w, wf.as_slice()));
+    });
+    assert!(worst <= 1e-12, "relative distance {worst}");
+    assert!(worst > 0.0, "the two precisions round differently");
+}
+
+/// A double-double run is deterministic and does not depend on the number of threads.
+#[test]
+fn dd_runs_do_not_depend_on_the_thread_count() {
+    let exp = Experiment::new(&small(8)).unwrap();
+    let bits = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let mut out = Vec::new();
+            for opt in [OptimizerSetting::paper_adam(), OptimizerSetting::Gd { eta: 0.5 }] {
+                let mut last = Vec::new();
+                let run = train::run_with::<Dd>(&exp, &opt, &exp.init, &mut |_, w| last = w.to_vec());
+                out.extend(last.iter().flat_map(|x| [x.hi.to_bits(), x.lo.to_bits()]));
+                out.push(run.last.test_error.to_bits());
+                out.push(run.last.loss.to_bits());
+            }
+            out
+        })
+    };
+    let one = bits(1);
+    assert_eq!(one, bits(1), "deterministic");
+    assert_eq!(one, bits(2));
+    assert_eq!(one, bits(3));
+}
+
+/// On the ladder's small setting double-double stays within `1e-25` of the 256-bit trajectory for
+/// the first 50 Adam steps, while binary64 is already `1e-17` or more away.
+#[test]
+fn dd_tracks_the_256_bit_trajectory_on_the_ladder() {
+    let mut l = LadderSetting::small();
+    l.setting.train.steps = 50;
+    let exp = Experiment::new(&l.setting).unwrap();
+    let row = ladder_row(&exp, &OptimizerSetting::paper_adam());
+    assert_eq!(row.dd_distance.len(), 51);
+    let worst = row.dd_distance.iter().copied().fold(0.0, f64::max);
+    assert!(worst <= 1e-25, "dd against 256 bits: {worst}");
+    assert!(row.f64_distance[50] >= 1e-17, "f64 against 256 bits: {}", row.f64_distance[50]);
+}
+
+#[test]
+fn bad_precision_is_rejected_with_exit_2_and_the_allowed_values() {
+    let out = Command::new(env!("CARGO_BIN_EXE_adamgap"))
+        .args(["run", "--precision", "quad", "--steps", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--precision") && err.contains("f64, dd") && err.contains("quad"), "{err}");
+    assert!(out.stdout.is_empty(), "no partial output");
+}
