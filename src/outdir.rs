@@ -1,22 +1,65 @@
-//! Output folders written atomically: every file goes into a hidden temporary folder beside the
-//! target, which is renamed into place only once the last file is written. A failure on the way
-//! (or an error returned by the caller before [`OutDir::commit`]) removes the temporary folder, so
+//! Output folders written atomically: every file goes into a hidden staging folder beside the
+//! target, which is moved into place only once the last file is written. A failure on the way
+//! (or an error returned by the caller before [`OutDir::commit`]) removes the staging folder, so
 //! the target is either the complete new folder or untouched.
 //!
-//! An existing target is replaced only when every entry in it is a file this writer would write
-//! (the `owned` predicate, e.g. `report.md` and `*.svg` for a report): a folder holding anything
-//! else is refused, never deleted.
+//! Rules (`docs/reliability.md`, "Output folders"):
 //!
-//! Testing hook: with the environment variable `ADAMGAP_FAIL_AFTER_FILES=k`, the `(k+1)`-th file
-//! write fails with an I/O error, so tests can check that an interrupted writer leaves nothing.
+//! * The target is checked before any work ([`check_target`]): its parent must be a folder we can
+//!   create a folder in, and the target must not exist or be a real folder (not a symbolic link)
+//!   whose entries are all regular files this writer would write (the `owned` predicate, e.g.
+//!   `report.md` and `*.svg` for a report). Anything else (a symbolic link, a FIFO, a regular file,
+//!   a folder holding other things) is refused and left untouched.
+//! * The staging folder is `.NAME.tmp<pid>` beside the target, or `.adamgap-<hash>.tmp<pid>`
+//!   when the long form would exceed the file-name limit of 255 bytes. Messages name the target,
+//!   never the staging folder.
+//! * An existing target is replaced by one atomic exchange (`renameat2` with `RENAME_EXCHANGE`), so
+//!   a reader sees the old folder or the new one, never a mixture; where the file system does not
+//!   support the exchange, two renames leave a moment with no folder, still never a mixture.
+//! * Live staging folders are registered; [`remove_live`] removes them (the binary calls it on
+//!   SIGINT and SIGTERM before exiting). A staging folder left by a killed process (its pid not
+//!   alive) is removed by the next writer of the same target.
+//!
+//! Testing hooks: with `ADAMGAP_FAIL_AFTER_FILES=k` the `(k+1)`-th file write fails with an I/O
+//! error; with `ADAMGAP_STALL_AFTER_FILES=k` the writer pauses (at most a minute) before the
+//! `(k+1)`-th file, so tests can deliver a signal while the staging folder exists.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 
-/// The environment variable of the testing hook (see the module doc).
+/// The environment variable of the failure hook (see the module doc).
 pub const FAIL_AFTER_ENV: &str = "ADAMGAP_FAIL_AFTER_FILES";
+/// The environment variable of the stall hook (see the module doc).
+pub const STALL_AFTER_ENV: &str = "ADAMGAP_STALL_AFTER_FILES";
+
+/// The longest file name (bytes) of common Linux file systems.
+const NAME_MAX: usize = 255;
+
+/// Staging folders of this process not yet committed or dropped.
+static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes every live staging folder of this process (for a signal handler that then exits). A
+/// writer in the middle of a commit finishes it first (the commit holds the registry).
+pub fn remove_live() {
+    let mut l = live();
+    for p in l.drain(..) {
+        // A writer thread may add a file while the folder is being removed: try again.
+        for _ in 0..3 {
+            if std::fs::remove_dir_all(&p).is_ok() || !p.exists() {
+                break;
+            }
+        }
+    }
+    // Keep the registry locked: the process is about to exit, and no writer may start a commit.
+    std::mem::forget(l);
+}
 
 /// An output folder being written (see the module doc).
 #[derive(Debug)]
@@ -25,19 +68,83 @@ pub struct OutDir {
     tmp: PathBuf,
     files: usize,
     fail_after: Option<usize>,
+    stall_after: Option<usize>,
     committed: bool,
 }
 
-/// Checks that `target` can receive an output folder: it does not exist, or it is a folder whose
-/// entries all satisfy `owned`. Call it before a long computation so a bad path fails early.
+fn parent_of(target: &Path) -> &Path {
+    target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
+/// FNV-1a of the name: a short, stable tag for the staging folder of a long name.
+fn tag(name: &str) -> String {
+    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    format!("{h:016x}")
+}
+
+/// The prefixes of hidden folders of kind `kind` (`tmp`) for the target name `name`: the long
+/// form when it fits the file-name limit with any pid, the short form always (a name near the
+/// limit uses it).
+fn prefixes(name: &str, kind: &str) -> Vec<String> {
+    let long = format!(".{name}.{kind}");
+    let short = format!(".adamgap-{}.{kind}", tag(name));
+    if long.len() + 10 <= NAME_MAX { vec![long, short] } else { vec![short] }
+}
+
+/// The staging folder of `target` for process `pid`.
+fn staging_path(target: &Path, pid: u32) -> PathBuf {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    parent_of(target).join(format!("{}{pid}", prefixes(&name, "tmp")[0]))
+}
+
+fn pid_alive(pid: u32) -> bool {
+    let Ok(p) = libc::pid_t::try_from(pid) else { return false };
+    if p <= 0 {
+        return false;
+    }
+    // SAFETY: kill with signal 0 only checks whether the process exists; it sends nothing.
+    let r = unsafe { libc::kill(p, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Removes staging folders of `target` left by processes that are no longer alive. Only real
+/// folders are removed (never a symbolic link or a file of that name).
+fn clean_stale(target: &Path) {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let prefixes: Vec<String> = ["tmp", "old"].iter().flat_map(|k| prefixes(&name, k)).collect();
+    let Ok(entries) = std::fs::read_dir(parent_of(target)) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let pid = prefixes.iter().find_map(|p| file.strip_prefix(p.as_str())).and_then(|rest| rest.parse::<u32>().ok());
+        let Some(pid) = pid else { continue };
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && pid != std::process::id() && !pid_alive(pid) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Checks that `target` can receive an output folder (the rules of the module doc). Call it
+/// before a long computation so a bad path fails before any work.
 pub fn check_target(target: &Path, owned: &dyn Fn(&str) -> bool) -> Result<()> {
     if target.as_os_str().is_empty() || target.file_name().is_none() {
         return Err(Error::io(target, "not a folder path (give a folder name, e.g. `out`)"));
     }
+    let parent = parent_of(target);
+    match std::fs::metadata(parent) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(Error::io(target, format!("`{}` is not a folder", parent.display()))),
+        Err(e) => return Err(Error::io(target, format!("its parent folder `{}`: {e}", parent.display()))),
+    }
     match std::fs::symlink_metadata(target) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io(target, e)),
-        Ok(meta) if !meta.is_dir() => Err(Error::io(target, "exists and is not a folder; choose another path")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(target, e)),
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(Error::io(target, "is a symbolic link; refusing to replace it (choose another path)"));
+        }
+        Ok(meta) if !meta.is_dir() => {
+            return Err(Error::io(target, "exists and is not a folder; refusing to replace it (choose another path)"));
+        }
         Ok(_) => {
             for entry in std::fs::read_dir(target).map_err(|e| Error::io(target, e))? {
                 let entry = entry.map_err(|e| Error::io(target, e))?;
@@ -53,25 +160,60 @@ pub fn check_target(target: &Path, owned: &dyn Fn(&str) -> bool) -> Result<()> {
                     ));
                 }
             }
-            Ok(())
         }
+    }
+    // Probe: the staging folder can be created beside the target.
+    let probe = staging_path(target, std::process::id());
+    if !probe.exists() {
+        std::fs::create_dir(&probe).map_err(|e| Error::io(target, format!("cannot create a folder beside it: {e}")))?;
+        let _ = std::fs::remove_dir(&probe);
+    }
+    Ok(())
+}
+
+/// Exchanges `a` and `b` atomically. `Ok(false)` when the file system does not support it.
+fn exchange(a: &Path, b: &Path) -> std::io::Result<bool> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let ca = std::ffi::CString::new(a.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    let cb = std::ffi::CString::new(b.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    // SAFETY: two valid NUL-terminated paths relative to the working directory.
+    let r = unsafe { libc::renameat2(libc::AT_FDCWD, ca.as_ptr(), libc::AT_FDCWD, cb.as_ptr(), libc::RENAME_EXCHANGE) };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EINVAL | libc::ENOSYS | libc::ENOTSUP) => Ok(false),
+        _ => Err(e),
     }
 }
 
 impl OutDir {
-    /// Starts an output folder for `target` (checked with [`check_target`]): creates the hidden
-    /// temporary folder beside it.
+    /// Starts an output folder for `target` (checked with [`check_target`]): removes stale
+    /// staging folders of dead processes and creates this process's one beside the target.
     pub fn create(target: &Path, owned: &dyn Fn(&str) -> bool) -> Result<Self> {
         check_target(target, owned)?;
-        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = target.file_name().expect("checked above").to_string_lossy();
-        let tmp = parent.join(format!(".{name}.tmp{}", std::process::id()));
+        clean_stale(target);
+        let tmp = staging_path(target, std::process::id());
         if tmp.exists() {
-            std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            std::fs::remove_dir_all(&tmp)
+                .map_err(|e| Error::io(target, format!("cannot clear its staging folder: {e}")))?;
         }
-        std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let fail_after = std::env::var(FAIL_AFTER_ENV).ok().and_then(|v| v.parse().ok());
-        Ok(Self { target: target.to_path_buf(), tmp, files: 0, fail_after, committed: false })
+        {
+            let mut l = live();
+            std::fs::create_dir(&tmp)
+                .map_err(|e| Error::io(target, format!("cannot create a folder beside it: {e}")))?;
+            l.push(tmp.clone());
+        }
+        let hook = |var: &str| std::env::var(var).ok().and_then(|v| v.parse().ok());
+        Ok(Self {
+            target: target.to_path_buf(),
+            tmp,
+            files: 0,
+            fail_after: hook(FAIL_AFTER_ENV),
+            stall_after: hook(STALL_AFTER_ENV),
+            committed: false,
+        })
     }
 
     /// The final path of the folder.
@@ -79,7 +221,7 @@ impl OutDir {
         &self.target
     }
 
-    /// Writes the file `name` with `write` (given a buffered writer on the temporary file).
+    /// Writes the file `name` with `write` (given a buffered writer on the staged file).
     pub fn write_with(
         &mut self,
         name: &str,
@@ -88,6 +230,9 @@ impl OutDir {
         let shown = self.target.join(name);
         if self.fail_after.is_some_and(|k| self.files >= k) {
             return Err(Error::io(&shown, format!("write failed on purpose ({FAIL_AFTER_ENV} is set)")));
+        }
+        if self.stall_after.is_some_and(|k| self.files == k) {
+            std::thread::sleep(std::time::Duration::from_secs(60));
         }
         let path = self.tmp.join(name);
         let file = std::fs::File::create(&path).map_err(|e| Error::io(&shown, e))?;
@@ -103,23 +248,42 @@ impl OutDir {
         self.write_with(name, |w| w.write_all(contents).map_err(|e| e.to_string()))
     }
 
-    /// Renames the temporary folder into place (replacing an existing folder of owned files).
+    /// Moves the staging folder into place (replacing an existing folder of owned files by an
+    /// atomic exchange).
     pub fn commit(mut self) -> Result<()> {
         let target = self.target.clone();
-        if target.exists() {
-            let parent = self.tmp.parent().expect("the temporary folder has a parent").to_path_buf();
-            let name = target.file_name().expect("checked at creation").to_string_lossy().into_owned();
-            let old = parent.join(format!(".{name}.old{}", std::process::id()));
-            std::fs::rename(&target, &old).map_err(|e| Error::io(&target, e))?;
-            if let Err(e) = std::fs::rename(&self.tmp, &target) {
-                let _ = std::fs::rename(&old, &target);
-                return Err(Error::io(&target, e));
+        let mut l = live();
+        let existing = std::fs::symlink_metadata(&target).ok();
+        match existing {
+            Some(m) if !m.is_dir() || m.file_type().is_symlink() => {
+                return Err(Error::io(&target, "appeared during the run and is not a folder; left untouched"));
             }
-            self.committed = true;
-            std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
-        } else {
-            std::fs::rename(&self.tmp, &target).map_err(|e| Error::io(&target, e))?;
-            self.committed = true;
+            Some(_) => {
+                if exchange(&self.tmp, &target).map_err(|e| Error::io(&target, e))? {
+                    // The staging path now holds the old folder.
+                    self.committed = true;
+                    let r = std::fs::remove_dir_all(&self.tmp);
+                    l.retain(|p| p != &self.tmp);
+                    r.map_err(|e| Error::io(&target, format!("replaced, but the old folder stays beside it: {e}")))?;
+                    return Ok(());
+                }
+                let name = target.file_name().expect("checked at creation").to_string_lossy().into_owned();
+                let old = parent_of(&target).join(format!("{}{}", prefixes(&name, "old")[0], std::process::id()));
+                std::fs::rename(&target, &old).map_err(|e| Error::io(&target, e))?;
+                if let Err(e) = std::fs::rename(&self.tmp, &target) {
+                    let _ = std::fs::rename(&old, &target);
+                    return Err(Error::io(&target, e));
+                }
+                self.committed = true;
+                l.retain(|p| p != &self.tmp);
+                std::fs::remove_dir_all(&old)
+                    .map_err(|e| Error::io(&target, format!("replaced, but the old folder stays beside it: {e}")))?;
+            }
+            None => {
+                std::fs::rename(&self.tmp, &target).map_err(|e| Error::io(&target, e))?;
+                self.committed = true;
+                l.retain(|p| p != &self.tmp);
+            }
         }
         Ok(())
     }
@@ -128,7 +292,24 @@ impl OutDir {
 impl Drop for OutDir {
     fn drop(&mut self) {
         if !self.committed {
+            let mut l = live();
             let _ = std::fs::remove_dir_all(&self.tmp);
+            l.retain(|p| p != &self.tmp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_get_a_short_staging_name_in_the_same_parent() {
+        let name = "a".repeat(250);
+        let p = staging_path(&Path::new("/x").join(&name), u32::MAX);
+        assert_eq!(p.parent(), Some(Path::new("/x")));
+        assert!(p.file_name().unwrap().len() <= NAME_MAX, "{p:?}");
+        let short = staging_path(Path::new("/x/out"), 42);
+        assert_eq!(short, Path::new("/x/.out.tmp42"));
     }
 }

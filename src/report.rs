@@ -151,16 +151,3 @@ pub fn markdown(exp: &Experiment, runs: &[Run], verdicts: &[VerdictLine]) -> Str
     }
     out
 }
-
-/// Writes `contents` to `path` atomically (a temporary file renamed into place), so a failure
-/// leaves no partial file.
-pub fn write_atomic(path: &std::path::Path, contents: &[u8]) -> crate::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let file_name = path.file_name().ok_or_else(|| crate::Error::io(path, "not a file path"))?;
-    let tmp = dir.join(format!(".{}.tmp{}", file_name.to_string_lossy(), std::process::id()));
-    std::fs::write(&tmp, contents).map_err(|e| crate::Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        crate::Error::io(path, e)
-    })
-}

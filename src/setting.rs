@@ -355,6 +355,12 @@ pub const MAX_FILE_BYTES: u64 = 1 << 20;
 /// Reads and parses a TOML file into `T` (a [`Setting`], a convex setting, a theorem file); files
 /// larger than [`MAX_FILE_BYTES`] are refused without being read to the end.
 pub fn read_toml_file<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T> {
+    parse_toml(&read_text_file(path)?, &path.display().to_string())
+}
+
+/// Reads a UTF-8 text file of at most [`MAX_FILE_BYTES`] (a larger one is refused without being
+/// read to the end).
+pub fn read_text_file(path: &std::path::Path) -> Result<String> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut bytes = Vec::new();
@@ -362,8 +368,7 @@ pub fn read_toml_file<T: serde::de::DeserializeOwned>(path: &std::path::Path) ->
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(Error::io(path, format!("larger than {MAX_FILE_BYTES} bytes (not a config file?)")));
     }
-    let text = String::from_utf8(bytes).map_err(|e| Error::io(path, format!("not UTF-8 text: {e}")))?;
-    parse_toml(&text, &path.display().to_string())
+    String::from_utf8(bytes).map_err(|e| Error::io(path, format!("not UTF-8 text: {e}")))
 }
 
 fn at_least(field: &str, v: usize, lo: usize) -> Result<()> {

@@ -269,8 +269,10 @@ fn bad_input_names_the_field() {
     // An export path below a regular file cannot be created.
     let file = temp_dir("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
-    let e = adamgap::certify::export::Staging::new(&file.join("sub")).err().expect("an error").to_string();
-    assert!(e.contains("--export") || e.contains("cannot access"), "{e}");
+    let e = adamgap::outdir::check_target(&file.join("sub"), &adamgap::certify::export::owned)
+        .expect_err("an error")
+        .to_string();
+    assert!(e.contains("cannot access") && e.contains("sub"), "{e}");
     std::fs::remove_file(&file).unwrap();
 }
 

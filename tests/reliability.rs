@@ -211,3 +211,168 @@ fn convex_digits_range_is_what_the_refinement_delivers() {
     assert_eq!(v["minimizer"]["reached"], serde_json::json!(true), "{}", v["minimizer"]);
     assert!(v["minimizer"]["radius_u"].as_f64().unwrap() <= 1e-250);
 }
+
+/// Every entry of `dir` (name, and for a symbolic link its target), to compare before and after.
+fn listing(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .expect("list")
+        .map(|e| {
+            let e = e.expect("entry");
+            let link = std::fs::read_link(e.path()).map(|p| p.display().to_string()).unwrap_or_default();
+            (e.file_name().to_string_lossy().into_owned(), link)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The four output folders; a run with `--steps 1000000000` that would train for hours.
+fn output_commands(path: &str) -> Vec<Vec<String>> {
+    let long_run = ["--steps", "1000000000", "--quiet"];
+    let long_convex = ["convex", "--steps", "1000000000"];
+    [
+        args(&long_run, &["--report", path]),
+        args(&long_run, &["--export", path]),
+        args(&long_convex, &["--export", path]),
+        args(&long_convex, &["--report", path]),
+    ]
+    .into_iter()
+    .map(|a| a.into_iter().map(String::from).collect())
+    .collect()
+}
+
+/// A bad output path fails before any work (the runs would take hours), names the user's path and
+/// never the staging folder, and leaves everything as it was: a symbolic link (to a folder of our
+/// files), a FIFO, a regular file, a folder holding a foreign file, a missing parent, a parent
+/// that is a file.
+#[test]
+fn bad_output_paths_fail_before_any_work_and_touch_nothing() {
+    let dir = scratch("paths");
+    let real = dir.join("real");
+    std::fs::create_dir(&real).unwrap();
+    std::fs::write(real.join("report.md"), "old").unwrap();
+    std::os::unix::fs::symlink(&real, dir.join("link")).unwrap();
+    let fifo = dir.join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    std::fs::write(dir.join("file"), "mine").unwrap();
+    std::fs::create_dir(dir.join("foreign")).unwrap();
+    std::fs::write(dir.join("foreign/notes.txt"), "mine").unwrap();
+    let before = listing(&dir);
+    let cases = [
+        ("link", "symbolic link"),
+        ("fifo", "not a folder"),
+        ("file", "not a folder"),
+        ("foreign", "notes.txt"),
+        ("missing/out", "missing"),
+        ("file/out", "not a folder"),
+    ];
+    for (name, why) in cases {
+        let path = dir.join(name);
+        let path = path.to_str().unwrap();
+        for a in output_commands(path) {
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            let start = Instant::now();
+            let o = wait(
+                bin().args(&a).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn"),
+                Duration::from_secs(30),
+            );
+            no_panic(&o, &format!("{a:?}"));
+            let e = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{a:?}: {e}");
+            assert!(e.contains(path) && e.contains(why), "{a:?}: {e}");
+            assert!(!e.contains(".tmp"), "{a:?} names the staging folder: {e}");
+            assert!(start.elapsed() < Duration::from_secs(10), "{a:?} refused after {:?}", start.elapsed());
+        }
+    }
+    assert_eq!(listing(&dir), before, "something changed");
+    assert_eq!(std::fs::read_to_string(real.join("report.md")).unwrap(), "old");
+    assert_eq!(std::fs::read_link(dir.join("link")).unwrap(), real);
+    // The same folder for --report and --export.
+    let same = dir.join("same");
+    let same = same.to_str().unwrap();
+    refused(&["convex", "--export", same, "--report", same], &["--export", same, "other than --report"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A legal name of 250 characters works (the staging folder falls back to a short name), and
+/// writing again replaces the folder; no hidden folder is left.
+#[test]
+fn long_output_names_work_and_are_replaced_whole() {
+    let dir = scratch("long");
+    let long = dir.join("r".repeat(250));
+    let l = long.to_str().unwrap();
+    for _ in 0..2 {
+        let o = run(&args(SMALL, &["--report", l]));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(long.join("report.md").is_file());
+        assert_eq!(listing(&dir).len(), 1, "{:?}", listing(&dir));
+    }
+    let export = dir.join("e".repeat(250));
+    for _ in 0..2 {
+        let o = run(&args(SMALL_CONVEX, &["--export", export.to_str().unwrap()]));
+        assert!(o.status.code().is_some_and(|c| c <= 1), "{}", stderr(&o));
+        assert!(export.join("manifest.json").is_file());
+        assert_eq!(listing(&dir).len(), 2, "{:?}", listing(&dir));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The pid of a process that has exited.
+fn dead_pid() -> u32 {
+    let mut c = Command::new("true").spawn().expect("spawn true");
+    let pid = c.id();
+    c.wait().unwrap();
+    pid
+}
+
+/// A staging folder left by a killed process is removed by the next run writing the same folder;
+/// one of a live process (this test) is not.
+#[test]
+fn staging_folders_of_dead_processes_are_cleaned() {
+    let dir = scratch("stale");
+    let stale = dir.join(format!(".out.tmp{}", dead_pid()));
+    let alive = dir.join(format!(".out.tmp{}", std::process::id()));
+    for p in [&stale, &alive] {
+        std::fs::create_dir(p).unwrap();
+        std::fs::write(p.join("report.md"), "half").unwrap();
+    }
+    let out = dir.join("out");
+    let o = run(&args(SMALL, &["--report", out.to_str().unwrap()]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stale.exists(), "the stale staging folder is still there");
+    assert!(alive.join("report.md").exists(), "the live process's folder was removed");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// SIGTERM and SIGINT while a report is being written: the staging folder is removed, the exit
+/// code is 128 + the signal, and an existing report folder stays as it was.
+#[test]
+fn signals_remove_the_staging_folder() {
+    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+        let dir = scratch(&format!("signal-{signal}"));
+        let out = dir.join("out");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("report.md"), "old").unwrap();
+        let child = bin()
+            .args(args(SMALL, &["--report", out.to_str().unwrap()]))
+            .env("ADAMGAP_STALL_AFTER_FILES", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let staged = dir.join(format!(".out.tmp{}", child.id())).join("report.md");
+        let start = Instant::now();
+        while !staged.exists() {
+            assert!(start.elapsed() < Duration::from_secs(30), "no staging folder appeared");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let sent = Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().unwrap();
+        assert!(sent.success());
+        let o = wait(child, Duration::from_secs(20));
+        no_panic(&o, signal);
+        assert_eq!(o.status.code(), Some(code), "SIG{signal}: {}", stderr(&o));
+        assert_eq!(listing(&dir), vec![("out".to_string(), String::new())], "SIG{signal}");
+        assert_eq!(std::fs::read_to_string(out.join("report.md")).unwrap(), "old");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -324,7 +324,7 @@ impl Theorem {
 
     /// Reads and parses a theorem file.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::setting::read_text_file(path)?;
         Self::from_toml_str(&text, &path.display().to_string())
     }
 

@@ -145,18 +145,21 @@ fn flag_of(field: &str) -> Option<&'static str> {
 pub fn main(args: &ConvexArgs) -> super::CliResult<i32> {
     let setting = args.resolve()?;
     super::check_memory(&setting.memory_estimate(), args.max_memory)?;
-    // Check the export directory before the computation, so a bad path fails fast.
-    let staging = match &args.export {
-        Some(dir) => Some(certify::export::Staging::new(dir)?),
-        None => None,
-    };
+    // Check every output folder before the computation, so a bad path fails before any work.
+    if let Some(dir) = &args.export
+        && args.report.as_ref() == Some(dir)
+    {
+        return Err(Error::invalid("--export", dir.display(), "a folder other than --report's").into());
+    }
+    if let Some(dir) = &args.export {
+        adamgap::outdir::check_target(dir, &certify::export::owned)?;
+    }
     if let Some(dir) = &args.report {
         adamgap::outdir::check_target(dir, &adamgap::report_folder::convex_owned)?;
     }
     let outcome = certify::run_convex_full(&setting)?;
-    if let Some(st) = staging {
-        st.write(&outcome)?;
-        st.commit()?;
+    if let Some(dir) = &args.export {
+        certify::export::export(&outcome, dir)?;
     }
     let r = &outcome.report;
     if let Some(dir) = &args.report {
