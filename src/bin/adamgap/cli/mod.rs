@@ -372,10 +372,11 @@ pub fn run(args: &RunArgs) -> CliResult<i32> {
         adamgap::outdir::check_target(dir, &adamgap::report_folder::owned)?;
     }
     if let Some(dir) = &args.export {
-        adamgap::outdir::check_target(dir, &adamgap::interchange::owned)?;
+        let owned = |name: &str| adamgap::interchange::owned(name) || adamgap::endpoints::export::owned(name);
+        adamgap::outdir::check_target(dir, &owned)?;
     }
-    if let Some(dir) = args.certify_export.as_ref().filter(|d| d.exists() && !d.is_dir()) {
-        return Err(Error::invalid("--certify-export", dir.display(), "a directory (or a path to create)").into());
+    if let Some(dir) = &args.certify_export {
+        adamgap::outdir::check_target(dir, &adamgap::endpoints::export::owned)?;
     }
     let bars = progress_bars(&setting, args.quiet || args.json || precision != adamgap::precision::Precision::F64);
     let runs = match precision {
