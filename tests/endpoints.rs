@@ -255,3 +255,25 @@ fn run_certify_json_has_the_certify_section_and_bad_export_paths_are_refused() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep");
     std::fs::remove_file(&file).unwrap();
 }
+
+#[test]
+fn a_run_export_with_certify_carries_the_certificate_and_passes_the_checker() {
+    let dir = temp_dir("run-export-certify");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = adamgap(&[&SMALL[..], &["--certify", "--export", dir.to_str().unwrap()]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let text = std::fs::read_to_string(dir.join("manifest.json")).expect("manifest");
+    let manifest: serde_json::Value = serde_json::from_str(&text).expect("manifest JSON");
+    // The manifest holds the same claimed bounds as the printed certificate (timing aside).
+    for run in ["gd", "adam"] {
+        assert_eq!(manifest["certify"]["runs"][run]["grad_norm"], printed["certify"]["runs"][run]["grad_norm"]);
+    }
+    assert_eq!(manifest["certify"]["distance_lower"], printed["certify"]["distance_lower"]);
+    let (code, log) = run_checker(&dir);
+    assert_eq!(code, Some(0), "{log}");
+    // The export still imports (the certificate's files are the export's own).
+    let again = adamgap(&[&SMALL[..], &["--import", dir.to_str().unwrap()]].concat());
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -131,7 +131,7 @@ fn export_folder() -> PathBuf {
     (s.data.d, s.data.n, s.data.s, s.data.test_size, s.model.m, s.train.steps) = (30, 6, 3, 10, 2, 3);
     let exp = adamgap::train::Experiment::new(&s).unwrap();
     let runs = exp.run_all(&|_, _| {});
-    adamgap::interchange::export::write(&dir, &exp, &runs).unwrap();
+    adamgap::interchange::export::write(&dir, &exp, &runs, None).unwrap();
     dir
 }
 

@@ -376,6 +376,9 @@ pub fn run(args: &RunArgs) -> CliResult<i32> {
         adamgap::outdir::check_target(dir, &owned)?;
     }
     if let Some(dir) = &args.certify_export {
+        if dir.exists() && !dir.is_dir() {
+            return Err(Error::invalid("--certify-export", dir.display(), "a folder (or a path to create)").into());
+        }
         adamgap::outdir::check_target(dir, &adamgap::endpoints::export::owned)?;
     }
     let bars = progress_bars(&setting, args.quiet || args.json || precision != adamgap::precision::Precision::F64);
