@@ -27,8 +27,8 @@ use serde_json::{Value, json};
 
 use super::{EndpointReport, Sign};
 use crate::error::Result;
-use crate::outdir::OutDir;
 use crate::model::Activation;
+use crate::outdir::OutDir;
 use crate::train::{Experiment, Run};
 
 /// The certificate's file name.

@@ -125,7 +125,13 @@ impl Stop {
 /// The stop decision at point `t` (see the module doc): the one place that decides a stop reason.
 /// [`minimize`] calls it at every point; the double-double training path (`crate::precision`), which
 /// cannot use the binary64 loop, calls it too.
-pub fn decide<X>(t: usize, budget: Budget, eval: &Eval<X>, settled: bool, stops_at_tolerance: bool) -> Option<StopReason> {
+pub fn decide<X>(
+    t: usize,
+    budget: Budget,
+    eval: &Eval<X>,
+    settled: bool,
+    stops_at_tolerance: bool,
+) -> Option<StopReason> {
     if !eval.loss.is_finite() || eval.grad_norm2.is_some_and(|n2| !n2.is_finite()) {
         return Some(StopReason::Diverged { step: t });
     }

@@ -24,8 +24,8 @@ macro_rules! override_from {
 pub mod check;
 pub mod convex;
 pub mod output;
-pub mod sweep;
 pub mod precision;
+pub mod sweep;
 
 use output::CliResult;
 
@@ -419,8 +419,11 @@ pub fn run(args: &RunArgs) -> CliResult<i32> {
         output::json(&v)?;
     } else {
         if precision != adamgap::precision::Precision::F64 {
-            output::stdout(&format!("precision: {} (every step after the draw)
-", precision.label()))?;
+            output::stdout(&format!(
+                "precision: {} (every step after the draw)
+",
+                precision.label()
+            ))?;
         }
         let mut text = adamgap::report::text(&exp, &runs, &verdicts);
         if let Some(c) = &certified {
