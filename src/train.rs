@@ -123,6 +123,7 @@ impl Experiment {
             last,
             trace,
             weights: w,
+            weights_lo: None,
         }
     }
 
@@ -248,5 +249,9 @@ pub struct Run {
     pub last: Checkpoint,
     /// Every checkpoint, in step order (the last is [`Run::last`]).
     pub trace: Vec<Checkpoint>,
+    /// The final weights (rounded to binary64 for a run in another precision).
     pub weights: Weights,
+    /// For a double-double run (docs/precision.md), the low parts: the binary64 rounding of each
+    /// final weight minus its [`Run::weights`] entry. `None` for a binary64 run.
+    pub weights_lo: Option<Weights>,
 }

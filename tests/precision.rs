@@ -188,3 +188,31 @@ fn bad_precision_is_rejected_with_exit_2_and_the_allowed_values() {
     assert!(err.contains("--precision") && err.contains("f64, dd") && err.contains("quad"), "{err}");
     assert!(out.stdout.is_empty(), "no partial output");
 }
+
+/// A double-double run's export writes the low parts beside the high parts: `w_<name>_lo.npy`,
+/// each entry at most half an ulp of its high part, not all zero, and the manifest says `dd`.
+#[test]
+fn a_dd_export_writes_the_low_parts() {
+    let dir = std::env::temp_dir().join(format!("adamgap-dd-export-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = Command::new(env!("CARGO_BIN_EXE_adamgap"))
+        .args(["--precision", "dd", "--steps", "30", "--d", "100", "--n", "12", "--s", "10", "--test-size", "50"])
+        .args(["--m", "2", "--quiet", "--export", dir.to_str().unwrap()])
+        .output()
+        .expect("the binary runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    for o in manifest["optimizers"].as_array().unwrap() {
+        let name = o["name"].as_str().unwrap();
+        assert_eq!(o["precision"], "dd");
+        assert_eq!(o["weights_lo"], format!("w_{name}_lo.npy"));
+        let hi: ndarray::Array3<f64> = ndarray_npy::read_npy(dir.join(format!("w_{name}.npy"))).unwrap();
+        let lo: ndarray::Array3<f64> = ndarray_npy::read_npy(dir.join(format!("w_{name}_lo.npy"))).unwrap();
+        assert_eq!(hi.shape(), lo.shape());
+        let half_ulp = |x: f64| (f64::from_bits(x.abs().to_bits() + 1) - x.abs()) / 2.0;
+        assert!(hi.iter().zip(&lo).all(|(&h, &l)| l.abs() <= half_ulp(h)), "{name}: a low part above half an ulp");
+        assert!(lo.iter().any(|&l| l != 0.0), "{name}: every low part is zero");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

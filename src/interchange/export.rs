@@ -7,7 +7,7 @@ use ndarray::{Array1, Array3};
 use ndarray_npy::WriteNpyExt;
 use serde_json::{Value, json};
 
-use super::{FORMAT, Shapes, TRACE_HEADER, data_files, shortest, trace_file, weights_file};
+use super::{FORMAT, Shapes, TRACE_HEADER, data_files, shortest, trace_file, weights_file, weights_lo_file};
 use crate::data::PatchData;
 use crate::endpoints::EndpointReport;
 use crate::error::Result;
@@ -16,6 +16,8 @@ use crate::train::{Experiment, Run};
 
 /// The precision of every run of this version (double-double runs will say `dd`).
 pub const PRECISION_F64: &str = "f64";
+/// The precision of a double-double run.
+pub const PRECISION_DD: &str = "dd";
 
 /// The shapes of an experiment.
 pub fn shapes(exp: &Experiment) -> Shapes {
@@ -47,8 +49,9 @@ pub fn manifest(exp: &Experiment, runs: &[Run]) -> Value {
                 "stop_reason": r.stop.label(),
                 "stop": r.stop,
                 "feature_reversal_step": r.feature_reversal_step,
-                "precision": PRECISION_F64,
+                "precision": if r.weights_lo.is_some() { PRECISION_DD } else { PRECISION_F64 },
                 "weights": weights_file(&r.name),
+                "weights_lo": r.weights_lo.as_ref().map(|_| weights_lo_file(&r.name)),
                 "trace": trace_file(&r.name),
             })
         })
@@ -114,6 +117,9 @@ pub fn write(dir: &Path, exp: &Experiment, runs: &[Run], certified: Option<&Endp
     npy(&mut out, "w_init.npy", &weights(&exp.init))?;
     for r in runs {
         npy(&mut out, &weights_file(&r.name), &weights(&r.weights))?;
+        if let Some(lo) = &r.weights_lo {
+            npy(&mut out, &weights_lo_file(&r.name), &weights(lo))?;
+        }
         out.write(&trace_file(&r.name), trace_csv(r).as_bytes())?;
     }
     out.commit()

@@ -32,6 +32,11 @@ pub fn weights_file(name: &str) -> String {
     format!("w_{name}.npy")
 }
 
+/// The file of the low parts of a double-double run's final weights.
+pub fn weights_lo_file(name: &str) -> String {
+    format!("w_{name}_lo.npy")
+}
+
 /// The file of an optimizer's trace.
 pub fn trace_file(name: &str) -> String {
     format!("trace_{name}.csv")

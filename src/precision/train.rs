@@ -29,6 +29,16 @@ pub fn to_weights<R: Real>(w: &[R], d: usize, m: usize) -> Weights {
     out
 }
 
+/// The low parts of `w`: the binary64 rounding of `x - to_f64(x)` for every weight (zero for
+/// binary64 itself).
+pub fn low_parts<R: Real>(w: &[R], d: usize, m: usize) -> Weights {
+    let mut out = Weights::zeros(d, m);
+    for (o, x) in out.as_mut_slice().iter_mut().zip(w) {
+        *o = x.sub(&R::from_f64(x.to_f64())).to_f64();
+    }
+    out
+}
+
 /// The measured state at `w` in `R`, given the loss gradient `g_loss` there and the loss.
 fn checkpoint<R: Real>(
     exp: &Experiment,
@@ -122,6 +132,7 @@ pub fn run_with<R: Real>(
         last,
         trace,
         weights: to_weights(&w, model.d, model.m),
+        weights_lo: Some(low_parts(&w, model.d, model.m)),
     }
 }
 
