@@ -99,3 +99,31 @@ pub fn write_convex(dir: &std::path::Path, text: &str, report: &crate::certify::
     out.write(CONVEX_FIGURE, crate::figures::convex::certificate_svg(report)?.as_bytes())?;
     out.commit()
 }
+
+/// True for the names a check report folder holds.
+pub fn claims_owned(name: &str) -> bool {
+    name == "report.md" || (name.starts_with("claim-") && name.ends_with(".svg"))
+}
+
+/// Writes the report folder of `adamgap check --report DIR` atomically: `report.md` (per claim its
+/// summary, as `adamgap check --verbose` prints it, then its figure) and one
+/// `claim-<id>.svg` per claim that tracks quantities (`crate::figures::claims`).
+pub fn write_claims(dir: &std::path::Path, reports: &[crate::claims::ClaimReport]) -> Result<()> {
+    use crate::figures::claims::{claim_file, claim_svg};
+    let mut out = OutDir::create(dir, &claims_owned)?;
+    let mut md = String::from(
+        "# adamgap check report\n\nOne section per claim: its summary (setting, tracked quantities, checks with their \
+         values at initialization, seeds, verdict) and a figure of its tracked quantities against the step, with the \
+         thresholds of the checks that read them (dashed). See docs/methodology.md and docs/claims.md.\n",
+    );
+    for r in reports {
+        md.push_str(&format!("\n## {}: {}\n\n```text\n{}\n```\n", r.id, r.title, r.summary()));
+        if let Some(svg) = claim_svg(r)? {
+            let file = claim_file(&r.id);
+            md.push_str(&format!("\n![Tracked quantities of claim {}]({file})\n", r.id));
+            out.write(&file, svg.as_bytes())?;
+        }
+    }
+    out.write("report.md", md.as_bytes())?;
+    out.commit()
+}

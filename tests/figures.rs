@@ -193,3 +193,47 @@ fn convex_certificate_figure() {
     assert!(red[0].0 > target, "AdamW's bound starts left of the target");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `adamgap check --report DIR`: `report.md` and one figure per claim, with a panel per tracked
+/// quantity (its caption), one series per panel and a dashed threshold in the panels of the
+/// quantities the checks read; a report path that is a file is refused before any work.
+#[test]
+fn check_report_has_one_figure_per_claim_with_thresholds() {
+    let dir = std::env::temp_dir().join(format!("adamgap-check-report-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let theorem = concat!(env!("CARGO_MANIFEST_DIR"), "/theorems/09-large-weight-decay.toml");
+    let bin = env!("CARGO_BIN_EXE_adamgap");
+    let out = std::process::Command::new(bin)
+        .args(["check", "--scale", "test", "--quiet", theorem, "--report", dir.to_str().unwrap()])
+        .output()
+        .expect("the binary runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
+    assert!(md.contains("## 09-large-weight-decay") && md.contains("(claim-09-large-weight-decay.svg)"), "{md}");
+    let svg = std::fs::read_to_string(dir.join("claim-09-large-weight-decay.svg")).expect("the claim's figure");
+    let doc = parse(&svg);
+    let t = texts(&doc);
+    let tracked = ["adam.weight_norm", "adam.feature_max", "adam.noise_max_max", "adam.train_error", "adam.loss"];
+    for q in tracked {
+        assert_eq!(count(&t, q), 1, "one panel captioned {q}: {t:?}");
+    }
+    assert_eq!(count(&t, adamgap::figures::claims::THRESHOLD_LABEL), 1);
+    let lines = polylines(&doc);
+    let series = lines.iter().filter(|l| l.1 == "3" && l.2.len() > 2).count();
+    assert_eq!(series, tracked.len(), "one series per tracked quantity");
+    // Every tracked quantity of claim 09 is read by a check except the training error.
+    let dashes = lines.iter().filter(|l| l.1 == "2" && l.2.len() == 2).count();
+    assert!(dashes >= 4 * 3, "dashed thresholds in four panels: {dashes} segments");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let file = std::env::temp_dir().join(format!("adamgap-check-report-file-{}", std::process::id()));
+    std::fs::write(&file, "keep").unwrap();
+    let out = std::process::Command::new(bin)
+        .args(["check", "--scale", "test", "--quiet", theorem, "--report", file.to_str().unwrap()])
+        .output()
+        .expect("the binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "refused before any work");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep");
+    std::fs::remove_file(&file).unwrap();
+}

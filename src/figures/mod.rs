@@ -15,6 +15,7 @@
 //! 1-2-5 series); step 0 (the initialization) is left out of the log axes. Text is drawn as SVG
 //! `<text>` in a `sans-serif` font chosen by the viewer, so no font is needed at build time.
 
+pub mod claims;
 pub mod convex;
 
 use plotters::coord::Shift;
@@ -78,7 +79,7 @@ pub(crate) fn draw_err(figure: &str, e: impl std::fmt::Display) -> Error {
 }
 
 /// Step labels on a log axis: `1`, `10`, `100`, `1e3`, `1e4`, ...
-fn step_label(x: f64) -> String {
+pub(crate) fn step_label(x: f64) -> String {
     if x < 999.5 { format!("{x:.0}") } else { format!("1e{}", x.log10().round()) }
 }
 
@@ -90,7 +91,7 @@ fn log_points(r: &Run) -> (Vec<&Checkpoint>, f64) {
 }
 
 /// `(lo, hi)` of the finite values, widened by 6% and to include 0.
-fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+pub(crate) fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (mut lo, mut hi) = (0.0f64, 0.0f64);
     for v in values.filter(|v| v.is_finite()) {
         lo = lo.min(v);
@@ -104,11 +105,11 @@ fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 /// An entry of a shared legend: label, colour, dashed or solid.
-type Entry = (String, RGBColor, bool);
+pub(crate) type Entry = (String, RGBColor, bool);
 
 /// A legend centred in `area` (the strip under the panels): a line sample and a label per entry,
 /// in one row or, if that is too wide, two. Shared by all panels, so no legend box hides a curve.
-fn legend_row(area: &DrawingArea<SVGBackend, Shift>, entries: &[Entry]) -> DrawResult {
+pub(crate) fn legend_row(area: &DrawingArea<SVGBackend, Shift>, entries: &[Entry]) -> DrawResult {
     let px = f64::from(LEGEND_PX) / 1.24; // the font size the SVG gets
     let widths: Vec<i32> =
         entries.iter().map(|(l, _, _)| 36 + (0.52 * px * l.chars().count() as f64).round() as i32 + 24).collect();
@@ -139,10 +140,10 @@ fn legend_row(area: &DrawingArea<SVGBackend, Shift>, entries: &[Entry]) -> DrawR
 }
 
 /// Height of the legend strip under the panels (room for two rows).
-const LEGEND_STRIP: u32 = 64;
+pub(crate) const LEGEND_STRIP: u32 = 64;
 
 /// Panel grid for `k` panels: up to two side by side.
-fn grid(k: usize) -> (usize, usize) {
+pub(crate) fn grid(k: usize) -> (usize, usize) {
     let cols = k.clamp(1, 2);
     (k.div_ceil(cols).max(1), cols)
 }

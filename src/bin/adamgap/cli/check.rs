@@ -46,6 +46,11 @@ pub struct CheckArgs {
     /// No progress lines on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Also write a report folder: report.md (every claim's summary) and one figure per claim,
+    /// `claim-<id>.svg` (tracked quantities against the step, thresholds dashed). Written
+    /// atomically; the path is checked before any work.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 /// Runs `adamgap check`.
@@ -53,6 +58,9 @@ pub fn main(args: &CheckArgs) -> super::CliResult<i32> {
     use super::output::{json, stdout};
     if args.threads == 0 {
         return Err(Error::invalid("--threads", 0, ">= 1").into());
+    }
+    if let Some(dir) = &args.report {
+        adamgap::outdir::check_target(dir, &adamgap::report_folder::claims_owned)?;
     }
     if !args.files.is_empty() && args.theorems.is_some() {
         return Err(Error::invalid("--theorems", "given with FILES", "either FILES or --theorems DIR, not both").into());
@@ -119,6 +127,9 @@ pub fn main(args: &CheckArgs) -> super::CliResult<i32> {
             }
         }
         reports.push(r);
+    }
+    if let Some(dir) = &args.report {
+        adamgap::report_folder::write_claims(dir, &reports)?;
     }
     let count = |s: Status| reports.iter().filter(|r| r.status == s).count();
     let (ok, mismatch, pending) = (count(Status::AsExpected), count(Status::Mismatch), count(Status::Pending));
