@@ -20,47 +20,20 @@ exact (squared, in Fraction).
 
 Usage: python3 tools/check_endpoints.py DIR     (exit 0: verified; 1: a claim fails; 2: bad input)
 
-This program shares no code with adamgap: it parses the .npy files by hand with `struct`.
+This program shares no code with adamgap: it parses the .npy files by hand with `struct` (the reader
+of tools/check_certificate.py, imported from beside it).
 """
 
-import ast
 import json
-import struct
 import sys
-from decimal import Decimal, localcontext
 from fractions import Fraction
 from pathlib import Path
 
-SIGMOID_DIGITS = 60
-SIGMOID_ERROR = Fraction(1, 10**50)
+# The .npy reader and the decimal sigmoid are the convex checker's (same folder, standard library only).
+from check_certificate import SIGMOID_ERROR, read_npy
+from check_certificate import sigmoid_neg as sigmoid_neg_unchecked
+
 MAX_MARGIN = 10**6
-
-
-def read_npy(path):
-    """Returns (shape, list of floats) of a little-endian float64 C-order .npy file."""
-    data = Path(path).read_bytes()
-    if data[:6] != b"\x93NUMPY":
-        raise ValueError(f"{path}: not a .npy file")
-    major = data[6]
-    if major == 1:
-        (hlen,) = struct.unpack("<H", data[8:10])
-        start = 10
-    elif major in (2, 3):
-        (hlen,) = struct.unpack("<I", data[8:12])
-        start = 12
-    else:
-        raise ValueError(f"{path}: unsupported .npy version {major}")
-    header = ast.literal_eval(data[start : start + hlen].decode("latin1"))
-    if header["descr"] not in ("<f8", "float64") or header["fortran_order"]:
-        raise ValueError(f"{path}: expected little-endian float64 in C order, got {header}")
-    shape = tuple(header["shape"])
-    count = 1
-    for s in shape:
-        count *= s
-    body = data[start + hlen :]
-    if len(body) != 8 * count:
-        raise ValueError(f"{path}: {len(body)} data bytes for shape {shape}")
-    return shape, list(struct.unpack(f"<{count}d", body))
 
 
 def to_scaled_ints(values):
@@ -75,13 +48,11 @@ def to_scaled_ints(values):
 
 
 def sigmoid_neg(mg):
-    """1 / (1 + exp(mg)) for an exact Fraction mg, as a Fraction, with error < SIGMOID_ERROR."""
+    """1 / (1 + exp(mg)) for an exact Fraction mg, with error < SIGMOID_ERROR (the convex checker's
+    evaluation), refused outside |mg| < MAX_MARGIN, where that error bound is checked."""
     if abs(mg) >= MAX_MARGIN:
         raise ValueError(f"margin {float(mg):.3e} outside the range where the sigmoid error bound is checked")
-    with localcontext() as ctx:
-        ctx.prec = SIGMOID_DIGITS
-        zd = Decimal(mg.numerator) / Decimal(mg.denominator)
-        return Fraction(Decimal(1) / (Decimal(1) + zd.exp()))
+    return sigmoid_neg_unchecked(mg)
 
 
 def check_point(name, claim, model, x_rows, ex, y, directory, w_cache):
