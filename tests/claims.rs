@@ -18,7 +18,7 @@ use adamgap::train::Experiment;
 
 #[test]
 fn claim() {
-    let mut checker = Checker::new(1);
+    let mut checker = Checker::new();
     let mut mismatches: Vec<String> = Vec::new();
     insta::glob!("../theorems", "*.toml", |path| {
         let report = checker.check_file(path, Scale::Test).unwrap_or_else(|e| panic!("{e}"));
@@ -88,7 +88,7 @@ factor = 0.5
 #[test]
 fn forced_divergence_reads_inconclusive() {
     let t = Theorem::from_toml_str(SMALL_CLAIM, "small.toml").expect("valid");
-    let mut checker = Checker::new(1);
+    let mut checker = Checker::new();
     checker.preflight(&t, "small.toml", Scale::Test).expect("preflight");
     let r = checker.check(&t, "small.toml", Scale::Test).expect("checked");
     assert_eq!(r.seeds.len(), 3);
@@ -138,7 +138,7 @@ fn expected_failure_with_the_wrong_check_failing_is_caught() {
         "    \"the feature moves at most about eta per step\",\n]",
     );
     let t = Theorem::from_toml_str(&text, file).expect("valid");
-    let mut checker = Checker::new(1);
+    let mut checker = Checker::new();
     checker.preflight(&t, file, Scale::Test).expect("preflight");
     let r = checker.check(&t, file, Scale::Test).expect("checked");
     assert_eq!(r.verdict, Verdict::Fails);
@@ -235,7 +235,7 @@ fn seeds_in_parallel_and_the_json_shape() {
     let path = Path::new("theorems/04-adam-stage-one.toml");
     let on = |threads: usize| {
         let pool = adamgap::parallel::pool(threads).expect("a pool");
-        pool.install(|| Checker::new(threads).check_file(path, Scale::Test).expect("checked"))
+        pool.install(|| Checker::new().check_file(path, Scale::Test).expect("checked"))
     };
     let (one, two) = (on(1), on(2));
     assert_eq!(one.summary(), two.summary());

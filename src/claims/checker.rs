@@ -18,11 +18,10 @@ use crate::optim::StopReason;
 use crate::setting::{OptimizerSetting, Setting};
 use crate::train::{Experiment, Run};
 
-/// Checks claims, reusing runs across claims with the same setting and optimizer.
+/// Checks claims, reusing runs across claims with the same setting and optimizer. The runs of one
+/// claim (all seeds and optimizers) go side by side on the current rayon pool
+/// ([`crate::parallel`]); results do not depend on its size.
 pub struct Checker {
-    /// Threads of the caller's pool: the runs of one claim (all seeds and optimizers) run side by
-    /// side on the current rayon pool ([`crate::parallel`]); results do not depend on it.
-    pub threads: usize,
     /// Called with a line of progress (`checking ...`, `training ...`).
     pub progress: Box<dyn Fn(&str) + Sync>,
     cache: BTreeMap<String, Cached>,
@@ -37,7 +36,7 @@ struct Cached {
 
 impl Default for Checker {
     fn default() -> Self {
-        Self::new(1)
+        Self::new()
     }
 }
 
@@ -53,9 +52,9 @@ fn opt_key(o: &OptimizerSetting) -> String {
 }
 
 impl Checker {
-    /// A checker with no cached runs, running up to `threads` runs at once, silent.
-    pub fn new(threads: usize) -> Self {
-        Self { threads: threads.max(1), progress: Box::new(|_| {}), cache: BTreeMap::new() }
+    /// A checker with no cached runs, silent.
+    pub fn new() -> Self {
+        Self { progress: Box::new(|_| {}), cache: BTreeMap::new() }
     }
 
     /// Reads and checks one theorem file at `scale`.

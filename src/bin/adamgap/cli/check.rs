@@ -96,7 +96,7 @@ pub fn main(args: &CheckArgs) -> super::CliResult<i32> {
     // Parse every file first, so a bad file is reported before minutes of training.
     let theorems =
         files.iter().map(|p| Ok((p.clone(), adamgap::claims::Theorem::from_file(p)?))).collect::<Result<Vec<_>>>()?;
-    let mut checker = Checker::new(args.threads);
+    let mut checker = Checker::new();
     for (p, t) in &theorems {
         checker.preflight(t, &p.display().to_string(), scale)?;
     }
