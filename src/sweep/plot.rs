@@ -159,9 +159,6 @@ fn heatmap(
     Ok(svg)
 }
 
-const SERIES_COLORS: [RGBColor; 4] =
-    [RGBColor(214, 39, 40), RGBColor(31, 119, 180), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
-
 fn path_plot(m: &Merged, x: usize, opts: &[&str], key: &str, what: &str, range: Range) -> Result<String> {
     let nx = m.axes[x].1.len() as i32;
     let mut all = Vec::new();
@@ -200,8 +197,8 @@ fn path_plot(m: &Merged, x: usize, opts: &[&str], key: &str, what: &str, range: 
             .label_style(("sans-serif", 14))
             .draw()
             .map_err(plot_err)?;
-        for (k, o) in opts.iter().enumerate() {
-            let color = SERIES_COLORS[k % SERIES_COLORS.len()];
+        for o in opts {
+            let color = crate::figures::optimizer_color(o);
             let stats: Vec<_> = (0..nx).map(|i| (i, m.stats(&[(x, i as usize)], o, key))).collect();
             let line: Vec<(i32, f64)> = stats.iter().filter_map(|(i, s)| s.mean().map(|v| (*i, v))).collect();
             chart
