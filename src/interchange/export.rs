@@ -102,8 +102,7 @@ fn weights(w: &crate::model::Weights) -> Array3<f64> {
 /// With `certified` (`run --certify`), the manifest gets the certificate's claimed bounds (key
 /// `certify`) and the folder the certificate's files (`crate::endpoints::export`).
 pub fn write(dir: &Path, exp: &Experiment, runs: &[Run], certified: Option<&EndpointReport>) -> Result<()> {
-    let owned = |name: &str| super::owned(name) || crate::endpoints::export::owned(name);
-    let mut out = OutDir::create(dir, &owned)?;
+    let mut out = OutDir::create(dir, &super::owned)?;
     let mut manifest = manifest(exp, runs);
     if let Some(report) = certified {
         manifest["certify"] = crate::endpoints::json(report);

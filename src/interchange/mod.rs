@@ -42,13 +42,15 @@ pub fn trace_file(name: &str) -> String {
     format!("trace_{name}.csv")
 }
 
-/// True for the names an export folder holds (an existing folder of only these may be replaced).
+/// True for the names an export folder holds (an existing folder of only these may be replaced):
+/// its own files and, with `--certify`, the certificate's (`crate::endpoints::export::owned`).
 pub fn owned(name: &str) -> bool {
     let data = ["train", "test"].iter().any(|p| data_files(p).iter().any(|f| f == name));
     data || name == "manifest.json"
         || name == "w_init.npy"
         || (name.starts_with("w_") && name.ends_with(".npy"))
         || (name.starts_with("trace_") && name.ends_with(".csv"))
+        || crate::endpoints::export::owned(name)
 }
 
 /// The array shapes of a folder, as recorded in its manifest.

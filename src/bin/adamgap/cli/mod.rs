@@ -372,8 +372,7 @@ pub fn run(args: &RunArgs) -> CliResult<i32> {
         adamgap::outdir::check_target(dir, &adamgap::report_folder::owned)?;
     }
     if let Some(dir) = &args.export {
-        let owned = |name: &str| adamgap::interchange::owned(name) || adamgap::endpoints::export::owned(name);
-        adamgap::outdir::check_target(dir, &owned)?;
+        adamgap::outdir::check_target(dir, &adamgap::interchange::owned)?;
     }
     if let Some(dir) = &args.certify_export {
         if dir.exists() && !dir.is_dir() {
