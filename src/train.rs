@@ -6,6 +6,12 @@
 //! `grad_tol > 0`), or the step budget. Several optimizers run side by side on the current thread
 //! pool, and each step splits its passes over the same pool ([`crate::parallel`]); no result
 //! depends on the number of threads (every sum keeps its order).
+//!
+//! Where most rows of `W` are touched by no training patch (large `d`), a run defers them
+//! ([`lazy`]): such a row gets no loss gradient, so the step computes the touched rows only, and
+//! the untouched rows catch up on the recorded steps, in cache, wherever something reads them
+//! (checkpoints, the end). The result is bit-identical to the eager run ([`Experiment::run_eager`]);
+//! [`Experiment::run`] picks the deferred run where it pays ([`Experiment::defers`]).
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -17,6 +23,9 @@ use crate::error::Result;
 use crate::model::{Cnn, CoefficientSummary, Coefficients, Weights, Workspace, regularized};
 use crate::optim::{self, Budget, Eval, FirstOrder, Objective, Observer, Schedule, StopReason};
 use crate::setting::{OptimizerSetting, Setting};
+
+mod lazy;
+pub use lazy::{DeferredSteps, MAX_PENDING};
 
 /// Data, model and initialization shared by every optimizer of one experiment.
 #[derive(Clone, Debug)]
@@ -43,11 +52,19 @@ impl Experiment {
         self.train.overlap()
     }
 
-    /// The measured state at `w`, given the loss gradient `g_loss` at `w` and the loss value.
-    fn checkpoint(&self, step: usize, w: &Weights, g_loss: &[f64], loss: f64, train_errors: usize) -> Checkpoint {
+    /// The measured state at `w`, given the loss gradient `g_loss` at `w` (every entry, in index
+    /// order) and the loss value.
+    fn checkpoint(
+        &self,
+        step: usize,
+        w: &Weights,
+        g_loss: impl Iterator<Item = f64>,
+        loss: f64,
+        train_errors: usize,
+    ) -> Checkpoint {
         let lambda = self.model.lambda;
         let (mut l2, mut l1) = (0.0, 0.0);
-        for (&g, &wi) in g_loss.iter().zip(w.as_slice()) {
+        for (g, &wi) in g_loss.zip(w.as_slice()) {
             let full = regularized(g, lambda, wi);
             l2 += full * full;
             l1 += full.abs();
@@ -90,33 +107,61 @@ impl Experiment {
         set
     }
 
-    /// Trains one optimizer from `W^(0)` through the one loop ([`optim::minimize`]); `progress` is
-    /// called with the number of steps done.
+    /// Trains one optimizer from `W^(0)`; `progress` is called with the number of steps done. The
+    /// deferred run ([`Experiment::run_deferred`]) where it pays ([`Experiment::defers`]), else
+    /// the eager one ([`Experiment::run_eager`]): the same result, bit for bit.
     pub fn run(&self, opt: &OptimizerSetting, progress: &(dyn Fn(usize) + Sync)) -> Run {
+        let start = Instant::now();
+        let deferred = if self.defers() { self.run_deferred(opt, progress) } else { None };
+        let mut run = deferred.unwrap_or_else(|| self.run_eager(opt, progress));
+        run.seconds = start.elapsed().as_secs_f64();
+        run
+    }
+
+    /// Whether [`Experiment::run`] defers the untouched rows: when at least half of the rows of `W`
+    /// are touched by no training patch (below that, the replay saves too little memory traffic
+    /// to pay; docs/performance.md) and the run has no gradient tolerance.
+    pub fn defers(&self) -> bool {
+        self.setting.train.grad_tol == 0.0 && 2 * lazy::untouched_rows(&self.train) >= self.train.d
+    }
+
+    /// Trains one optimizer from `W^(0)` through the one loop ([`optim::minimize`]), every parameter
+    /// at every step; `progress` is called with the number of steps done.
+    pub fn run_eager(&self, opt: &OptimizerSetting, progress: &(dyn Fn(usize) + Sync)) -> Run {
         let start = Instant::now();
         let model = &self.model;
         let budget = Budget { steps: self.setting.train.steps, grad_tol: self.setting.train.grad_tol };
         let mut w = self.init.clone();
         let mut objective = TrainObjective { model, data: &self.train, ws: model.workspace(self.train.patches) };
         let mut method = FirstOrder::new(opt, Schedule::Constant, w.as_slice().len());
-        let mut observer = TrainObserver {
-            exp: self,
-            checkpoints: self.checkpoint_steps(),
-            trace: Vec::new(),
-            feature_reversal_step: None,
-            progress,
-        };
+        let mut observer = TrainObserver::new(self, progress);
         let Ok(stop) = optim::minimize(&mut objective, &mut method, &mut w, budget, &mut observer);
-        let t = stop.steps();
-        progress(t);
-        let TrainObserver { trace, feature_reversal_step, .. } = observer;
+        self.finish(opt, start, stop.reason, w, observer)
+    }
+
+    /// Trains one optimizer from `W^(0)` with the untouched rows of `W` deferred ([`lazy`]): the
+    /// same run as [`Experiment::run_eager`], bit for bit, with a step whose cost grows with the
+    /// touched rows instead of `d`. `None` where that cannot be shown: a gradient tolerance (its
+    /// test sums the whole gradient at every step), or an untouched weight beyond the bound of the
+    /// finiteness test (the eager run would then sum the gradient exactly at that step).
+    pub fn run_deferred(&self, opt: &OptimizerSetting, progress: &(dyn Fn(usize) + Sync)) -> Option<Run> {
+        let start = Instant::now();
+        let (stop, w, observer) = lazy::run(self, opt, progress)?;
+        Some(self.finish(opt, start, stop, w, observer))
+    }
+
+    /// The run from its stop, final weights and observer.
+    fn finish(&self, opt: &OptimizerSetting, start: Instant, stop: StopReason, w: Weights, obs: TrainObserver) -> Run {
+        let t = stop.step();
+        (obs.progress)(t);
+        let TrainObserver { trace, feature_reversal_step, .. } = obs;
         let moved = w.as_slice() != self.init.as_slice();
         let last = trace.last().cloned().expect("the trace always holds step 0");
         Run {
             optimizer: opt.clone(),
             name: opt.key().to_string(),
             steps: t,
-            stop: stop.reason,
+            stop,
             seconds: start.elapsed().as_secs_f64(),
             feature_reversal_step,
             moved,
@@ -162,7 +207,7 @@ impl Objective for TrainObjective<'_> {
         let lambda = self.model.lambda;
         // The exact norm where its value matters (the tolerance test); elsewhere only whether it
         // is finite, which small enough entries guarantee without the sequential sum.
-        let grad_norm2 = (need_norm || !norm_is_finite(g, w, lambda)).then(|| grad_norm2(g, w, lambda));
+        let grad_norm2 = (need_norm || !norm_is_finite(g, w, lambda)).then(|| grad_norm2(g.iter().copied(), w, lambda));
         Eval { loss: eval.loss, grad_norm2, extra: eval.errors }
     }
 }
@@ -177,17 +222,29 @@ struct TrainObserver<'a> {
     progress: &'a (dyn Fn(usize) + Sync),
 }
 
-impl Observer<Weights, usize> for TrainObserver<'_> {
-    fn at_point(&mut self, t: usize, w: &Weights, g: &[f64], eval: &Eval<usize>, stop: Option<StopReason>) {
-        let stops_early = matches!(stop, Some(StopReason::Diverged { .. } | StopReason::GradTol { .. }));
-        if self.checkpoints.contains(&t) || stops_early {
-            self.trace.push(self.exp.checkpoint(t, w, g, eval.loss, eval.extra));
-        }
+impl<'a> TrainObserver<'a> {
+    fn new(exp: &'a Experiment, progress: &'a (dyn Fn(usize) + Sync)) -> Self {
+        Self { exp, checkpoints: exp.checkpoint_steps(), trace: Vec::new(), feature_reversal_step: None, progress }
     }
 
-    fn after_step(&mut self, t: usize, w: &Weights) {
+    /// Whether point `t` is recorded: a checkpoint step, or an early stop.
+    fn records(&self, t: usize, stop: Option<StopReason>) -> bool {
+        let stops_early = matches!(stop, Some(StopReason::Diverged { .. } | StopReason::GradTol { .. }));
+        self.checkpoints.contains(&t) || stops_early
+    }
+
+    /// Records point `t`: the weights, the loss gradient (every entry, in index order) and the
+    /// evaluation there.
+    fn record(&mut self, t: usize, w: &Weights, g: impl Iterator<Item = f64>, eval: &Eval<usize>) {
+        self.trace.push(self.exp.checkpoint(t, w, g, eval.loss, eval.extra));
+    }
+
+    /// After step `t`, with the feature row of the new weights ([`Weights::feature_row`]).
+    fn stepped(&mut self, t: usize, feature_row: &[f64]) {
         if self.feature_reversal_step.is_none() {
-            let fmax = w.feature_coefficients().fold(f64::NEG_INFINITY, f64::max);
+            let layout = self.exp.init.layout();
+            let fmax =
+                feature_row.iter().enumerate().map(|(c, &x)| layout.signed(c, x)).fold(f64::NEG_INFINITY, f64::max);
             if fmax < 0.0 {
                 self.feature_reversal_step = Some(t);
             }
@@ -198,18 +255,40 @@ impl Observer<Weights, usize> for TrainObserver<'_> {
     }
 }
 
-/// `||g_loss + lambda w||_2^2`, summed in index order.
-fn grad_norm2(g_loss: &[f64], w: &[f64], lambda: f64) -> f64 {
-    g_loss.iter().zip(w).map(|(&gi, &wi)| regularized(gi, lambda, wi).powi(2)).sum()
+impl Observer<Weights, usize> for TrainObserver<'_> {
+    fn at_point(&mut self, t: usize, w: &Weights, g: &[f64], eval: &Eval<usize>, stop: Option<StopReason>) {
+        if self.records(t, stop) {
+            self.record(t, w, g.iter().copied(), eval);
+        }
+    }
+
+    fn after_step(&mut self, t: usize, w: &Weights) {
+        self.stepped(t, w.feature_row());
+    }
 }
 
-/// A fast sufficient test that [`grad_norm2`] is finite: every `|g_loss|` and `|w|` is at most `b`
-/// with `(b + lambda b)^2 len <= 1e307`, which bounds every squared entry and their sum (`false`
-/// for NaN, so the exact sum is then taken).
+/// `||g_loss + lambda w||_2^2`, summed in index order (`g_loss` gives every entry in that order).
+fn grad_norm2(g_loss: impl Iterator<Item = f64>, w: &[f64], lambda: f64) -> f64 {
+    g_loss.zip(w).map(|(gi, &wi)| regularized(gi, lambda, wi).powi(2)).sum()
+}
+
+/// The bound of [`norm_is_finite`] for a gradient of `len` entries: `b` with
+/// `(b + lambda b)^2 len <= 1e307`.
+fn finite_bound(len: usize, lambda: f64) -> f64 {
+    (1e307 / len.max(1) as f64).sqrt() / (1.0 + lambda.abs())
+}
+
+/// Every `|x|` is at most `b` (`false` for NaN).
+fn within(b: f64, x: &[f64]) -> bool {
+    x.iter().fold(true, |ok, x| ok & (x.abs() <= b))
+}
+
+/// A fast sufficient test that [`grad_norm2`] is finite: every `|g_loss|` and `|w|` is at most the
+/// [`finite_bound`] `b`, which bounds every squared entry and their sum (`false` for NaN, so the
+/// exact sum is then taken).
 fn norm_is_finite(g_loss: &[f64], w: &[f64], lambda: f64) -> bool {
-    let b = (1e307 / g_loss.len().max(1) as f64).sqrt() / (1.0 + lambda.abs());
-    let small = |ok: bool, x: &f64| ok & (x.abs() <= b);
-    b.is_finite() && g_loss.iter().fold(true, small) && w.iter().fold(true, small)
+    let b = finite_bound(g_loss.len(), lambda);
+    b.is_finite() && within(b, g_loss) && within(b, w)
 }
 
 /// The measured state at one step.

@@ -29,6 +29,11 @@ impl Sizes {
         Self { d, s, ..Self::DEFAULT }
     }
 
+    /// The path's scaling in `d` (`sweeps/path-d.toml`): `n = 50`, `s = round(sqrt(d))`, `m = 20`.
+    pub fn path(d: usize) -> Self {
+        Self { d, n: 50, s: (d as f64).sqrt().round() as usize, m: 20 }
+    }
+
     /// The `BenchmarkId` parameter, e.g. `d=1000,n=200,s=100,m=20`.
     pub fn label(&self) -> String {
         format!("d={},n={},s={},m={}", self.d, self.n, self.s, self.m)

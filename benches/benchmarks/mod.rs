@@ -4,6 +4,7 @@ pub mod certify;
 pub mod common;
 pub mod eval;
 pub mod ladder;
+pub mod large_d;
 pub mod precision;
 pub mod probe;
 pub mod step;

@@ -29,12 +29,12 @@ fn optimizers() -> [(&'static str, OptimizerSetting); 3] {
 }
 
 /// A rayon pool of `threads` threads: every parallel pass of a step run inside it uses them.
-fn pool(threads: usize) -> rayon::ThreadPool {
+pub fn pool(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a rayon thread pool")
 }
 
 /// A benchmark routine that times `f` on a thread of `pool` (so its parallel passes use `pool`).
-fn in_pool<'a>(pool: &'a rayon::ThreadPool, mut f: impl FnMut() + Send + 'a) -> impl FnMut(&mut Bencher) + 'a {
+pub fn in_pool<'a>(pool: &'a rayon::ThreadPool, mut f: impl FnMut() + Send + 'a) -> impl FnMut(&mut Bencher) + 'a {
     move |b| {
         b.iter_custom(|iters| {
             pool.install(|| {

@@ -19,7 +19,7 @@
 
 use std::convert::Infallible;
 
-use super::{Optimizer, Schedule, StopReason};
+use super::{Optimizer, Schedule, StopReason, Update};
 use crate::setting::OptimizerSetting;
 
 /// The limits of a run.
@@ -193,13 +193,22 @@ impl FirstOrder {
     pub fn new(setting: &OptimizerSetting, schedule: Schedule, dim: usize) -> Self {
         Self { optimizer: super::build(setting, dim), eta: setting.eta(), schedule }
     }
+
+    /// Starts step `t` with weight decay `lambda`: sets the base step from the schedule and returns
+    /// the optimizer's element-wise update ([`Optimizer::begin_step`]). [`Method::step`] applies it
+    /// to every parameter; the deferred training path (`train`) also records its constants.
+    pub fn begin_step(&mut self, t: usize, lambda: f64) -> Update<'_> {
+        self.optimizer.set_eta(self.eta * self.schedule.factor(t));
+        self.optimizer.begin_step(lambda)
+    }
 }
 
 impl Method for FirstOrder {
     type Error = Infallible;
     fn step(&mut self, t: usize, w: &mut [f64], g_loss: &[f64], lambda: f64) -> Result<(), Infallible> {
-        self.optimizer.set_eta(self.eta * self.schedule.factor(t));
-        self.optimizer.step(w, g_loss, lambda);
+        let mut update = self.begin_step(t, lambda);
+        assert_eq!(w.len(), update.dim(), "weights of the optimizer's dimension");
+        update.par_apply(w, g_loss);
         Ok(())
     }
 }

@@ -61,6 +61,9 @@ macro_rules! dispatch {
     }};
 }
 
+mod deferred;
+pub use deferred::{Deferred, StepConsts};
+
 /// One full-batch optimizer with its state.
 ///
 /// A step is [`Optimizer::begin_step`] (advances the step count and fixes the step's constants)
