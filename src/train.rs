@@ -118,11 +118,11 @@ impl Experiment {
         run
     }
 
-    /// Whether [`Experiment::run`] defers the untouched rows: when at least half of the rows of `W`
-    /// are touched by no training patch (below that, the replay saves too little memory traffic
-    /// to pay; docs/performance.md) and the run has no gradient tolerance.
+    /// Whether [`Experiment::run`] defers the untouched rows: when at least a quarter of the rows of
+    /// `W` are touched by no training patch (at a fifth the two runs tie; docs/performance.md) and
+    /// the run has no gradient tolerance.
     pub fn defers(&self) -> bool {
-        self.setting.train.grad_tol == 0.0 && 2 * lazy::untouched_rows(&self.train) >= self.train.d
+        self.setting.train.grad_tol == 0.0 && 4 * lazy::untouched_rows(&self.train) >= self.train.d
     }
 
     /// Trains one optimizer from `W^(0)` through the one loop ([`optim::minimize`]), every parameter

@@ -2,14 +2,14 @@
 //! `s = round(sqrt(d))`, `m = 20`; `d = 1e5`), GD and Adam on 1 and 2 threads:
 //!
 //! - `{gd,adam}_eager`: loss + gradient + update of every parameter (`optim::minimize`'s step);
-//! - `{gd,adam}_deferred`: the deferred run's step (`train::DeferredSteps`: the touched rows every
-//!   step, the untouched rows' step constants recorded), with the untouched rows caught up in bulk
-//!   every [`SPACING`] steps, about the mean checkpoint spacing of a `path-d` run (2,000 steps, 19
-//!   checkpoints). One iteration is one step, every 100th pays the catch-up too, so the time per
-//!   iteration is the amortized cost per step;
-//! - `{gd,adam}_catch_up`: the catch-up alone (`optim::Deferred::catch_up`), [`SPACING`] recorded
-//!   steps over the untouched rows: divided by `SPACING` times the untouched parameters, the cost
-//!   of one in-cache replayed update (docs/performance.md).
+//! - `{gd,adam}_deferred_x100`: [`SPACING`] = 100 steps of the deferred run
+//!   (`train::DeferredSteps`: the touched rows every step, the untouched rows' step constants
+//!   recorded), then the catch-up of the untouched rows in bulk: 100 steps is about the mean
+//!   checkpoint spacing of a `path-d` run (2,000 steps, 19 checkpoints). One iteration is 100
+//!   steps: the time per iteration divided by 100 is the amortized cost per step;
+//! - `{gd,adam}_catch_up_x100` (1 thread): the catch-up alone (`optim::Deferred::catch_up`) of 100
+//!   recorded steps over the untouched rows: divided by 100 times the untouched parameters, the
+//!   cost of one replayed update in cache (docs/performance.md).
 //!
 //! Both step variants give the same bits (`tests/deferred.rs`).
 
@@ -19,7 +19,7 @@ use std::time::Duration;
 use adamgap::optim::{self, Deferred};
 use adamgap::setting::OptimizerSetting;
 use adamgap::train::DeferredSteps;
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
+use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group};
 
 use super::common::{Fixture, Sizes, config};
 use super::step::{in_pool, pool};
@@ -53,28 +53,35 @@ fn step_large_d(c: &mut Criterion) {
                     }),
                 );
             }
+            // Iterations of 100 steps: few of them, each timed alone.
+            group.sampling_mode(SamplingMode::Flat);
             {
                 let mut s = DeferredSteps::new(&fx.model, &fx.data, &fx.w0, &setting);
+                group.throughput(Throughput::Elements(SPACING as u64 * (fx.madds() + fx.params() as u64)));
                 group.bench_function(
-                    BenchmarkId::new(format!("{name}_deferred"), &label),
+                    BenchmarkId::new(format!("{name}_deferred_x100"), &label),
                     in_pool(&pool, || {
-                        black_box(s.eval());
-                        s.step();
-                        if s.steps().is_multiple_of(SPACING) {
-                            black_box(s.weights());
+                        for _ in 0..SPACING {
+                            black_box(s.eval());
+                            s.step();
                         }
+                        black_box(s.weights());
                     }),
                 );
             }
-            {
-                // The constants of SPACING real steps, replayed on the untouched rows.
+            if threads == 1 {
+                // The constants of SPACING real steps, replayed on the untouched rows: steps 1001 to
+                // 1100, where Adam's first bias correction is exactly 1 (as for most of a run).
                 let mut opt = optim::build(&setting, 1);
+                for _ in 0..1000 {
+                    opt.begin_step(lambda);
+                }
                 let steps: Vec<_> = (0..SPACING).map(|_| opt.begin_step(lambda).consts()).collect();
                 let mut w = fx.w0.clone();
                 let mut deferred = Deferred::new(w.as_slice(), untouched.clone(), width, f64::MAX);
                 group.throughput(Throughput::Elements((SPACING * untouched.len() * width) as u64));
                 group.bench_function(
-                    BenchmarkId::new(format!("{name}_catch_up"), &label),
+                    BenchmarkId::new(format!("{name}_catch_up_x100"), &label),
                     in_pool(&pool, || {
                         for &step in &steps {
                             deferred.push(step);
@@ -83,6 +90,7 @@ fn step_large_d(c: &mut Criterion) {
                     }),
                 );
             }
+            group.sampling_mode(SamplingMode::Auto);
         }
     }
     group.finish();
