@@ -97,7 +97,7 @@ impl Fixture {
 }
 
 /// The Criterion configuration of every group: no plots (the plotters backend is slow), short
-/// warm-up and measurement so `cargo bench` stays under 3 minutes; groups shorten it further.
+/// warm-up and measurement so `cargo bench` stays short (about 4.5 minutes); groups shorten it further.
 pub fn config() -> Criterion {
     Criterion::default()
         .without_plots()
