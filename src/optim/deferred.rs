@@ -114,7 +114,7 @@ impl Deferred {
 
     /// Applies every pending step to the deferred rows of `w` (the whole `rows x width` matrix),
     /// with the loss gradient `+0.0`, in order. In parallel over blocks of about
-    /// [`PARAMS_PER_BLOCK`] parameters; a block runs all pending steps while it sits in cache,
+    /// 512 parameters (`PARAMS_PER_BLOCK`); a block runs all pending steps while it sits in cache,
     /// through the AVX copy of the kernels when the CPU has AVX. Every element receives the
     /// operations of the eager steps in the same order, so the values are bit-identical to them,
     /// whatever the number of threads. Returns whether every value so far was within the bound
