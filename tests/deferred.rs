@@ -121,8 +121,15 @@ fn where_it_cannot_be_shown_identical_the_run_is_eager() {
 }
 
 #[test]
-fn the_default_setting_is_not_deferred() {
+fn settings_that_touch_every_row_are_not_deferred() {
     // d = 1000 with n = 200 samples of s = 100 noise coordinates: every row is touched.
     let exp = Experiment::new(&Setting::default()).expect("the default setting");
     assert!(!exp.defers());
+    // Forced on data that touch every row, the deferred run has nothing to defer and is the same.
+    let mut st = setting();
+    (st.data.d, st.data.s) = (200, 100);
+    let exp = Experiment::new(&st).expect("a valid setting");
+    assert!(!exp.defers());
+    let adam = OptimizerSetting::paper_adam();
+    assert_eq!(fingerprint(&exp.run_eager(&adam, &|_| {})), fingerprint(&deferred(&exp, &adam)));
 }
