@@ -74,11 +74,11 @@ fn refused(a: &[&str], needles: &[&str]) {
     assert!(o.stdout.is_empty(), "{a:?} printed output");
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("adamgap-reliability-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A scratch folder of its own, removed when the guard drops (also when the test fails).
+fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::Builder::new().prefix(&format!("adamgap-reliability-{name}-")).tempdir().expect("temp dir");
+    let dir = tmp.path().to_path_buf();
+    (tmp, dir)
 }
 
 #[test]
@@ -118,7 +118,7 @@ fn a_closed_pipe_stops_quietly() {
 
 #[test]
 fn step_budgets_threads_and_config_files_are_bounded() {
-    let dir = scratch("limits");
+    let (_tmp, dir) = scratch("limits");
     let report = dir.join("r.md");
     let report_arg = report.to_str().unwrap();
     refused(&["--steps", "18446744073709551615", "--report", report_arg], &["train.steps", "<= 1000000000"]);
@@ -134,7 +134,7 @@ fn step_budgets_threads_and_config_files_are_bounded() {
 
 #[test]
 fn settings_too_large_for_memory_are_refused_before_allocating() {
-    let dir = scratch("memory");
+    let (_tmp, dir) = scratch("memory");
     let report = dir.join("r.md");
     let r = report.to_str().unwrap();
     let start = Instant::now();
@@ -247,7 +247,7 @@ fn output_commands(path: &str) -> Vec<Vec<String>> {
 /// that is a file.
 #[test]
 fn bad_output_paths_fail_before_any_work_and_touch_nothing() {
-    let dir = scratch("paths");
+    let (_tmp, dir) = scratch("paths");
     let real = dir.join("real");
     std::fs::create_dir(&real).unwrap();
     std::fs::write(real.join("report.md"), "old").unwrap();
@@ -291,14 +291,13 @@ fn bad_output_paths_fail_before_any_work_and_touch_nothing() {
     let same = dir.join("same");
     let same = same.to_str().unwrap();
     refused(&["convex", "--export", same, "--report", same], &["--export", same, "other than --report"]);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A legal name of 250 characters works (the staging folder falls back to a short name), and
 /// writing again replaces the folder; no hidden folder is left.
 #[test]
 fn long_output_names_work_and_are_replaced_whole() {
-    let dir = scratch("long");
+    let (_tmp, dir) = scratch("long");
     let long = dir.join("r".repeat(250));
     let l = long.to_str().unwrap();
     for _ in 0..2 {
@@ -314,7 +313,6 @@ fn long_output_names_work_and_are_replaced_whole() {
         assert!(export.join("manifest.json").is_file());
         assert_eq!(listing(&dir).len(), 2, "{:?}", listing(&dir));
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The pid of a process that has exited.
@@ -329,7 +327,7 @@ fn dead_pid() -> u32 {
 /// one of a live process (this test) is not.
 #[test]
 fn staging_folders_of_dead_processes_are_cleaned() {
-    let dir = scratch("stale");
+    let (_tmp, dir) = scratch("stale");
     let stale = dir.join(format!(".out.tmp{}", dead_pid()));
     let alive = dir.join(format!(".out.tmp{}", std::process::id()));
     for p in [&stale, &alive] {
@@ -341,7 +339,6 @@ fn staging_folders_of_dead_processes_are_cleaned() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!stale.exists(), "the stale staging folder is still there");
     assert!(alive.join("report.md").exists(), "the live process's folder was removed");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// SIGTERM and SIGINT while a report is being written: the staging folder is removed, the exit
@@ -349,7 +346,7 @@ fn staging_folders_of_dead_processes_are_cleaned() {
 #[test]
 fn signals_remove_the_staging_folder() {
     for (signal, code) in [("TERM", 143), ("INT", 130)] {
-        let dir = scratch(&format!("signal-{signal}"));
+        let (_tmp, dir) = scratch(&format!("signal-{signal}"));
         let out = dir.join("out");
         std::fs::create_dir(&out).unwrap();
         std::fs::write(out.join("report.md"), "old").unwrap();
@@ -373,6 +370,6 @@ fn signals_remove_the_staging_folder() {
         assert_eq!(o.status.code(), Some(code), "SIG{signal}: {}", stderr(&o));
         assert_eq!(listing(&dir), vec![("out".to_string(), String::new())], "SIG{signal}");
         assert_eq!(std::fs::read_to_string(out.join("report.md")).unwrap(), "old");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
