@@ -37,6 +37,16 @@ impl Error {
     pub fn io(path: impl AsRef<std::path::Path>, err: impl Display) -> Self {
         Self::Io { path: path.as_ref().display().to_string(), message: err.to_string() }
     }
+
+    /// Names the flag that gave the file of an [`Error::Io`] (`cannot access PATH (--config): ...`);
+    /// other errors are returned unchanged.
+    #[must_use]
+    pub fn given_by(self, flag: &str) -> Self {
+        match self {
+            Self::Io { path, message } => Self::Io { path: format!("{path} ({flag})"), message },
+            other => other,
+        }
+    }
 }
 
 /// `Result` with the crate's [`Error`].

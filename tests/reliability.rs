@@ -373,3 +373,129 @@ fn signals_remove_the_staging_folder() {
     }
 }
 
+/// Opens the FIFO `fifo` for writing as soon as a reader has it open (at most `limit`), writes
+/// `text` and closes it.
+fn write_to_fifo(fifo: &std::path::Path, text: &str, limit: Duration) {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let start = Instant::now();
+    loop {
+        match std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(fifo) {
+            Ok(mut f) => {
+                f.write_all(text.as_bytes()).expect("write to the FIFO");
+                return;
+            }
+            // ENXIO: no process has the FIFO open for reading yet.
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+                assert!(start.elapsed() < limit, "no process opened {} for reading", fifo.display());
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("{}: {e}", fifo.display()),
+        }
+    }
+}
+
+fn mkfifo(path: &std::path::Path) {
+    assert!(Command::new("mkfifo").arg(path).status().expect("mkfifo").success());
+}
+
+/// The config of [`SMALL`] as a file (`data.d = 100` tells it from the default).
+const SMALL_CONFIG: &str = "[data]\nd = 100\nn = 20\ns = 10\ntest_size = 50\n[model]\nm = 2\n[train]\nsteps = 20\n";
+
+/// A FIFO that no process writes to: every input the CLI reads (`--config` of run and convex,
+/// theorem files given or found by `--theorems`, a grid file, a file of an `--import` folder) is
+/// refused with exit 2 once the bound (`ADAMGAP_FIFO_WAIT`, 1 s here) has passed, after saying on
+/// stderr what it waits for; the message names the flag and the path. Before, the command hung.
+#[test]
+fn a_fifo_without_a_writer_fails_within_the_bound() {
+    let (_tmp, dir) = scratch("fifo-none");
+    let fifo = dir.join("c.toml");
+    mkfifo(&fifo);
+    let theorems = dir.join("theorems");
+    std::fs::create_dir(&theorems).unwrap();
+    mkfifo(&theorems.join("01.toml"));
+    let import = dir.join("import");
+    std::fs::create_dir(&import).unwrap();
+    mkfifo(&import.join("manifest.json"));
+    let out = dir.join("out");
+    let f = fifo.to_str().unwrap();
+    let cases: [(Vec<&str>, &str, String); 6] = [
+        (vec!["--config", f, "--quiet"], "(--config)", f.to_string()),
+        (vec!["convex", "--config", f], "(--config)", f.to_string()),
+        (vec!["check", f], "", f.to_string()),
+        (vec!["check", "--theorems", theorems.to_str().unwrap()], "(--theorems)", "01.toml".to_string()),
+        (vec!["sweep", f, "--out", out.to_str().unwrap()], "", f.to_string()),
+        (vec!["--import", import.to_str().unwrap(), "--quiet"], "(--import)", "manifest.json".to_string()),
+    ];
+    for (a, flag, path) in cases {
+        let start = Instant::now();
+        let child = bin()
+            .args(&a)
+            .env("ADAMGAP_FIFO_WAIT", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let o = wait(child, Duration::from_secs(20));
+        no_panic(&o, &format!("{a:?}"));
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{a:?}: {e}");
+        assert!(start.elapsed() < Duration::from_secs(10), "{a:?} refused after {:?}", start.elapsed());
+        assert!(e.contains("waiting up to 1 s for a process to write to the FIFO"), "{a:?}: {e}");
+        assert!(e.contains("no process opened for writing within 1 s"), "{a:?}: {e}");
+        assert!(e.contains(flag) && e.contains(&path), "{a:?}: {flag} or {path} not in {e}");
+        assert!(o.stdout.is_empty(), "{a:?} printed output");
+    }
+    assert!(!out.exists(), "the sweep left its folder");
+    // A bound that is not a number of seconds is refused, naming the variable.
+    let o = wait(
+        bin().args(["--config", f]).env("ADAMGAP_FIFO_WAIT", "soon").stderr(Stdio::piped()).spawn().expect("spawn"),
+        Duration::from_secs(20),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("ADAMGAP_FIFO_WAIT") && stderr(&o).contains("seconds"), "{}", stderr(&o));
+}
+
+/// A FIFO whose writer comes a second after the command opened it is read (the default bound,
+/// 10 s), and so are pipes of process substitution, also one whose writer takes longer than the
+/// bound to write (the command says so and keeps waiting, as `cat` does).
+#[test]
+fn fifos_and_pipes_with_a_writer_are_read() {
+    let (_tmp, dir) = scratch("fifo-late");
+    let fifo = dir.join("c.toml");
+    mkfifo(&fifo);
+    let child = bin()
+        .args(["--config", fifo.to_str().unwrap(), "--quiet", "--json"])
+        .env_remove("ADAMGAP_FIFO_WAIT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_secs(1));
+    write_to_fifo(&fifo, SMALL_CONFIG, Duration::from_secs(20));
+    let o = wait(child, Duration::from_secs(60));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["setting"]["data"]["d"], 100, "the config read from the FIFO");
+    assert!(stderr(&o).contains("waiting up to 10 s"), "{}", stderr(&o));
+    // Process substitution: /dev/fd/N pipes, whose writer finished already or is slower than the bound.
+    let config = dir.join("small.toml");
+    std::fs::write(&config, SMALL_CONFIG).unwrap();
+    let bin = env!("CARGO_BIN_EXE_adamgap");
+    for (writer, slow) in [("cat", false), ("sleep 2; cat", true)] {
+        let script = format!("'{bin}' --config <({writer} '{}') --quiet --json", config.display());
+        let child = Command::new("bash")
+            .args(["-c", &script])
+            .env("ADAMGAP_FIFO_WAIT", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("bash");
+        let o = wait(child, Duration::from_secs(60));
+        assert_eq!(o.status.code(), Some(0), "{writer}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+        assert_eq!(v["setting"]["data"]["d"], 100, "{writer}");
+        assert_eq!(stderr(&o).contains("has not finished after 1 s"), slow, "{writer}: {}", stderr(&o));
+    }
+}
+
