@@ -499,3 +499,165 @@ fn fifos_and_pipes_with_a_writer_are_read() {
     }
 }
 
+/// A sweep of 4 tiny cells.
+const SWEEP_GRID: &str = "base = \"paper\"\n[fixed]\n\"data.d\" = 200\n\"data.n\" = 20\n\"model.m\" = 4\n\
+\"train.steps\" = 60\n\"data.test_size\" = 200\n\"data.s\" = 14\n[axes]\n\"model.lambda\" = [1e-5, 1e-3]\nseed = [1, 2]\n";
+
+fn sweep(grid: &str, out: &std::path::Path, env: &[(&str, &str)]) -> Child {
+    let mut c = bin();
+    c.args(["sweep", grid, "--out", out.to_str().unwrap(), "--threads", "1", "--quiet"]);
+    for v in ["SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "ADAMGAP_SWEEP_FAIL_AFTER", "ADAMGAP_STALL_AFTER_FILES"]
+    {
+        c.env_remove(v);
+    }
+    c.envs(env.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn")
+}
+
+/// The hidden temporary files (`.NAME.<host>.<pid>.<nanos>.<serial>.tmp`) in `dir`, sorted.
+fn temp_files(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.') && n.ends_with(".tmp"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Starts a sweep that stalls once its third file (grid.json, c0000, then c0001) is written to its
+/// temporary name, and returns it with that name once it exists.
+fn stalled_sweep(grid: &str, out: &std::path::Path) -> (Child, String) {
+    let mut child = sweep(grid, out, &[("ADAMGAP_STALL_AFTER_FILES", "2")]);
+    let start = Instant::now();
+    let results = out.join("results");
+    while start.elapsed() < Duration::from_secs(60) {
+        if let Some(f) = results.is_dir().then(|| temp_files(&results)).and_then(|v| v.into_iter().next()) {
+            return (child, f);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().ok();
+    child.wait().ok();
+    panic!("no temporary cell file appeared within a minute");
+}
+
+fn kill(child: &Child, signal: &str) {
+    assert!(Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().unwrap().success());
+}
+
+/// The per-cell temporary files of a sweep: SIGTERM removes the process's own; after a SIGKILL the
+/// next sweep or merge removes those of dead processes of this host, never another host's or a
+/// live process's (Slurm arrays share the folder); the results are those of an uninterrupted sweep.
+#[test]
+fn sweep_temporary_files_of_dead_processes_are_removed() {
+    let (_tmp, dir) = scratch("sweep-temp");
+    let grid_path = dir.join("grid.toml");
+    std::fs::write(&grid_path, SWEEP_GRID).unwrap();
+    let grid = grid_path.to_str().unwrap();
+    // SIGTERM: the temporary file goes with the process.
+    let term = dir.join("term");
+    let (child, _) = stalled_sweep(grid, &term);
+    kill(&child, "TERM");
+    let o = wait(child, Duration::from_secs(20));
+    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
+    assert_eq!(temp_files(&term.join("results")), Vec::<String>::new(), "SIGTERM left a temporary file");
+    // SIGKILL leaves it.
+    let out = dir.join("out");
+    let (child, stale) = stalled_sweep(grid, &out);
+    let pid = child.id().to_string();
+    kill(&child, "KILL");
+    wait(child, Duration::from_secs(20));
+    let results = out.join("results");
+    assert_eq!(temp_files(&results), [stale.as_str()], "the killed sweep's temporary file");
+    let done = std::fs::read(results.join("c0000.json")).expect("the first cell");
+    // `.c0001.json.<host>.<pid>.<nanos>.<serial>.tmp`: the same name with this (live) process's
+    // pid, and with another host's name.
+    let fields: Vec<&str> = stale.strip_suffix(".tmp").expect("a temporary name").rsplitn(5, '.').collect();
+    let (host, nanos_serial) = (fields[3], format!("{}.{}.tmp", fields[1], fields[0]));
+    assert_eq!(fields[2], pid, "{stale}");
+    let live = format!(".c0001.json.{host}.{}.{nanos_serial}", std::process::id());
+    let other_host = format!(".c0001.json.elsewhere.{pid}.{nanos_serial}");
+    for f in [&live, &other_host] {
+        std::fs::write(results.join(f), "{}").unwrap();
+    }
+    let o = wait(sweep(grid, &out, &[]), Duration::from_secs(60));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("ran 3, skipped 1"), "{}", String::from_utf8_lossy(&o.stdout));
+    let mut kept = vec![live.clone(), other_host.clone()];
+    kept.sort();
+    assert_eq!(temp_files(&results), kept, "the stale file stays, or another's was removed");
+    assert_eq!(std::fs::read(results.join("c0000.json")).unwrap(), done, "a finished cell changed");
+    // The merge removes one the dead process left in the sweep folder (as a killed merge leaves
+    // it), and merges to the bytes of an uninterrupted sweep.
+    std::fs::write(out.join(format!(".sweep.md.{host}.{pid}.{nanos_serial}")), "half").unwrap();
+    let merged = |d: &std::path::Path| {
+        let o = run(&["sweep", "merge", d.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        std::fs::read(d.join("sweep.jsonl")).expect("sweep.jsonl")
+    };
+    let resumed = merged(&out);
+    assert_eq!(temp_files(&out), Vec::<String>::new(), "the merge left the stale file");
+    let fresh = dir.join("fresh");
+    assert_eq!(wait(sweep(grid, &fresh, &[]), Duration::from_secs(60)).status.code(), Some(0));
+    assert_eq!(resumed, merged(&fresh), "the resumed sweep merges to other bytes");
+}
+
+/// Runs `a` with files limited to `bytes` (RLIMIT_FSIZE, SIGXFSZ ignored): a write past the limit
+/// fails with EFBIG as on a full disk, while stdout and stderr (pipes) are not limited.
+fn with_file_size_limit(a: &[&str], bytes: u64) -> Output {
+    use std::os::unix::process::CommandExt as _;
+    let mut c = bin();
+    c.args(a).env_remove("ADAMGAP_STALL_AFTER_FILES").stdout(Stdio::piped()).stderr(Stdio::piped());
+    // SAFETY: only async-signal-safe calls (signal, setrlimit) between fork and exec.
+    unsafe {
+        c.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+        });
+    }
+    wait(c.spawn().expect("spawn"), Duration::from_secs(60))
+}
+
+/// A write that fails while a command writes its results (a file too large, the failure hook) is
+/// a failure of the run: exit 1, `cannot write` and the file, nothing partial left. A file given
+/// that cannot be read stays bad input: exit 2.
+#[test]
+fn write_failures_exit_1_and_read_failures_exit_2() {
+    let (_tmp, dir) = scratch("write-errors");
+    let report = dir.join("report");
+    let r = report.to_str().unwrap();
+    let o = with_file_size_limit(&args(SMALL, &["--report", r]), 2000);
+    no_panic(&o, "--report with a file size limit");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot write") && stderr(&o).contains("File too large"), "{}", stderr(&o));
+    assert!(stderr(&o).contains(r) && !stderr(&o).contains(".tmp"), "{}", stderr(&o));
+    assert_eq!(listing(&dir), [], "a partial report was left");
+    let grid = dir.join("grid.toml");
+    std::fs::write(&grid, SWEEP_GRID).unwrap();
+    let out = dir.join("sweep");
+    let o = with_file_size_limit(&["sweep", grid.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"], 2000);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot write") && stderr(&o).contains("results/c0000.json"), "{}", stderr(&o));
+    assert_eq!(temp_files(&out.join("results")), Vec::<String>::new(), "a temporary cell file was left");
+    std::fs::remove_file(&grid).unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
+    // The failure hook of the output folders, in a convex report.
+    let o = wait(
+        bin()
+            .args(args(SMALL_CONVEX, &["--report", r]))
+            .env("ADAMGAP_FAIL_AFTER_FILES", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+        Duration::from_secs(60),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot write") && stderr(&o).contains("on purpose"), "{}", stderr(&o));
+    assert_eq!(listing(&dir), [], "a partial report was left");
+    // Read side: bad input, exit 2, naming the flag.
+    let missing = dir.join("missing.toml");
+    refused(&["--config", missing.to_str().unwrap()], &["cannot access", "missing.toml (--config)"]);
+    refused(&["--import", dir.to_str().unwrap()], &["manifest.json (--import)"]);
+}
