@@ -8,10 +8,11 @@
 //! depends on the number of threads (every sum keeps its order).
 //!
 //! Where most rows of `W` are touched by no training patch (large `d`), a run defers them
-//! (`train/lazy.rs`): such a row gets no loss gradient, so the step computes the touched rows only, and
-//! the untouched rows catch up on the recorded steps, in cache, wherever something reads them
-//! (checkpoints, the end). The result is bit-identical to the eager run ([`Experiment::run_eager`]);
-//! [`Experiment::run`] picks the deferred run where it pays ([`Experiment::defers`]).
+//! (`train/lazy.rs`): such a row gets no loss gradient, so the step computes the touched rows
+//! only, and the untouched rows catch up on the recorded steps, in cache, wherever something reads
+//! them (checkpoints, the end). The result is bit-identical to the eager run
+//! ([`Experiment::run_eager`]); [`Experiment::run`] picks the deferred run where it pays
+//! ([`Experiment::defers`]).
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -139,9 +140,9 @@ impl Experiment {
         self.finish(opt, start, stop.reason, w, observer)
     }
 
-    /// Trains one optimizer from `W^(0)` with the untouched rows of `W` deferred (`train/lazy.rs`): the
-    /// same run as [`Experiment::run_eager`], bit for bit, with a step whose cost grows with the
-    /// touched rows instead of `d`. `None` where that cannot be shown: a gradient tolerance (its
+    /// Trains one optimizer from `W^(0)` with the untouched rows of `W` deferred (`train/lazy.rs`):
+    /// the same run as [`Experiment::run_eager`], bit for bit, with a step whose cost grows with
+    /// the touched rows instead of `d`. `None` where that cannot be shown: a gradient tolerance (its
     /// test sums the whole gradient at every step), or an untouched weight beyond the bound of the
     /// finiteness test (the eager run would then sum the gradient exactly at that step).
     pub fn run_deferred(&self, opt: &OptimizerSetting, progress: &(dyn Fn(usize) + Sync)) -> Option<Run> {
