@@ -47,12 +47,11 @@ fn claim() {
     assert!(mismatches.is_empty(), "verdicts differ from the expected ones:\n{}", mismatches.join("\n"));
 }
 
-/// A scratch folder of its own for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("adamgap-claims-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A scratch folder of its own, removed when the guard drops (also when the test fails).
+fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::Builder::new().prefix(&format!("adamgap-claims-{name}-")).tempdir().expect("temp dir");
+    let dir = tmp.path().to_path_buf();
+    (tmp, dir)
 }
 
 /// The text of `theorems/<file>` with `from` replaced by `to` (which must occur).
@@ -125,7 +124,7 @@ fn nan_quantity_reads_inconclusive() {
 /// naming the claim.
 #[test]
 fn mutated_threshold_is_a_mismatch() {
-    let dir = scratch("mutated");
+    let (_tmp, dir) = scratch("mutated");
     let text = mutated("04-adam-stage-one.toml", "within = 2.0", "within = 1.01");
     std::fs::write(dir.join("04-adam-stage-one.toml"), text).expect("write");
     let out = adamgap(&["check", "--scale", "test", "--quiet", "--threads", "1", "--theorems", dir.to_str().unwrap()]);
@@ -157,7 +156,7 @@ fn expected_failure_with_the_wrong_check_failing_is_caught() {
 /// `holds_at_init`, is rejected before any training (exit 2, naming the file and the check).
 #[test]
 fn a_check_passing_at_initialization_needs_a_reason() {
-    let dir = scratch("at-init");
+    let (_tmp, dir) = scratch("at-init");
     let file = "01-adam-nonconvex.toml";
     let text = std::fs::read_to_string(Path::new("theorems").join(file)).expect("theorem file");
     let start = text.find("holds_at_init = \"\"\"").expect("01 has holds_at_init");
@@ -178,7 +177,7 @@ fn a_check_passing_at_initialization_needs_a_reason() {
 /// values (exit 2); a missing theorem folder is named, with no fallback.
 #[test]
 fn bad_theorem_files_are_load_errors() {
-    let dir = scratch("bad");
+    let (_tmp, dir) = scratch("bad");
     let unknown = mutated("02-gd-nonconvex.toml", "quantity = \"gd.test_error\"", "quantity = \"gd.test_eror\"");
     std::fs::write(dir.join("02.toml"), unknown).expect("write");
     let out = adamgap(&["check", "--scale", "test", "--quiet", "--theorems", dir.to_str().unwrap()]);
@@ -272,7 +271,7 @@ fn seeds_in_parallel_and_the_json_shape() {
 /// 0.3 meets): its expected failure now fails for another reason, a mismatch (exit 1).
 #[test]
 fn path_claim_mutated_threshold_is_a_mismatch() {
-    let dir = scratch("path-mutated");
+    let (_tmp, dir) = scratch("path-mutated");
     let file = "12-gap-opens-with-d.toml";
     std::fs::write(dir.join(file), mutated(file, "value = 0.2231", "value = 0.5")).expect("write");
     let out = adamgap(&["check", "--scale", "test", "--quiet", "--threads", "2", "--theorems", dir.to_str().unwrap()]);
@@ -286,7 +285,7 @@ fn path_claim_mutated_threshold_is_a_mismatch() {
 /// before any training: at `W^(0)` on this path some seeds already classify every point right.
 #[test]
 fn a_path_check_passing_at_initialization_needs_a_reason() {
-    let dir = scratch("path-at-init");
+    let (_tmp, dir) = scratch("path-at-init");
     let file = "12-gap-opens-with-d.toml";
     let text = std::fs::read_to_string(Path::new("theorems").join(file)).expect("theorem file");
     let at = text.find("what = \"GD fits the training set").expect("the check");
@@ -307,8 +306,8 @@ fn a_path_check_passing_at_initialization_needs_a_reason() {
 /// A merged sweep folder of the whole `path-d` preset, written from a template: every cell with
 /// the gap (Adam test error 1, GD 0, both fitted) and Adam's stage-I ratio at `ratio(k, predicted)`
 /// for the `k`-th value of `d` (`None`: no `stage_one`, as in results written before it existed).
-fn path_folder(name: &str, ratio: Option<&dyn Fn(usize, f64) -> f64>) -> PathBuf {
-    let dir = scratch(name);
+fn path_folder(name: &str, ratio: Option<&dyn Fn(usize, f64) -> f64>) -> (tempfile::TempDir, PathBuf) {
+    let (tmp, dir) = scratch(name);
     let grid = adamgap::sweep::preset("path-d").expect("the preset");
     std::fs::write(dir.join("grid.json"), grid.manifest().to_string()).expect("write");
     let mut lines = String::new();
@@ -339,7 +338,7 @@ fn path_folder(name: &str, ratio: Option<&dyn Fn(usize, f64) -> f64>) -> PathBuf
         lines.push_str(&format!("{cell}\n"));
     }
     std::fs::write(dir.join("sweep.jsonl"), lines).expect("write");
-    dir
+    (tmp, dir)
 }
 
 /// `check --path-results DIR` reads the cells of a merged folder of the whole preset: a stage-I
@@ -351,26 +350,26 @@ fn path_folder(name: &str, ratio: Option<&dyn Fn(usize, f64) -> f64>) -> PathBuf
 fn path_results_are_read_from_a_merged_folder() {
     let theorem = "theorems/12-gap-opens-with-d.toml";
     let run = |dir: &Path| adamgap(&["check", "--quiet", theorem, "--path-results", dir.to_str().unwrap()]);
-    let half = path_folder("path-half", Some(&|_, p| p / 2.0));
+    let (_half_tmp, half) = path_folder("path-half", Some(&|_, p| p / 2.0));
     let out = run(&half);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("[fails] 12-gap-opens-with-d") && stdout.contains("seeds 1, 2, 3: fails, fails, fails"));
     assert!(stdout.contains("last.adam.growth_ratio_log_error = 0.69 <= 0.2231"), "{stdout}");
 
-    let closing = path_folder("path-closing", Some(&|k, p| p * (1.0 + 0.5 / (k + 1) as f64)));
+    let (_closing_tmp, closing) = path_folder("path-closing", Some(&|k, p| p * (1.0 + 0.5 / (k + 1) as f64)));
     let out = run(&closing);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("[holds] MISMATCH 12-gap-opens-with-d"), "{stdout}");
 
-    let old = path_folder("path-old", None);
+    let (_old_tmp, old) = path_folder("path-old", None);
     let out = run(&old);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("[inconclusive] MISMATCH") && stdout.contains("rerun the sweep into a new folder"));
 
-    let other = scratch("path-other");
+    let (_other_tmp, other) = scratch("path-other");
     std::fs::write(other.join("grid.json"), r#"{"grid_hash": "0123456789abcdef"}"#).expect("write");
     let out = run(&other);
     let stderr = String::from_utf8_lossy(&out.stderr);
