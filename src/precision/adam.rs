@@ -115,7 +115,8 @@ fn adam_avx2(w: &mut [Dd], g: &[Dd], m: &mut [Dd], v: &mut [Dd], p: &AdamStep<Dd
 /// Adam's update of one block of double-double parameters (`w`, `m`, `v` from the loss gradient
 /// `g`, all of one length), with the bits of the generic loop of [`super::optim`]: on `4 GROUP`
 /// lanes at a time when `vectors` is set and the CPU has AVX2 and FMA, else one parameter after
-/// the other (both give the same bits; the training path sets `vectors`).
+/// the other (through the FMA copy when the CPU has it). Both give the same bits; the training path
+/// sets `vectors`.
 pub fn adam_dd(w: &mut [Dd], g: &[Dd], m: &mut [Dd], v: &mut [Dd], p: &AdamStep<Dd>, vectors: bool) {
     let n = w.len();
     assert!(g.len() == n && m.len() == n && v.len() == n, "one length");
@@ -126,5 +127,10 @@ pub fn adam_dd(w: &mut [Dd], g: &[Dd], m: &mut [Dd], v: &mut [Dd], p: &AdamStep<
         return;
     }
     let _ = vectors;
-    adam_scalar(w, g, m, v, p);
+    adam_scalar_dispatch(w, g, m, v, p);
+}
+
+crate::fma_dispatch! {
+    /// [`adam_scalar`] through the FMA copy when the CPU has it.
+    fn adam_scalar_dispatch(w: &mut [Dd], g: &[Dd], m: &mut [Dd], v: &mut [Dd], p: &AdamStep<Dd>) => adam_scalar
 }
