@@ -32,6 +32,9 @@ pub const STREAM_TRAIN: u64 = 0;
 pub const STREAM_TEST: u64 = 1;
 /// The ChaCha8 stream of the initialization.
 pub const STREAM_INIT: u64 = 2;
+/// Stream of the training labels' flips (`label_flip`), one draw per training sample, apart from
+/// the samples so that flipping labels leaves every input and the initialization unchanged.
+pub const STREAM_FLIP: u64 = 3;
 
 /// A ChaCha8 generator for `seed` on `stream`.
 pub fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
@@ -132,8 +135,10 @@ pub struct PatchData {
 }
 
 impl PatchData {
-    /// Draws `n` samples from the distribution `setting` describes.
-    pub fn generate(setting: &DataSetting, n: usize, rng: &mut ChaCha8Rng, flip_labels: bool) -> Self {
+    /// Draws `n` samples from the distribution `setting` describes. With `flips` (the training
+    /// set), each label is flipped with probability `label_flip` by one draw from `flips` per
+    /// sample (no draw when `label_flip = 0`); the samples' own draws come from `rng` alone.
+    pub fn generate(setting: &DataSetting, n: usize, rng: &mut ChaCha8Rng, mut flips: Option<&mut ChaCha8Rng>) -> Self {
         let d = setting.d;
         let separate = setting.feature_noise == FeatureNoise::SeparatePatch;
         let stored = setting.patches + usize::from(separate);
@@ -184,7 +189,10 @@ impl PatchData {
             for p in all {
                 x.push_row(p);
             }
-            let flipped = flip_labels && setting.label_flip > 0.0 && rng.random::<f64>() < setting.label_flip;
+            let flipped = match flips.as_deref_mut() {
+                Some(f) if setting.label_flip > 0.0 => f.random::<f64>() < setting.label_flip,
+                _ => false,
+            };
             clean_y.push(label);
             y.push(if flipped { -label } else { label });
             signal_patch.push(pos);
@@ -195,8 +203,8 @@ impl PatchData {
 
     /// The training set (stream 0) and the test set (stream 1) of a setting with seed `seed`.
     pub fn train_test(setting: &DataSetting, seed: u64) -> (Self, Self) {
-        let train = Self::generate(setting, setting.n, &mut rng(seed, STREAM_TRAIN), true);
-        let test = Self::generate(setting, setting.test_size, &mut rng(seed, STREAM_TEST), false);
+        let train = Self::generate(setting, setting.n, &mut rng(seed, STREAM_TRAIN), Some(&mut rng(seed, STREAM_FLIP)));
+        let test = Self::generate(setting, setting.test_size, &mut rng(seed, STREAM_TEST), None);
         (train, test)
     }
 

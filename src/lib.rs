@@ -26,6 +26,7 @@ pub mod error;
 pub mod exact;
 pub mod figures;
 pub mod format;
+pub mod input;
 pub mod interchange;
 pub mod memory;
 pub mod model;

@@ -19,10 +19,19 @@
 //! * Live staging folders are registered; [`remove_live`] removes them (the binary calls it on
 //!   SIGINT and SIGTERM before exiting). A staging folder left by a killed process (its pid not
 //!   alive) is removed by the next writer of the same target.
+//! * Single files (the cells and merged outputs of a sweep, where several processes on several
+//!   hosts share one folder) are written by [`write_file`]: a temporary file
+//!   `.NAME.<host>.<pid>.<nanos>.<serial>.tmp` beside the target, renamed over it. Live ones are
+//!   registered and removed by [`remove_live`] too; [`remove_stale_files`] removes those of dead
+//!   processes of this host, never another host's or a live process's.
+//! * Errors while checking a target are [`Error::Io`] (bad input); errors while writing to a
+//!   target that passed its checks are [`Error::Write`] (a failure of the run).
 //!
-//! Testing hooks: with `ADAMGAP_FAIL_AFTER_FILES=k` the `(k+1)`-th file write fails with an I/O
-//! error; with `ADAMGAP_STALL_AFTER_FILES=k` the writer pauses (at most a minute) before the
-//! `(k+1)`-th file, so tests can deliver a signal while the staging folder exists.
+//! Testing hooks: with `ADAMGAP_FAIL_AFTER_FILES=k` the `(k+1)`-th file write of an output
+//! folder, or the `(k+1)`-th single file of the process, fails with a write error; with
+//! `ADAMGAP_STALL_AFTER_FILES=k` the writer pauses (at most a minute) before the `(k+1)`-th file
+//! of a folder, or after writing the `(k+1)`-th single file's temporary file, so tests can deliver
+//! a signal while the staging folder or the temporary file exists.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -45,9 +54,23 @@ fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     LIVE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Removes every live staging folder of this process (for a signal handler that then exits). A
-/// writer in the middle of a commit finishes it first (the commit holds the registry).
+/// Temporary files of [`write_file`] of this process, created and not yet renamed or removed.
+static LIVE_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn live_files() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    LIVE_FILES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes every live staging folder and temporary file of this process (for a signal handler
+/// that then exits). A writer in the middle of a commit finishes it first (the commit holds the
+/// registry).
 pub fn remove_live() {
+    let mut files = live_files();
+    for p in files.drain(..) {
+        let _ = std::fs::remove_file(&p);
+    }
+    // Keep the registry locked: no writer may create another temporary file.
+    std::mem::forget(files);
     let mut l = live();
     for p in l.drain(..) {
         // A writer thread may add a file while the folder is being removed: try again.
@@ -197,12 +220,12 @@ impl OutDir {
         let tmp = staging_path(target, std::process::id());
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp)
-                .map_err(|e| Error::io(target, format!("cannot clear its staging folder: {e}")))?;
+                .map_err(|e| Error::write(target, format!("cannot clear its staging folder: {e}")))?;
         }
         {
             let mut l = live();
             std::fs::create_dir(&tmp)
-                .map_err(|e| Error::io(target, format!("cannot create a folder beside it: {e}")))?;
+                .map_err(|e| Error::write(target, format!("cannot create a folder beside it: {e}")))?;
             l.push(tmp.clone());
         }
         let hook = |var: &str| std::env::var(var).ok().and_then(|v| v.parse().ok());
@@ -229,16 +252,16 @@ impl OutDir {
     ) -> Result<()> {
         let shown = self.target.join(name);
         if self.fail_after.is_some_and(|k| self.files >= k) {
-            return Err(Error::io(&shown, format!("write failed on purpose ({FAIL_AFTER_ENV} is set)")));
+            return Err(Error::write(&shown, format!("write failed on purpose ({FAIL_AFTER_ENV} is set)")));
         }
         if self.stall_after.is_some_and(|k| self.files == k) {
             std::thread::sleep(std::time::Duration::from_secs(60));
         }
         let path = self.tmp.join(name);
-        let file = std::fs::File::create(&path).map_err(|e| Error::io(&shown, e))?;
+        let file = std::fs::File::create(&path).map_err(|e| Error::write(&shown, e))?;
         let mut w = std::io::BufWriter::new(file);
-        write(&mut w).map_err(|e| Error::io(&shown, e))?;
-        w.flush().map_err(|e| Error::io(&shown, e))?;
+        write(&mut w).map_err(|e| Error::write(&shown, e))?;
+        w.flush().map_err(|e| Error::write(&shown, e))?;
         self.files += 1;
         Ok(())
     }
@@ -256,31 +279,31 @@ impl OutDir {
         let existing = std::fs::symlink_metadata(&target).ok();
         match existing {
             Some(m) if !m.is_dir() || m.file_type().is_symlink() => {
-                return Err(Error::io(&target, "appeared during the run and is not a folder; left untouched"));
+                return Err(Error::write(&target, "appeared during the run and is not a folder; left untouched"));
             }
             Some(_) => {
-                if exchange(&self.tmp, &target).map_err(|e| Error::io(&target, e))? {
+                if exchange(&self.tmp, &target).map_err(|e| Error::write(&target, e))? {
                     // The staging path now holds the old folder.
                     self.committed = true;
                     let r = std::fs::remove_dir_all(&self.tmp);
                     l.retain(|p| p != &self.tmp);
-                    r.map_err(|e| Error::io(&target, format!("replaced, but the old folder stays beside it: {e}")))?;
+                    r.map_err(|e| Error::write(&target, format!("replaced, but the old folder stays beside it: {e}")))?;
                     return Ok(());
                 }
                 let name = target.file_name().expect("checked at creation").to_string_lossy().into_owned();
                 let old = parent_of(&target).join(format!("{}{}", prefixes(&name, "old")[0], std::process::id()));
-                std::fs::rename(&target, &old).map_err(|e| Error::io(&target, e))?;
+                std::fs::rename(&target, &old).map_err(|e| Error::write(&target, e))?;
                 if let Err(e) = std::fs::rename(&self.tmp, &target) {
                     let _ = std::fs::rename(&old, &target);
-                    return Err(Error::io(&target, e));
+                    return Err(Error::write(&target, e));
                 }
                 self.committed = true;
                 l.retain(|p| p != &self.tmp);
                 std::fs::remove_dir_all(&old)
-                    .map_err(|e| Error::io(&target, format!("replaced, but the old folder stays beside it: {e}")))?;
+                    .map_err(|e| Error::write(&target, format!("replaced, but the old folder stays beside it: {e}")))?;
             }
             None => {
-                std::fs::rename(&self.tmp, &target).map_err(|e| Error::io(&target, e))?;
+                std::fs::rename(&self.tmp, &target).map_err(|e| Error::write(&target, e))?;
                 self.committed = true;
                 l.retain(|p| p != &self.tmp);
             }
@@ -299,6 +322,94 @@ impl Drop for OutDir {
     }
 }
 
+/// The name of this host (`gethostname`) with every character other than a letter, a digit or
+/// `-` replaced by `_` (so it holds no `.` of the temporary names), `None` where it is unknown.
+fn host_name() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name: String =
+        buf[..end].iter().map(|&b| if b.is_ascii_alphanumeric() || b == b'-' { char::from(b) } else { '_' }).collect();
+    (r == 0 && !name.is_empty()).then_some(name)
+}
+
+/// The process's count of single files written, for the testing hooks.
+static SINGLE_FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Writes `contents` to `path` through a uniquely named temporary file beside it and a rename, so
+/// a reader (or a crash) never sees a partial file; several processes on several hosts may write
+/// into one folder (see the module doc). A failure is an [`Error::Write`].
+pub fn write_file(path: &Path, contents: &[u8]) -> Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SERIAL: AtomicU64 = AtomicU64::new(0);
+    let name = path.file_name().ok_or_else(|| Error::write(path, "not a file path"))?.to_string_lossy();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let host = host_name().unwrap_or_default();
+    let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
+    let tmp = parent_of(path).join(format!(".{name}.{host}.{}.{nanos}.{serial}.tmp", std::process::id()));
+    let hook = |var: &str| std::env::var(var).ok().and_then(|v| v.parse::<usize>().ok());
+    let k = SINGLE_FILES.fetch_add(1, Ordering::Relaxed);
+    if hook(FAIL_AFTER_ENV).is_some_and(|after| k >= after) {
+        return Err(Error::write(path, format!("write failed on purpose ({FAIL_AFTER_ENV} is set)")));
+    }
+    let file = {
+        // Registered while the registry is held, so a signal's cleanup sees every file created.
+        let mut l = live_files();
+        let file = std::fs::File::create(&tmp).map_err(|e| Error::write(path, e))?;
+        l.push(tmp.clone());
+        file
+    };
+    let unregister = |remove: bool| {
+        let mut l = live_files();
+        if remove {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        l.retain(|p| p != &tmp);
+    };
+    let mut w = std::io::BufWriter::new(file);
+    if let Err(e) = w.write_all(contents).and_then(|()| w.flush()) {
+        unregister(true);
+        return Err(Error::write(path, e));
+    }
+    drop(w);
+    if hook(STALL_AFTER_ENV) == Some(k) {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
+    let renamed = std::fs::rename(&tmp, path);
+    unregister(renamed.is_err());
+    renamed.map_err(|e| Error::write(path, e))
+}
+
+/// Removes the temporary files of [`write_file`] in `dir` left by processes of this host that are
+/// no longer alive (a SIGKILL, a crash). Another host's files, a live process's, and anything
+/// that is not a regular file of that name are left alone; nothing is removed where the host name
+/// is unknown.
+pub fn remove_stale_files(dir: &Path) {
+    let Some(host) = host_name() else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = temp_file_pid(&file, &host) else { continue };
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && pid != std::process::id() && !pid_alive(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The pid in the name of a temporary file of [`write_file`] written on `host`
+/// (`.NAME.<host>.<pid>.<nanos>.<serial>.tmp`), `None` for any other name.
+fn temp_file_pid(file: &str, host: &str) -> Option<u32> {
+    let rest = file.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let mut parts = rest.rsplitn(5, '.');
+    let (serial, nanos, pid, on, name) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    serial.parse::<u64>().ok()?;
+    nanos.parse::<u128>().ok()?;
+    (on == host && !name.is_empty()).then_some(())?;
+    pid.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,5 +422,17 @@ mod tests {
         assert!(p.file_name().unwrap().len() <= NAME_MAX, "{p:?}");
         let short = staging_path(Path::new("/x/out"), 42);
         assert_eq!(short, Path::new("/x/.out.tmp42"));
+    }
+
+    #[test]
+    fn temporary_file_names_give_their_pid_only_for_this_host() {
+        let f = ".c0001.json.node1_cluster.7.1700000000123456789.3.tmp";
+        assert_eq!(temp_file_pid(f, "node1_cluster"), Some(7));
+        assert_eq!(temp_file_pid(f, "cluster"), None, "another host whose name is a suffix");
+        assert_eq!(temp_file_pid(f, "node2"), None);
+        assert_eq!(temp_file_pid(".a.b.h.7.1.3.tmp", "h"), Some(7), "a name with dots");
+        for other in ["c0001.json", ".c0001.json.node1.7.x.3.tmp", ".node1.7.1.3.tmp", ".out.tmp7"] {
+            assert_eq!(temp_file_pid(other, "node1"), None, "{other}");
+        }
     }
 }

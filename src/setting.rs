@@ -359,16 +359,10 @@ pub fn read_toml_file<T: serde::de::DeserializeOwned>(path: &std::path::Path) ->
 }
 
 /// Reads a UTF-8 text file of at most [`MAX_FILE_BYTES`] (a larger one is refused without being
-/// read to the end).
+/// read to the end) with the one input reader, [`crate::input`] (a FIFO without a writer is not
+/// waited on forever).
 pub fn read_text_file(path: &std::path::Path) -> Result<String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Error::io(path, format!("larger than {MAX_FILE_BYTES} bytes (not a config file?)")));
-    }
-    String::from_utf8(bytes).map_err(|e| Error::io(path, format!("not UTF-8 text: {e}")))
+    crate::input::read_text(path, MAX_FILE_BYTES)
 }
 
 fn at_least(field: &str, v: usize, lo: usize) -> Result<()> {

@@ -32,10 +32,12 @@ fn rational(decimal: &str) -> BigRational {
     BigRational::new(num, Pow::pow(BigInt::from(10), frac.len() as u32))
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("adamgap-certify-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+/// The path `name` (not created) in a scratch folder of its own, removed when the guard drops
+/// (also when the test fails).
+fn temp_dir(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::Builder::new().prefix(&format!("adamgap-certify-{name}-")).tempdir().expect("temp dir");
+    let path = tmp.path().join(name);
+    (tmp, path)
 }
 
 /// `n = 1, x = 1, y = 1, lambda = 1`: `L(u) = log(1 + e^{-u}) + u^2/2`, minimizer `u = sigmoid(-u)`.
@@ -194,7 +196,7 @@ fn a_run_that_stops_early_is_not_certified() {
 fn export_round_trips_and_the_independent_checker_agrees() {
     let s = small_setting(ProblemKind::PaperLinear);
     let out = run_convex_full(&s).unwrap();
-    let dir = temp_dir("export");
+    let (_tmp, dir) = temp_dir("export");
     adamgap::certify::export::export(&out, &dir).unwrap();
     let x: ndarray::Array2<f64> = ndarray_npy::read_npy(dir.join("X.npy")).unwrap();
     let y: ndarray::Array1<f64> = ndarray_npy::read_npy(dir.join("y.npy")).unwrap();
@@ -245,7 +247,6 @@ fn export_round_trips_and_the_independent_checker_agrees() {
     std::fs::write(dir.join("manifest.json"), serde_json::to_string(&bad).unwrap()).unwrap();
     let output = std::process::Command::new("python3").arg(script).arg(&dir).output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stdout));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -267,13 +268,12 @@ fn bad_input_names_the_field() {
     d.base.data.n = 0;
     assert!(msg(d).contains("`data.n`"));
     // An export path below a regular file cannot be created.
-    let file = temp_dir("not-a-dir");
+    let (_tmp, file) = temp_dir("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
     let e = adamgap::outdir::check_target(&file.join("sub"), &adamgap::certify::export::owned)
         .expect_err("an error")
         .to_string();
     assert!(e.contains("cannot access") && e.contains("sub"), "{e}");
-    std::fs::remove_file(&file).unwrap();
 }
 
 /// The convex config file is flat (`m`, `lambda`, `sigma0` beside the certifier's own fields) and

@@ -41,12 +41,11 @@ fn claim() {
     assert!(mismatches.is_empty(), "verdicts differ from the expected ones:\n{}", mismatches.join("\n"));
 }
 
-/// A scratch folder of its own for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("adamgap-claims-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A scratch folder of its own, removed when the guard drops (also when the test fails).
+fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::Builder::new().prefix(&format!("adamgap-claims-{name}-")).tempdir().expect("temp dir");
+    let dir = tmp.path().to_path_buf();
+    (tmp, dir)
 }
 
 /// The text of `theorems/<file>` with `from` replaced by `to` (which must occur).
@@ -119,7 +118,7 @@ fn nan_quantity_reads_inconclusive() {
 /// naming the claim.
 #[test]
 fn mutated_threshold_is_a_mismatch() {
-    let dir = scratch("mutated");
+    let (_tmp, dir) = scratch("mutated");
     let text = mutated("04-adam-stage-one.toml", "within = 2.0", "within = 1.01");
     std::fs::write(dir.join("04-adam-stage-one.toml"), text).expect("write");
     let out = adamgap(&["check", "--scale", "test", "--quiet", "--threads", "1", "--theorems", dir.to_str().unwrap()]);
@@ -151,7 +150,7 @@ fn expected_failure_with_the_wrong_check_failing_is_caught() {
 /// `holds_at_init`, is rejected before any training (exit 2, naming the file and the check).
 #[test]
 fn a_check_passing_at_initialization_needs_a_reason() {
-    let dir = scratch("at-init");
+    let (_tmp, dir) = scratch("at-init");
     let file = "01-adam-nonconvex.toml";
     let text = std::fs::read_to_string(Path::new("theorems").join(file)).expect("theorem file");
     let start = text.find("holds_at_init = \"\"\"").expect("01 has holds_at_init");
@@ -172,7 +171,7 @@ fn a_check_passing_at_initialization_needs_a_reason() {
 /// values (exit 2); a missing theorem folder is named, with no fallback.
 #[test]
 fn bad_theorem_files_are_load_errors() {
-    let dir = scratch("bad");
+    let (_tmp, dir) = scratch("bad");
     let unknown = mutated("02-gd-nonconvex.toml", "quantity = \"gd.test_error\"", "quantity = \"gd.test_eror\"");
     std::fs::write(dir.join("02.toml"), unknown).expect("write");
     let out = adamgap(&["check", "--scale", "test", "--quiet", "--theorems", dir.to_str().unwrap()]);

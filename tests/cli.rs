@@ -22,11 +22,11 @@ fn json_without_seconds(out: &Output) -> serde_json::Value {
     v
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("adamgap-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A scratch folder of its own, removed when the guard drops (also when the test fails).
+fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::Builder::new().prefix(&format!("adamgap-cli-{name}-")).tempdir().expect("temp dir");
+    let dir = tmp.path().to_path_buf();
+    (tmp, dir)
 }
 
 /// The same seed gives the same JSON (apart from `seconds`), with 1 and 2 threads; the JSON has
@@ -65,7 +65,7 @@ fn json_is_reproducible_across_runs_and_threads() {
 /// DIR` writes a folder with `report.md` (embedding the figures) and the three SVGs.
 #[test]
 fn text_report_and_report_folder() {
-    let dir = scratch("report");
+    let (_tmp, dir) = scratch("report");
     let folder = dir.join("out");
     let mut a = SMALL.to_vec();
     a.extend(["--report", folder.to_str().expect("utf-8 path")]);
@@ -93,7 +93,7 @@ fn text_report_and_report_folder() {
 /// Out-of-range values name the field and the allowed range, exit with 2, and write nothing.
 #[test]
 fn bad_values_are_named_with_their_range() {
-    let dir = scratch("bad");
+    let (_tmp, dir) = scratch("bad");
     let report = dir.join("r");
     let cases: &[(&[&str], &[&str])] = &[
         (&["--alpha", "1.5"], &["data.alpha", "0 < alpha < 1"]),
@@ -131,7 +131,7 @@ fn bad_values_are_named_with_their_range() {
 /// values the flags override.
 #[test]
 fn config_files() {
-    let dir = scratch("config");
+    let (_tmp, dir) = scratch("config");
     let missing = dir.join("missing.toml");
     let out = adamgap(&["--config", missing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
@@ -192,7 +192,7 @@ fn convex_bad_values_are_named_by_their_flag() {
         }
         assert!(out.stdout.is_empty(), "{args:?} printed output");
     }
-    let dir = scratch("convex-config");
+    let (_tmp, dir) = scratch("convex-config");
     let file = dir.join("c.toml");
     std::fs::write(&file, "m = 0\n").unwrap();
     let out = adamgap(&["convex", "--config", file.to_str().unwrap()]);

@@ -103,6 +103,11 @@ fn variants() {
     let flipped = train.y.iter().zip(&train.clean_y).filter(|(a, b)| a != b).count() as f64 / 4000.0;
     assert!((flipped - 0.2).abs() < 5.0 * (0.2f64 * 0.8 / 4000.0).sqrt(), "flip rate {flipped}");
     assert_eq!(test.y, test.clean_y, "test labels stay clean");
+    // Flips come from their own stream: the inputs and clean labels are those of the unflipped draw.
+    let (plain, plain_test) = PatchData::train_test(&DataSetting { label_flip: 0.0, ..flip }, 1);
+    assert_eq!((&train.x, &train.clean_y, &train.noise), (&plain.x, &plain.clean_y, &plain.noise));
+    assert_eq!(plain.y, plain.clean_y);
+    assert_eq!((&test.x, &test.y), (&plain_test.x, &plain_test.y));
 }
 
 /// The overlap report counts pairs of intersecting supports (brute force on a small draw).

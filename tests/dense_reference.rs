@@ -18,7 +18,7 @@ fn fixture(d: usize, n: usize, s: usize, m: usize, sigma0: f64) -> (Cnn, PatchDa
     st.data.n = n;
     st.data.s = s;
     st.model.m = m;
-    let data = PatchData::generate(&st.data, n, &mut rng(7, STREAM_TRAIN), true);
+    let data = PatchData::generate(&st.data, n, &mut rng(7, STREAM_TRAIN), None);
     let model = Cnn::from_setting(&st.model, d);
     // A larger initialization than the paper's so that the loss is far from log 2 and the
     // derivatives are not tiny.

@@ -145,10 +145,12 @@ fn cancellation_inside_a_dot_product_is_enclosed() {
     assert!(o.lo <= l1 && l1 <= o.hi, "{o:?} must contain log(1 + 1/e)");
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("adamgap-endpoints-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+/// The path `name` (not created) in a scratch folder of its own, removed when the guard drops
+/// (also when the test fails).
+fn temp_dir(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::Builder::new().prefix(&format!("adamgap-endpoints-{name}-")).tempdir().expect("temp dir");
+    let path = tmp.path().join(name);
+    (tmp, path)
 }
 
 fn run_checker(dir: &PathBuf) -> (Option<i32>, String) {
@@ -165,7 +167,7 @@ fn run_checker(dir: &PathBuf) -> (Option<i32>, String) {
 fn the_independent_checker_accepts_the_export_and_rejects_wrong_claims() {
     let (exp, runs) = small_runs(100);
     let report = endpoints::certify_experiment(&exp, &refs(&runs), &EndpointOptions::default());
-    let dir = temp_dir("export");
+    let (_tmp, dir) = temp_dir("export");
     endpoints::export::export(&exp, &refs(&runs), &report, &dir).expect("export");
     let (code, text) = run_checker(&dir);
     assert_eq!(code, Some(0), "{text}");
@@ -201,7 +203,6 @@ fn the_independent_checker_accepts_the_export_and_rejects_wrong_claims() {
     write(&bad);
     let (code, text) = run_checker(&dir);
     assert_eq!(code, Some(1), "{text}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -246,20 +247,18 @@ fn run_certify_json_has_the_certify_section_and_bad_export_paths_are_refused() {
     assert!(plain.get("certify").is_none());
 
     // An export path that is a file: refused before training, exit 2, the file untouched.
-    let file = temp_dir("not-a-dir");
+    let (_tmp, file) = temp_dir("not-a-dir");
     std::fs::write(&file, "keep").unwrap();
     let out = adamgap(&[&SMALL[..], &["--certify-export", file.to_str().unwrap()]].concat());
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--certify-export"));
     assert!(out.stdout.is_empty());
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep");
-    std::fs::remove_file(&file).unwrap();
 }
 
 #[test]
 fn a_run_export_with_certify_carries_the_certificate_and_passes_the_checker() {
-    let dir = temp_dir("run-export-certify");
-    let _ = std::fs::remove_dir_all(&dir);
+    let (_tmp, dir) = temp_dir("run-export-certify");
     let out = adamgap(&[&SMALL[..], &["--certify", "--export", dir.to_str().unwrap()]].concat());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
@@ -275,5 +274,4 @@ fn a_run_export_with_certify_carries_the_certificate_and_passes_the_checker() {
     // The export still imports (the certificate's files are the export's own).
     let again = adamgap(&[&SMALL[..], &["--import", dir.to_str().unwrap()]].concat());
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -149,8 +149,8 @@ fn filter_levels_separate_feature_from_noise() {
 /// target-radius line, and AdamW's lower-bound bar starting right of it.
 #[test]
 fn convex_certificate_figure() {
-    let dir = std::env::temp_dir().join(format!("adamgap-figures-{}-convex", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let tmp = tempfile::Builder::new().prefix("adamgap-figures-convex-").tempdir().expect("temp dir");
+    let dir = tmp.path().join("report");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_adamgap"))
         .args(["convex", "--d", "100", "--n", "20", "--s", "10", "--m", "2", "--test-size", "100", "--digits", "20"])
         .args(["--json", "--report", dir.to_str().expect("utf-8 path")])
@@ -191,7 +191,6 @@ fn convex_certificate_figure() {
         .0;
     assert!(green.iter().all(|g| g.1 < target), "a certified bar ends right of the target: {green:?} {target}");
     assert!(red[0].0 > target, "AdamW's bound starts left of the target");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `adamgap check --report DIR`: `report.md` and one figure per claim, with a panel per tracked
@@ -199,8 +198,8 @@ fn convex_certificate_figure() {
 /// quantities the checks read; a report path that is a file is refused before any work.
 #[test]
 fn check_report_has_one_figure_per_claim_with_thresholds() {
-    let dir = std::env::temp_dir().join(format!("adamgap-check-report-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let tmp = tempfile::Builder::new().prefix("adamgap-check-report-").tempdir().expect("temp dir");
+    let dir = tmp.path().join("report");
     let theorem = concat!(env!("CARGO_MANIFEST_DIR"), "/theorems/09-large-weight-decay.toml");
     let bin = env!("CARGO_BIN_EXE_adamgap");
     let out = std::process::Command::new(bin)
@@ -224,9 +223,8 @@ fn check_report_has_one_figure_per_claim_with_thresholds() {
     // Every tracked quantity of claim 09 is read by a check except the training error.
     let dashes = lines.iter().filter(|l| l.1 == "2" && l.2.len() == 2).count();
     assert!(dashes >= 4 * 3, "dashed thresholds in four panels: {dashes} segments");
-    std::fs::remove_dir_all(&dir).unwrap();
 
-    let file = std::env::temp_dir().join(format!("adamgap-check-report-file-{}", std::process::id()));
+    let file = tmp.path().join("file");
     std::fs::write(&file, "keep").unwrap();
     let out = std::process::Command::new(bin)
         .args(["check", "--scale", "test", "--quiet", theorem, "--report", file.to_str().unwrap()])
@@ -235,5 +233,4 @@ fn check_report_has_one_figure_per_claim_with_thresholds() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty(), "refused before any work");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep");
-    std::fs::remove_file(&file).unwrap();
 }

@@ -9,11 +9,11 @@ use adamgap::claims::Theorem;
 use adamgap::setting::Setting;
 use proptest::prelude::*;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("adamgap-fuzz-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A scratch folder of its own, removed when the guard drops (also when the test fails).
+fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::Builder::new().prefix(&format!("adamgap-fuzz-{name}-")).tempdir().expect("temp dir");
+    let dir = tmp.path().to_path_buf();
+    (tmp, dir)
 }
 
 /// An error names the origin or a field (in backquotes).
@@ -69,14 +69,13 @@ proptest! {
 
     #[test]
     fn config_files_of_random_bytes_are_errors_naming_the_file(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
-        let dir = scratch("bytes");
+        let (_tmp, dir) = scratch("bytes");
         let path = dir.join("c.toml");
         std::fs::write(&path, &bytes).unwrap();
         match adamgap::setting::read_toml_file::<Setting>(&path) {
             Ok(s) => { let _ = s.validate(); }
             Err(e) => prop_assert!(e.to_string().contains(path.to_str().unwrap()), "{}", e),
         }
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -124,15 +123,16 @@ proptest! {
     }
 }
 
-/// A real export folder of a tiny run (written once).
-fn export_folder() -> PathBuf {
-    let dir = scratch("export").join("run");
+/// A real export folder of a tiny run, in a scratch folder removed when the guard drops.
+fn export_folder() -> (tempfile::TempDir, PathBuf) {
+    let (tmp, dir) = scratch("export");
+    let dir = dir.join("run");
     let mut s = Setting::default();
     (s.data.d, s.data.n, s.data.s, s.data.test_size, s.model.m, s.train.steps) = (30, 6, 3, 10, 2, 3);
     let exp = adamgap::train::Experiment::new(&s).unwrap();
     let runs = exp.run_all(&|_, _| {});
     adamgap::interchange::export::write(&dir, &exp, &runs, None).unwrap();
-    dir
+    (tmp, dir)
 }
 
 fn import_error_names_file(dir: &Path, file: &Path) -> Result<(), String> {
@@ -154,7 +154,7 @@ proptest! {
         edits in prop::collection::vec((0usize..128, any::<u8>()), 1..6),
         bytes in prop::collection::vec(any::<u8>(), 0..200),
     ) {
-        let dir = export_folder();
+        let (_tmp, dir) = export_folder();
         let name = ["w_init.npy", "train_indptr.npy", "test_y.npy"][which];
         let path = dir.join(name);
         let mut content = std::fs::read(&path).unwrap();
@@ -169,7 +169,6 @@ proptest! {
         }
         std::fs::write(&path, &content).unwrap();
         let r = import_error_names_file(&dir, &path);
-        std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
         prop_assert!(r.is_ok(), "{}", r.unwrap_err());
     }
 }

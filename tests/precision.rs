@@ -193,8 +193,8 @@ fn bad_precision_is_rejected_with_exit_2_and_the_allowed_values() {
 /// each entry at most half an ulp of its high part, not all zero, and the manifest says `dd`.
 #[test]
 fn a_dd_export_writes_the_low_parts() {
-    let dir = std::env::temp_dir().join(format!("adamgap-dd-export-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let tmp = tempfile::Builder::new().prefix("adamgap-dd-export-").tempdir().expect("temp dir");
+    let dir = tmp.path().join("export");
     let out = Command::new(env!("CARGO_BIN_EXE_adamgap"))
         .args(["--precision", "dd", "--steps", "30", "--d", "100", "--n", "12", "--s", "10", "--test-size", "50"])
         .args(["--m", "2", "--quiet", "--export", dir.to_str().unwrap()])
@@ -214,5 +214,4 @@ fn a_dd_export_writes_the_low_parts() {
         assert!(hi.iter().zip(&lo).all(|(&h, &l)| l.abs() <= half_ulp(h)), "{name}: a low part above half an ulp");
         assert!(lo.iter().any(|&l| l != 0.0), "{name}: every low part is zero");
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }

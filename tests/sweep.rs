@@ -21,11 +21,11 @@ fn ok(out: Output) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("adamgap-sweep-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A scratch folder of its own, removed when the guard drops (also when the test fails).
+fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::Builder::new().prefix(&format!("adamgap-sweep-{name}-")).tempdir().expect("temp dir");
+    let dir = tmp.path().to_path_buf();
+    (tmp, dir)
 }
 
 /// 8 cells of a small setting; one derived key.
@@ -78,7 +78,7 @@ fn results(dir: &Path) -> Vec<String> {
 
 #[test]
 fn shards_merge_to_the_bytes_of_one_run() {
-    let root = scratch("shards");
+    let (_tmp, root) = scratch("shards");
     let grid = write_grid(&root, GRID);
     let one = root.join("one");
     ok(adamgap(&["sweep", &grid, "--out", s(&one), "--threads", "2", "--quiet"], &[]));
@@ -116,7 +116,7 @@ fn shards_merge_to_the_bytes_of_one_run() {
 
 #[test]
 fn an_interrupted_sweep_resumes_without_rerunning_a_cell() {
-    let root = scratch("resume");
+    let (_tmp, root) = scratch("resume");
     let grid = write_grid(&root, GRID);
     let dir = root.join("run");
     let args = ["sweep", &grid, "--out", s(&dir), "--threads", "1", "--quiet"];
@@ -144,7 +144,7 @@ fn an_interrupted_sweep_resumes_without_rerunning_a_cell() {
 
 #[test]
 fn bad_grids_are_rejected_with_the_field_named() {
-    let root = scratch("bad");
+    let (_tmp, root) = scratch("bad");
     let cases = [
         (GRID.replace("\"model.lambda\"", "\"model.lamda\""), "axes.model.lamda"),
         (GRID.replace("[1, 2]", "[]"), "axes.seed"),
@@ -180,7 +180,7 @@ fn bad_grids_are_rejected_with_the_field_named() {
 
 #[test]
 fn the_issue_example_grid_expands_as_written() {
-    let root = scratch("example");
+    let (_tmp, root) = scratch("example");
     let grid = write_grid(
         &root,
         "base = \"paper\"\n[fixed]\n\"train.steps\" = 300\n\"data.test_size\" = 1000\n[axes]\nseed = [1, 2, 3]\n\"model.lambda\" = [1e-5, 1e-3]\n",
@@ -195,7 +195,7 @@ fn the_issue_example_grid_expands_as_written() {
 
 #[test]
 fn merge_names_missing_cells() {
-    let root = scratch("missing");
+    let (_tmp, root) = scratch("missing");
     let grid = write_grid(&root, GRID);
     let dir = root.join("run");
     ok(adamgap(&["sweep", &grid, "--out", s(&dir), "--quiet", "--shard", "0/1"], &[]));

@@ -18,8 +18,8 @@ fn trajectory(threads: usize) -> Vec<u64> {
     st.data.s = 50;
     st.model.m = 7; // 14 columns: 14,000 parameters, 3 update blocks of 4096 and one of 1712
     st.model.sigma0 = 0.05;
-    let train = PatchData::generate(&st.data, st.data.n, &mut rng(3, STREAM_TRAIN), true);
-    let test = PatchData::generate(&st.data, 1_000, &mut rng(3, STREAM_TEST), false);
+    let train = PatchData::generate(&st.data, st.data.n, &mut rng(3, STREAM_TRAIN), None);
+    let test = PatchData::generate(&st.data, 1_000, &mut rng(3, STREAM_TEST), None);
     let model = Cnn::from_setting(&st.model, st.data.d);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a pool");
     pool.install(|| {

@@ -8,7 +8,8 @@
 # and a release build (`cargo build --release`; ADAMGAP=/path/to/adamgap to use another binary).
 # When sbatch is missing or no node is up it says so and exits 0 without running anything (it is
 # not part of `cargo test`).  Default grid: the 6-cell example of docs/cluster.md (about 10 s).
-# Exit 1 if the array job fails or the merged files differ.
+# Exit 1 if the array job fails or the merged files differ. The work folder in /tmp is removed on
+# success (KEEP=1 keeps it) and kept on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(realpath "${ADAMGAP:-target/release/adamgap}")
@@ -57,5 +58,10 @@ for f in "$WORK"/single/sweep.jsonl "$WORK"/single/sweep.md "$WORK"/single/*.svg
   else echo "DIFFERENT: $name"; status=1; fi
 done
 sha256sum "$WORK"/array/sweep.jsonl "$WORK"/single/sweep.jsonl
-[ $status -eq 0 ] && echo "OK: the 4-task array's merge equals the unsharded run's" || echo "FAIL"
+if [ $status -eq 0 ]; then
+  echo "OK: the 4-task array's merge equals the unsharded run's"
+  if [ -z "${KEEP:-}" ]; then rm -rf "$WORK"; else echo "kept: $WORK"; fi
+else
+  echo "FAIL (work folder kept for inspection: $WORK)"
+fi
 exit $status

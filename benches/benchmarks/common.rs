@@ -57,14 +57,14 @@ impl Fixture {
     /// Training data (stream 0 of seed 1) and `W^(0)` for `sizes`.
     pub fn train(sizes: Sizes) -> Self {
         let st = sizes.setting();
-        let data = PatchData::generate(&st.data, sizes.n, &mut rng(st.seed, STREAM_TRAIN), true);
+        let data = PatchData::generate(&st.data, sizes.n, &mut rng(st.seed, STREAM_TRAIN), None);
         Self::with_data(sizes, data)
     }
 
     /// `count` test points (stream 1 of seed 1) and `W^(0)` for `sizes`.
     pub fn test(sizes: Sizes, count: usize) -> Self {
         let st = sizes.setting();
-        let data = PatchData::generate(&st.data, count, &mut rng(st.seed, STREAM_TEST), false);
+        let data = PatchData::generate(&st.data, count, &mut rng(st.seed, STREAM_TEST), None);
         Self::with_data(sizes, data)
     }
 

@@ -75,7 +75,7 @@ fn run_title(r: &Run) -> String {
 }
 
 pub(crate) fn draw_err(figure: &str, e: impl std::fmt::Display) -> Error {
-    Error::io(figure, format!("cannot draw the figure: {e}"))
+    Error::write(figure, format!("cannot draw the figure: {e}"))
 }
 
 /// Step labels on a log axis: `1`, `10`, `100`, `1e3`, `1e4`, ...

@@ -47,7 +47,7 @@ fn bad(path: &Path, message: impl std::fmt::Display) -> Error {
 /// (`<f8` or `<i8`), C or Fortran order (returned in standard layout).
 fn read_npy<T: ReadableElement + Clone, D: Dimension>(dir: &Path, name: &str, descr: &str) -> Result<Array<T, D>> {
     let path = dir.join(name);
-    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let bytes = crate::input::read_bytes(&path, u64::MAX)?;
     let header = ndarray_npy::npy::header::Header::from_reader(&mut &bytes[..])
         .map_err(|e| bad(&path, format!("not a .npy file: {e}")))?;
     let found = header.type_descriptor.as_string().cloned().unwrap_or_else(|| header.type_descriptor.to_string());
@@ -205,7 +205,7 @@ fn patch_data(
 /// against the setting.
 fn read_manifest(dir: &Path) -> Result<(Setting, Shapes)> {
     let path = dir.join("manifest.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let text = crate::input::read_text(&path, u64::MAX)?;
     let v: Value = serde_json::from_str(&text).map_err(|e| bad(&path, format!("not JSON: {e}")))?;
     match v.get("format") {
         Some(Value::String(f)) if f == FORMAT => {}

@@ -12,7 +12,7 @@
 //! | Adam | `m <- b1 m + (1-b1) g`, `v <- b2 v + (1-b2) g^2`, `w <- w - eta mhat / (sqrt(vhat) + eps)`; `mhat = m / (1 - b1^t)`, `vhat = v / (1 - b2^t)` with bias correction, `mhat = m`, `vhat = v` without |
 //! | sign GD | `w <- w - eta_t sign(g)`, `sign(0) = 0`, `eta_t` by [`Decay`] |
 //! | AdamW | Adam on `g_loss`, then `w <- w - eta lambda w` |
-//! | momentum | `u <- beta u + g`, `w <- w - eta u` |
+//! | momentum | `u <- (beta u + g_loss) + lambda w` (in this order), `w <- w - eta u` |
 //! | RMSProp | `v <- beta v + (1-beta) g^2`, `w <- w - eta g / (sqrt(v) + eps)` |
 //! | AdaGrad | `v <- v + g^2`, `w <- w - eta g / (sqrt(v) + eps)` |
 //!

@@ -73,7 +73,7 @@ pub struct Grid {
 impl Grid {
     /// Reads a grid file; a config-file base is relative to the grid file's folder.
     pub fn from_file(path: &std::path::Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::setting::read_text_file(path)?;
         Self::from_toml_str(&text, &path.display().to_string(), path.parent())
     }
 

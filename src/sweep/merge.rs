@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::run::{cell_path, write_atomic};
+use super::run::{cell_path, remove_stale_temp_files};
 use crate::error::{Error, Result};
 use crate::format::sig;
 
@@ -177,6 +177,7 @@ pub fn label(v: &Value) -> String {
 /// Merges `dir`: see the module docs.
 pub fn merge(dir: &Path, opts: &MergeOptions) -> Result<MergeOutcome> {
     let m = Merged::read(dir)?;
+    remove_stale_temp_files(dir);
     let mut out = MergeOutcome {
         missing: m.cells.iter().filter(|c| c.2.is_none()).map(|c| c.0.clone()).collect(),
         cells: m.cells.len(),
@@ -210,7 +211,7 @@ pub fn merge(dir: &Path, opts: &MergeOptions) -> Result<MergeOutcome> {
         files.extend(super::plot::figures(&m, xi, y, dir)?);
     }
     for (path, bytes) in files {
-        write_atomic(&path, &bytes)?;
+        crate::outdir::write_file(&path, &bytes)?;
         out.written.push(path);
     }
     Ok(out)

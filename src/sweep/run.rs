@@ -1,4 +1,5 @@
-//! Running the cells of a grid: sharded, resumable, in parallel, one atomic JSON file per cell.
+//! Running the cells of a grid: sharded, resumable, in parallel, one atomic JSON file per cell
+//! ([`crate::outdir::write_file`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -96,26 +97,12 @@ pub fn recorded_hash(path: &Path) -> Option<String> {
     v.get("grid_hash")?.as_str().map(String::from)
 }
 
-/// Writes `contents` to `path` through a uniquely named temporary file in the same folder and a
-/// rename, so a reader (or a crash) never sees a partial file; several processes on several
-/// hosts may write into one folder.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static SERIAL: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| Error::io(path, "not a file path"))?.to_string_lossy();
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let host = std::env::var("HOSTNAME").unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{host}.{}.{nanos}.{}.tmp",
-        std::process::id(),
-        SERIAL.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::write(&tmp, contents).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
+/// Removes the temporary files that killed processes of this host left in the sweep folder `dir`
+/// and its `results/` ([`crate::outdir::remove_stale_files`]); other hosts' and live processes'
+/// files stay.
+pub fn remove_stale_temp_files(dir: &Path) {
+    crate::outdir::remove_stale_files(dir);
+    crate::outdir::remove_stale_files(&dir.join("results"));
 }
 
 /// Writes `DIR/grid.json` (or checks that the one there is this grid's).
@@ -134,7 +121,7 @@ fn write_manifest(dir: &Path, grid: &Grid) -> Result<()> {
         ));
     }
     let text = serde_json::to_string_pretty(&grid.manifest()).expect("JSON of plain data") + "\n";
-    write_atomic(&path, text.as_bytes())
+    crate::outdir::write_file(&path, text.as_bytes())
 }
 
 /// Runs one cell: the headline's JSON summary (`crate::report::json_summary`) with the cell's
@@ -176,6 +163,7 @@ pub fn run(
     on_cell: &(dyn Fn(&str, f64, usize, usize) + Sync),
 ) -> Result<RunSummary> {
     std::fs::create_dir_all(dir.join("results")).map_err(|e| Error::io(dir.join("results"), e))?;
+    remove_stale_temp_files(dir);
     write_manifest(dir, grid)?;
     let mine: Vec<&Cell> = grid.cells.iter().filter(|c| opts.shard.has(c.index)).collect();
     let (mut todo, mut skipped, mut stale) = (Vec::new(), 0, 0);
@@ -206,7 +194,7 @@ pub fn run(
             return Ok(());
         }
         let line = serde_json::to_string(&v).expect("JSON of plain data") + "\n";
-        write_atomic(&cell_path(dir, &cell.id), line.as_bytes())?;
+        crate::outdir::write_file(&cell_path(dir, &cell.id), line.as_bytes())?;
         w.push(cell.id.clone());
         on_cell(&cell.id, start.elapsed().as_secs_f64(), w.len(), total);
         Ok(())

@@ -17,5 +17,9 @@ fn remove_staging_on_signals() {
 
 fn main() {
     remove_staging_on_signals();
+    // What the input reader waits for (a FIFO without a writer) goes to stderr, best effort.
+    adamgap::input::set_notice(|line| {
+        let _ = cli::output::stderr(&format!("{line}\n"));
+    });
     std::process::exit(cli::main());
 }

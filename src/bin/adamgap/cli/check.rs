@@ -79,7 +79,7 @@ pub fn main(args: &CheckArgs) -> super::CliResult<i32> {
             // Best effort, like the progress lines.
             let _ = super::output::stderr(&format!("reading theorem files from {}\n", dir.display()));
         }
-        let files = files_in(&dir)?;
+        let files = files_in(&dir).map_err(|e| e.given_by("--theorems"))?;
         if files.is_empty() {
             return Err(
                 Error::invalid("--theorems", dir.display(), "a folder with at least one *.toml theorem file").into()
@@ -94,8 +94,11 @@ pub fn main(args: &CheckArgs) -> super::CliResult<i32> {
         ScaleArg::Test => Scale::Test,
     };
     // Parse every file first, so a bad file is reported before minutes of training.
-    let theorems =
-        files.iter().map(|p| Ok((p.clone(), adamgap::claims::Theorem::from_file(p)?))).collect::<Result<Vec<_>>>()?;
+    let given_by = |e: Error| if args.files.is_empty() { e.given_by("--theorems") } else { e };
+    let theorems = files
+        .iter()
+        .map(|p| Ok((p.clone(), adamgap::claims::Theorem::from_file(p).map_err(given_by)?)))
+        .collect::<Result<Vec<_>>>()?;
     let mut checker = Checker::new();
     for (p, t) in &theorems {
         checker.preflight(t, &p.display().to_string(), scale)?;

@@ -92,7 +92,7 @@ impl ConvexArgs {
     /// The setting: defaults, then the config file, then the flags; validated.
     pub fn resolve(&self) -> Result<ConvexSetting> {
         let mut s = match &self.config {
-            Some(p) => adamgap::setting::read_toml_file(p)?,
+            Some(p) => adamgap::setting::read_toml_file(p).map_err(|e| e.given_by("--config"))?,
             None => ConvexSetting::default(),
         };
         override_from!(self, s;

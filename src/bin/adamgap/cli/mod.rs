@@ -153,7 +153,7 @@ impl SettingArgs {
     /// The setting: defaults, then the config file, then the flags; validated.
     pub fn resolve(&self) -> Result<Setting> {
         let base = match &self.config {
-            Some(p) => adamgap::setting::read_toml_file(p)?,
+            Some(p) => adamgap::setting::read_toml_file(p).map_err(|e| e.given_by("--config"))?,
             None => Setting::default(),
         };
         self.resolve_from(base)
@@ -340,7 +340,7 @@ pub fn run(args: &RunArgs) -> CliResult<i32> {
     let precision = adamgap::precision::Precision::parse(&args.precision)?;
     let exp = match &args.import {
         Some(dir) => {
-            let imported = adamgap::interchange::import::read(dir)?;
+            let imported = adamgap::interchange::import::read(dir).map_err(|e| e.given_by("--import"))?;
             let setting = args.setting.resolve_from(imported.setting.clone())?;
             check_memory(&adamgap::memory::of_setting(&setting), args.max_memory)?;
             imported.experiment(&setting)?

@@ -14,7 +14,8 @@ pub const CLOSED_PIPE: i32 = 141;
 /// How a command failed.
 #[derive(Debug)]
 pub enum Failure {
-    /// An error of the library: bad input (exit 2) or a computation that cannot answer (exit 1).
+    /// An error of the library: bad input (exit 2), or a computation that cannot answer or a
+    /// failed write of its results (exit 1).
     Lib(adamgap::Error),
     /// The reader of stdout or stderr went away: stop quietly.
     Closed,
@@ -60,7 +61,7 @@ pub fn exit_code(failure: Failure) -> i32 {
     let (message, code) = match failure {
         Failure::Closed => return CLOSED_PIPE,
         Failure::Write { stream, err } => (format!("error: cannot write to {stream}: {err}\n"), 1),
-        Failure::Lib(e @ adamgap::Error::Numerical(_)) => (format!("error: {e}\n"), 1),
+        Failure::Lib(e) if e.is_runtime() => (format!("error: {e}\n"), 1),
         Failure::Lib(e) => (format!("error: {e}\n"), 2),
     };
     match stderr(&message) {
