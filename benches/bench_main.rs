@@ -11,7 +11,7 @@
 //! | `ladder_d`, `ladder_n`, `ladder_m`, `ladder_s` | the Adam step along one parameter, the others at their defaults |
 //! | `probe` | the machine: packed multiply-add throughput in L1, memory bandwidth, Adam's divider-bound update in L1 |
 //! | `certify` | the convex certificate: radius of one point in u (128 and 256 bits) and in W, the 40-digit minimizer |
-//! | `precision/default` | one Adam step in binary64 and in double-double on one thread (their ratio), the double-double loss + gradient, its gather with and without FMA |
+//! | `precision/default` | one Adam step in binary64 and in double-double on one thread (their ratio), the double-double loss + gradient, Adam's double-double update on vectors and one parameter after the other, the gather with and without FMA |
 
 use criterion::criterion_main;
 

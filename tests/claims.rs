@@ -3,7 +3,8 @@
 //! claim whose verdict differs from its expected one (pending claims excepted). Then every verdict
 //! path on purpose: divergence, a NaN quantity, a mutated threshold, an expected failure that fails
 //! for another reason, a check that passes at initialization without a reason, an unknown
-//! quantity, and the headline's verdict lines.
+//! quantity, and the headline's verdict lines. Path claims (`kind = "path"`): results read from a
+//! merged sweep folder, a folder of another grid refused, their load-time rules.
 //!
 //! Everything runs sequentially (one thread), so the snapshots do not depend on the machine's
 //! thread count. Runs with the same setting and optimizer are shared between claims.
@@ -16,9 +17,14 @@ use adamgap::claims::{Checker, Measurement, Scale, Status, Theorem, Verdict};
 use adamgap::setting::Setting;
 use adamgap::train::Experiment;
 
+/// A checker that can also check path claims (their cells computed by the sweep's cell runner).
+fn checker() -> Checker {
+    Checker::new().with_paths(Box::new(adamgap::sweep::claim::GridSource::default()))
+}
+
 #[test]
 fn claim() {
-    let mut checker = Checker::new();
+    let mut checker = checker();
     let mut mismatches: Vec<String> = Vec::new();
     insta::glob!("../theorems", "*.toml", |path| {
         let report = checker.check_file(path, Scale::Test).unwrap_or_else(|e| panic!("{e}"));
@@ -259,4 +265,148 @@ fn seeds_in_parallel_and_the_json_shape() {
     assert_eq!(check["at_init"]["passes"], false);
     assert!(check["at_init"]["value"].is_null(), "a rate over zero steps is not defined: {check}");
     assert_eq!(check["paper"]["outcome"], "false");
+}
+
+/// The path claim's stage-I bound mutated (0.2231 -> 0.5, which the test scale's distance of about
+/// 0.3 meets): its expected failure now fails for another reason, a mismatch (exit 1).
+#[test]
+fn path_claim_mutated_threshold_is_a_mismatch() {
+    let (_tmp, dir) = scratch("path-mutated");
+    let file = "12-gap-opens-with-d.toml";
+    std::fs::write(dir.join(file), mutated(file, "value = 0.2231", "value = 0.5")).expect("write");
+    let out = adamgap(&["check", "--scale", "test", "--quiet", "--threads", "2", "--theorems", dir.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("[fails] MISMATCH 12-gap-opens-with-d"), "{stdout}");
+    assert!(stdout.contains("is within a factor 1.25 of s sigma_p sqrt(2/pi) at the largest d` is true"), "{stdout}");
+}
+
+/// Without its `holds_at_init`, the path claim's check "GD fits the training set" is rejected
+/// before any training: at `W^(0)` on this path some seeds already classify every point right.
+#[test]
+fn a_path_check_passing_at_initialization_needs_a_reason() {
+    let (_tmp, dir) = scratch("path-at-init");
+    let file = "12-gap-opens-with-d.toml";
+    let text = std::fs::read_to_string(Path::new("theorems").join(file)).expect("theorem file");
+    let at = text.find("what = \"GD fits the training set").expect("the check");
+    let start = at + text[at..].find("holds_at_init = \"\"\"").expect("its holds_at_init");
+    let end = start + text[start..].find("\n\"\"\"\n").unwrap() + 5;
+    let path = dir.join(file);
+    std::fs::write(&path, format!("{}{}", &text[..start], &text[end..])).expect("write");
+    let out = adamgap(&["check", "--scale", "test", "--quiet", path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("GD fits the training set") && stderr.contains("already passes at initialization"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no partial output");
+}
+
+/// A merged sweep folder of the whole `path-d` preset, written from a template: every cell with
+/// the gap (Adam test error 1, GD 0, both fitted) and Adam's stage-I ratio at `ratio(k, predicted)`
+/// for the `k`-th value of `d` (`None`: no `stage_one`, as in results written before it existed).
+fn path_folder(name: &str, ratio: Option<&dyn Fn(usize, f64) -> f64>) -> (tempfile::TempDir, PathBuf) {
+    let (tmp, dir) = scratch(name);
+    let grid = adamgap::sweep::preset("path-d").expect("the preset");
+    std::fs::write(dir.join("grid.json"), grid.manifest().to_string()).expect("write");
+    let mut lines = String::new();
+    for c in &grid.cells {
+        let run = |o: &adamgap::setting::OptimizerSetting, test: f64| {
+            serde_json::json!({
+                "optimizer": o, "train_error": 0.0, "test_error": test, "objective": 0.01, "loss": 0.01,
+                "grad_norm_l2": 1e-4, "grad_norm_l1": 1e-3, "weight_norm": 3.0, "feature_max": 2.0,
+                "noise_min_max": 1.0, "noise_max_max": 1.5, "feature_reversal_step": null, "steps": 2000,
+                "stop_reason": "step-budget", "stop": {"reason": "step-budget", "step": 2000}, "moved": true,
+            })
+        };
+        let opt = |k: &str| c.setting.optimizers.iter().find(|o| o.key() == k).expect("gd and adam");
+        let (gd, adam) = (opt("gd"), opt("adam"));
+        let mut runs = serde_json::json!({"gd": run(gd, 0.0), "adam": run(adam, 1.0)});
+        if let Some(ratio) = ratio {
+            let predicted = adamgap::claims::measure::predicted_noise_l1(&c.setting);
+            let r = ratio(c.coords[0], predicted);
+            runs["adam"]["stage_one"] = serde_json::json!({
+                "steps": 50, "stop": "step-budget", "noise_growth_per_step": 1.2 * r,
+                "feature_growth_per_step": 1.2, "growth_ratio": r, "predicted_ratio": predicted,
+            });
+        }
+        let cell = serde_json::json!({
+            "cell": c.id, "index": c.index, "grid_hash": grid.hash, "axes": grid.axis_values(c),
+            "setting": c.setting, "overlap": {"pairs_overlapping": 700, "pairs_total": 1225}, "runs": runs,
+        });
+        lines.push_str(&format!("{cell}\n"));
+    }
+    std::fs::write(dir.join("sweep.jsonl"), lines).expect("write");
+    (tmp, dir)
+}
+
+/// `check --path-results DIR` reads the cells of a merged folder of the whole preset: a stage-I
+/// ratio stuck at half the prediction fails both stage-I checks on every seed (the expected
+/// verdict, exit 0); one that closes in on the prediction along `d` makes the claim hold, a
+/// mismatch (exit 1); results without the stage-I measurement leave it inconclusive with the
+/// reason. A folder of another grid, or one not merged, is refused before any work (exit 2).
+#[test]
+fn path_results_are_read_from_a_merged_folder() {
+    let theorem = "theorems/12-gap-opens-with-d.toml";
+    let run = |dir: &Path| adamgap(&["check", "--quiet", theorem, "--path-results", dir.to_str().unwrap()]);
+    let (_half_tmp, half) = path_folder("path-half", Some(&|_, p| p / 2.0));
+    let out = run(&half);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("[fails] 12-gap-opens-with-d") && stdout.contains("seeds 1, 2, 3: fails, fails, fails"));
+    assert!(stdout.contains("last.adam.growth_ratio_log_error = 0.69 <= 0.2231"), "{stdout}");
+
+    let (_closing_tmp, closing) = path_folder("path-closing", Some(&|k, p| p * (1.0 + 0.5 / (k + 1) as f64)));
+    let out = run(&closing);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("[holds] MISMATCH 12-gap-opens-with-d"), "{stdout}");
+
+    let (_old_tmp, old) = path_folder("path-old", None);
+    let out = run(&old);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("[inconclusive] MISMATCH") && stdout.contains("rerun the sweep into a new folder"));
+
+    let (_other_tmp, other) = scratch("path-other");
+    std::fs::write(other.join("grid.json"), r#"{"grid_hash": "0123456789abcdef"}"#).expect("write");
+    let out = run(&other);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--path-results") && stderr.contains("this folder holds grid 0123456789abcdef"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no partial output");
+    std::fs::remove_file(half.join("sweep.jsonl")).expect("remove");
+    let out = run(&half);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("adamgap sweep merge"), "{stderr}");
+    let out = adamgap(&["check", "--quiet", "--scale", "test", theorem, "--path-results", closing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "--path-results with --scale test");
+}
+
+/// The load-time rules of a path claim: `[path]` only with `kind = "path"` and required there,
+/// no `[setting]` (the grid gives it), quantities named by their place on the path.
+#[test]
+fn path_claim_files_are_checked_at_load() {
+    let text = std::fs::read_to_string("theorems/12-gap-opens-with-d.toml").expect("theorem file");
+    let err = |t: &str| Theorem::from_toml_str(t, "12.toml").expect_err("rejected").to_string();
+    assert!(Theorem::from_toml_str(&text, "12.toml").is_ok());
+    let e = err(&text.replace("quantity = \"last.gd.test_error\"", "quantity = \"gd.test_error\""));
+    assert!(e.contains("unknown quantity `gd.test_error`") && e.contains("{first,last,min,max}"), "{e}");
+    let e = err(&text.replace("quantity = \"last.gd.test_error\"", "quantity = \"last.gd.growth_ratio\""));
+    assert!(e.contains("last.gd.growth_ratio"), "{e}");
+    let e = err(&text.replace("[path]\n", "[setting]\nseed = 1\n\n[path]\n"));
+    assert!(e.contains("field `setting`") && e.contains("not used by a path claim"), "{e}");
+    let e = err(&text.replace("kind = \"path\"", "kind = \"training\""));
+    assert!(e.contains("field `path`: only for kind = \"path\""), "{e}");
+    let e = err(&text.replace("\"adam.growth_ratio\",", "\"adam.growth_rate\","));
+    assert!(e.contains("track.quantities") && e.contains("adam.growth_rate"), "{e}");
+    // Without a path source the checker says how to get one.
+    let t = Theorem::from_toml_str(&text, "12.toml").expect("valid");
+    let e = Checker::new().preflight(&t, "12.toml", Scale::Test).expect_err("no source").to_string();
+    assert!(e.contains("with_paths"), "{e}");
 }

@@ -93,6 +93,14 @@ fn shards_merge_to_the_bytes_of_one_run() {
     assert_eq!(first["cell"], "c0000");
     assert_eq!(first["setting"]["data"]["s"], 14, "derived s = round(sqrt(200))");
     assert!(first["runs"]["adam"]["test_error"].is_number() && first["runs"]["gd"]["feature_max"].is_number());
+    // Adam's stage-I growth over its first 50 steps, and whether each run left W^(0).
+    let stage_one = &first["runs"]["adam"]["stage_one"];
+    assert_eq!((stage_one["steps"].as_u64(), first["runs"]["gd"]["moved"].as_bool()), (Some(50), Some(true)));
+    let rate = |k: &str| stage_one[k].as_f64().expect("a number");
+    assert!(rate("feature_growth_per_step") > 0.0, "{stage_one}");
+    assert_eq!(rate("growth_ratio"), rate("noise_growth_per_step") / rate("feature_growth_per_step"));
+    let md = String::from_utf8(reference["sweep.md"].clone()).expect("utf-8");
+    assert!(md.contains("| adam stage-I ratio |") && !md.contains("gd stage-I ratio"), "{md}");
     for n in [2usize, 3] {
         let dir = root.join(format!("n{n}"));
         for k in 0..n {

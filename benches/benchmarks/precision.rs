@@ -1,12 +1,14 @@
 //! One Adam step in binary64 (the fast kernels) and in double-double (the precision path), on one
 //! thread at the paper's default setting, in the same group so that their ratio is measured in one
-//! run (docs/precision.md states it). Also the double-double gather with and without FMA (the two
-//! copies give the same bits) and the double-double loss + gradient alone.
+//! run (docs/precision.md states it). Also the double-double loss + gradient alone, Adam's
+//! double-double update alone on vectors and one parameter after the other, and the gather with
+//! and without FMA (each pair gives the same bits).
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use adamgap::optim;
+use adamgap::precision::adam::{AdamStep, adam_dd};
 use adamgap::precision::optim::GenericOptimizer;
 use adamgap::precision::{Dd, kernel, model};
 use adamgap::setting::OptimizerSetting;
@@ -70,6 +72,16 @@ fn precision_default(c: &mut Criterion) {
             })
         })
     });
+    // Adam's update alone (on the gradient at W^(0)), on vectors against one parameter after the
+    // other (the two give the same bits).
+    model::loss_grad(&fx.model, &w0, &fx.data, &mut gd);
+    let p = adam_constants(&adam, 10);
+    let (mut wa, mut ma, mut va) = (w0.clone(), vec![Dd::ZERO; w0.len()], vec![Dd::ZERO; w0.len()]);
+    for vectors in [true, false] {
+        group.bench_function(BenchmarkId::new(format!("dd_adam_update_vectors={vectors}"), &label), |b| {
+            b.iter(|| adam_dd(&mut wa, &gd, &mut ma, &mut va, &p, vectors))
+        });
+    }
     // The forward gather alone (all patches), FMA copy against the baseline copy.
     let w2 = 2 * fx.sizes.m;
     let mut z = vec![Dd::ZERO; fx.data.x.rows() * w2];
@@ -79,6 +91,24 @@ fn precision_default(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+/// Adam's double-double constants at step `t`, as the optimizer computes them.
+fn adam_constants(setting: &OptimizerSetting, t: u32) -> AdamStep<Dd> {
+    let OptimizerSetting::Adam { eta, b1, b2, eps, .. } = *setting else { panic!("an Adam setting") };
+    let one = Dd::ONE;
+    AdamStep {
+        b1,
+        b2,
+        omb1: one.sub(Dd::from_f64(b1)),
+        omb2: one.sub(Dd::from_f64(b2)),
+        c1: one.sub(Dd::from_f64(b1).powi(t)),
+        c2: one.sub(Dd::from_f64(b2).powi(t)),
+        eps: Dd::from_f64(eps),
+        eta,
+        coupled: LAMBDA,
+        decay: Dd::ZERO,
+    }
 }
 
 criterion_group! {

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use super::evaluate::{SeedInput, evaluate, evaluate_at_init};
 use super::measure::{Measurement, measure_convex, measure_runs};
+use super::path::{self, PathSource};
 use super::report::{ClaimReport, PaperSettingReport};
 use super::theorem::{ClaimKind, Scale, Theorem};
 use crate::error::{Error, Result};
@@ -25,6 +26,10 @@ pub struct Checker {
     /// Called with a line of progress (`checking ...`, `training ...`).
     pub progress: Box<dyn Fn(&str) + Sync>,
     cache: BTreeMap<String, Cached>,
+    /// Where the cells of path claims come from ([`Checker::with_paths`]).
+    paths: Option<Box<dyn PathSource>>,
+    /// A path claim's seeds at initialization from its preflight, by file and scale.
+    path_init: BTreeMap<(String, Scale), Vec<SeedInput>>,
 }
 
 struct Cached {
@@ -54,7 +59,23 @@ fn opt_key(o: &OptimizerSetting) -> String {
 impl Checker {
     /// A checker with no cached runs, silent.
     pub fn new() -> Self {
-        Self { progress: Box::new(|_| {}), cache: BTreeMap::new() }
+        Self { progress: Box::new(|_| {}), cache: BTreeMap::new(), paths: None, path_init: BTreeMap::new() }
+    }
+
+    /// The checker with a source for the cells of path claims (`kind = "path"`):
+    /// `adamgap::sweep::claim::GridSource`. Without one, a path claim is an error.
+    pub fn with_paths(mut self, source: Box<dyn PathSource>) -> Self {
+        self.paths = Some(source);
+        self
+    }
+
+    fn path_source(&self, theorem: &Theorem, origin: &str) -> Result<&dyn PathSource> {
+        self.paths.as_deref().ok_or_else(|| Error::Config {
+            origin: theorem.at_line(origin, "kind"),
+            message: "a path claim needs the cells of its grid: build the checker with \
+                      Checker::with_paths(Box::new(adamgap::sweep::claim::GridSource::default()))"
+                .into(),
+        })
     }
 
     /// Reads and checks one theorem file at `scale`.
@@ -78,7 +99,17 @@ impl Checker {
     /// What must hold before any training: the settings are valid, and every check on a training
     /// quantity that already passes at initialization (on any seed) says why that is right
     /// (`holds_at_init`). Cheap: it draws the data and evaluates `W^(0)` only.
+    /// For a path claim: the cells of its grid at `scale` (computed, or read with `--path-results`)
+    /// cut to zero steps, and the seeds they give.
     pub fn preflight(&mut self, theorem: &Theorem, origin: &str, scale: Scale) -> Result<()> {
+        if theorem.kind == ClaimKind::Path {
+            let (_, init) = self.path_seeds(theorem, origin, scale, true)?;
+            for input in &init {
+                reject_passing_at_init(theorem, origin, input.seed, &input.m)?;
+            }
+            self.path_init.insert((origin.to_string(), scale), init);
+            return Ok(());
+        }
         let mut settings = Self::settings(theorem, origin, scale, false)?;
         settings.extend(Self::settings(theorem, origin, scale, true)?);
         if theorem.kind != ClaimKind::Training {
@@ -86,27 +117,69 @@ impl Checker {
         }
         for s in &settings {
             let init = self.init_measurement(theorem, s)?;
-            for (k, c) in theorem.checks.iter().enumerate() {
-                let passes = evaluate_at_init(c, &init).is_some_and(|a| a.passes);
-                if passes && c.holds_at_init.is_none() {
-                    return Err(Error::Config {
-                        origin: theorem.at_line(origin, &format!("{:?}", c.what)),
-                        message: format!(
-                            "check[{k}] ({:?}) already passes at initialization (seed {}): it cannot tell a trained \
-                             network from an untrained one. Compare with the initial value, or say why that is right \
-                             with `holds_at_init = \"...\"`",
-                            c.what, s.seed
-                        ),
-                    });
-                }
-            }
+            reject_passing_at_init(theorem, origin, s.seed, &init)?;
         }
         Ok(())
+    }
+
+    /// A path claim's cells at `scale` (cut to zero steps with `at_init`), measured per seed.
+    fn path_seeds(
+        &self,
+        theorem: &Theorem,
+        origin: &str,
+        scale: Scale,
+        at_init: bool,
+    ) -> Result<(path::PathCells, Vec<SeedInput>)> {
+        let cells = self.path_source(theorem, origin)?.cells(theorem, origin, scale, at_init, &*self.progress)?;
+        let bad = |message: String| Error::Config { origin: theorem.at_line(origin, "[path]"), message };
+        let seeds = path::check_shape(&cells).map_err(bad)?;
+        if seeds.len() < path::MIN_SEEDS {
+            return Err(bad(format!(
+                "the grid ({}) has {} seed(s) on its `seed` axis; a path claim needs >= {}",
+                cells.grid,
+                seeds.len(),
+                path::MIN_SEEDS
+            )));
+        }
+        let inputs = seeds
+            .iter()
+            .map(|&seed| {
+                let mut mine: Vec<&path::PathCell> = cells.cells.iter().filter(|c| c.seed == seed).collect();
+                mine.sort_by(|a, b| a.position.total_cmp(&b.position));
+                let m = path::measure_seed(theorem, &cells.axis, &mine);
+                SeedInput { seed, setting: mine[0].setting.clone(), m, init: None }
+            })
+            .collect();
+        Ok((cells, inputs))
+    }
+
+    /// Checks a path claim: its cells cut to zero steps (the baselines), then computed or read.
+    fn check_path(&mut self, theorem: &Theorem, origin: &str, scale: Scale) -> Result<ClaimReport> {
+        let init = match self.path_init.remove(&(origin.to_string(), scale)) {
+            Some(init) => init,
+            None => self.path_seeds(theorem, origin, scale, true)?.1,
+        };
+        (self.progress)(&format!(
+            "checking {} ({} scale, {} seeds along a path)",
+            theorem.id,
+            theorem.scale_label(scale),
+            init.len()
+        ));
+        let (cells, mut inputs) = self.path_seeds(theorem, origin, scale, false)?;
+        for (input, zero) in inputs.iter_mut().zip(init) {
+            input.init = Some(zero.m);
+        }
+        let mut report = evaluate(theorem, origin, scale, inputs);
+        report.path = Some(path::report(theorem, &cells));
+        Ok(report)
     }
 
     /// Checks one claim at `scale` on each of its seeds; `origin` names its file in errors. Call
     /// [`Checker::preflight`] first (as [`Checker::check_file`] does).
     pub fn check(&mut self, theorem: &Theorem, origin: &str, scale: Scale) -> Result<ClaimReport> {
+        if theorem.kind == ClaimKind::Path {
+            return self.check_path(theorem, origin, scale);
+        }
         let settings = Self::settings(theorem, origin, scale, false)?;
         let seeds = settings.len();
         (self.progress)(&format!("checking {} ({} scale, {seeds} seeds)", theorem.id, theorem.scale_label(scale)));
@@ -134,6 +207,7 @@ impl Checker {
                     Ok(SeedInput { seed: s.seed, m: super::measure::measure_precision(&s)?, setting: s, init: None })
                 })
                 .collect(),
+            ClaimKind::Path => unreachable!("a path claim is checked by check_path"),
         }
     }
 
@@ -204,6 +278,25 @@ impl Checker {
         }
         Ok(inputs)
     }
+}
+
+/// Rejects a check that already passes at initialization on `seed` without `holds_at_init`.
+fn reject_passing_at_init(theorem: &Theorem, origin: &str, seed: u64, init: &Measurement) -> Result<()> {
+    for (k, c) in theorem.checks.iter().enumerate() {
+        let passes = evaluate_at_init(c, init).is_some_and(|a| a.passes);
+        if passes && c.holds_at_init.is_none() {
+            return Err(Error::Config {
+                origin: theorem.at_line(origin, &format!("{:?}", c.what)),
+                message: format!(
+                    "check[{k}] ({:?}) already passes at initialization (seed {seed}): it cannot tell a trained \
+                     network from an untrained one. Compare with the initial value, or say why that is right \
+                     with `holds_at_init = \"...\"`",
+                    c.what
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// For a claim with checks on `certified.*` quantities: certifies the runs' final weights (and

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::measure::{Measurement, RunInfo, is_training_quantity};
 use super::report::{ClaimReport, Status, TrackedRow, fmt_quantity};
 use super::seeds::{self, SeedResult};
-use super::theorem::{Check, Expected, IfFalse, Op, Scale, Theorem};
+use super::theorem::{Check, ClaimKind, Expected, IfFalse, Op, Scale, Theorem};
 use crate::format::sig;
 use crate::optim::StopReason;
 use crate::setting::Setting;
@@ -326,7 +326,9 @@ fn outcome_word(o: &Outcome) -> &'static str {
 
 /// Quantities worth recording: everything the checks, the orderings and the events refer to.
 fn recorded(theorem: &Theorem, m: &Measurement) -> (BTreeMap<String, f64>, BTreeMap<String, String>) {
-    let mut names: Vec<String> = theorem.track.quantities.clone();
+    // A path claim's tracked quantities are per cell: the report's table along the path shows them.
+    let tracked = if theorem.kind == ClaimKind::Path { &[][..] } else { &theorem.track.quantities[..] };
+    let mut names: Vec<String> = tracked.to_vec();
     for c in &theorem.checks {
         names.push(c.quantity.clone());
         names.extend(c.of.clone());
@@ -375,8 +377,9 @@ pub fn evaluate(theorem: &Theorem, origin: &str, scale: Scale, inputs: Vec<SeedI
     steps.extend(m.runs.iter().map(|r| r.steps));
     steps.sort_unstable();
     steps.dedup();
-    let tracked_quantities = theorem.track.quantities.clone();
-    let tracked = if m.runs.is_empty() {
+    let tracked_quantities =
+        if theorem.kind == ClaimKind::Path { Vec::new() } else { theorem.track.quantities.clone() };
+    let tracked = if m.runs.is_empty() || theorem.kind == ClaimKind::Path {
         Vec::new()
     } else {
         steps
@@ -436,5 +439,6 @@ pub fn evaluate(theorem: &Theorem, origin: &str, scale: Scale, inputs: Vec<SeedI
         mismatch_reason,
         notes: theorem.notes.trim().to_string(),
         paper_setting: None,
+        path: None,
     }
 }

@@ -142,6 +142,28 @@ pub fn checkpoint_fields(c: &Checkpoint) -> [(&'static str, f64); 12] {
     ]
 }
 
+/// The number of nonzero coordinates of a noise vector besides coordinate 1: `s` for sparse noise,
+/// `d - 1` for dense.
+fn noise_support(s: &Setting) -> f64 {
+    match s.data.noise {
+        NoiseKind::Sparse => s.data.s as f64,
+        NoiseKind::Dense => (s.data.d - 1) as f64,
+    }
+}
+
+/// `predicted.noise_l1`: `E ||xi||_1` without coordinate 1, `s sigma_p sqrt(2/pi)` for sparse noise
+/// (`(d - 1) sigma_p sqrt(2/pi)` for dense): the per-step noise growth of Adam's stage I in units of
+/// `eta`, and the predicted stage-I ratio of noise to feature growth.
+pub fn predicted_noise_l1(s: &Setting) -> f64 {
+    noise_support(s) * s.data.sigma_p * (2.0 / std::f64::consts::PI).sqrt()
+}
+
+/// `data.supports_per_coordinate` = `n s / (d - 1)` (`n` for dense noise): the mean number of
+/// training noise supports a coordinate lies in.
+pub fn supports_per_coordinate(s: &Setting) -> f64 {
+    s.data.n as f64 * noise_support(s) / (s.data.d - 1) as f64
+}
+
 /// Mean `l1` norm of the training noise vectors without coordinate 1 (the feature noise).
 fn mean_noise_l1(exp: &Experiment) -> f64 {
     let data = &exp.train;
@@ -156,8 +178,9 @@ fn mean_noise_l1(exp: &Experiment) -> f64 {
 
 /// Stage-I growth of one run, in units of `eta` per step, from `W^(0)` to the run's last weights:
 /// `(noise, feature)` = mean over initially active `(i, r)` (`rho_{i,r}(0) > 0`) of
-/// `Delta rho_{i,r} / (T eta)`, and max over `(j, r)` of `|Delta gamma_{j,r}| / (T eta)`.
-fn stage_one_growth(exp: &Experiment, run: &Run) -> Option<(f64, f64)> {
+/// `Delta rho_{i,r} / (T eta)`, and max over `(j, r)` of `|Delta gamma_{j,r}| / (T eta)`. `None`
+/// for a run of zero steps, with non-finite weights, or without an initially active `(i, r)`.
+pub fn stage_one_growth(exp: &Experiment, run: &Run) -> Option<(f64, f64)> {
     let t = run.steps as f64;
     let eta = run.optimizer.eta();
     if run.steps == 0 || !run.weights.is_finite() {
@@ -186,12 +209,8 @@ pub fn measure_runs(exp: &Experiment, runs: &[&Run], feature_level: Option<f64>)
         q.insert(k, v);
     };
     // The setting's predictions.
-    let sqrt_2_pi = (2.0 / std::f64::consts::PI).sqrt();
-    let support = match s.data.noise {
-        NoiseKind::Sparse => s.data.s as f64,
-        NoiseKind::Dense => (s.data.d - 1) as f64,
-    };
-    put(q, "predicted.noise_l1".into(), support * s.data.sigma_p * sqrt_2_pi);
+    let support = noise_support(s);
+    put(q, "predicted.noise_l1".into(), predicted_noise_l1(s));
     put(q, "predicted.noise_init_scale".into(), s.model.sigma0 * support.sqrt() * s.data.sigma_p);
     put(q, "data.noise_l1_mean".into(), mean_noise_l1(exp));
     let overlap = exp.overlap();
@@ -280,8 +299,13 @@ pub fn measure_runs(exp: &Experiment, runs: &[&Run], feature_level: Option<f64>)
 
 /// Whether a quantity changes with training (`<run>.*`, `distance.*`, `convex_radius.*`), as opposed
 /// to a property of the setting, the data or the initialization (`predicted.*`, `data.*`, `init.*`)
-/// or the convex certificate.
+/// or the convex certificate. A path claim's quantity (`last.<name>`, ...) is judged by its cell quantity `<name>`.
 pub fn is_training_quantity(name: &str) -> bool {
+    if let Some((pos, rest)) = name.split_once('.')
+        && super::path::POSITIONS.contains(&pos)
+    {
+        return is_training_quantity(rest);
+    }
     !["predicted.", "data.", "init.", "certificate."].iter().any(|p| name.starts_with(p))
 }
 
@@ -358,6 +382,7 @@ pub fn measure_precision(setting: &Setting) -> Result<Measurement> {
 pub fn known_quantity(kind: super::ClaimKind, runs: &[String], name: &str) -> std::result::Result<(), String> {
     let fields: Vec<&str> = checkpoint_fields_names().into_iter().chain(RUN_FIELDS[..13].iter().copied()).collect();
     let ok = match kind {
+        super::ClaimKind::Path => return super::path::known_quantity(name),
         super::ClaimKind::ConvexCertificate => match name.strip_prefix("certificate.") {
             Some(rest) => CERTIFICATE.contains(&rest) || rest.strip_suffix(".radius").is_some_and(|r| !r.is_empty()),
             None => false,
@@ -389,6 +414,7 @@ pub fn known_quantity(kind: super::ClaimKind, runs: &[String], name: &str) -> st
         return Ok(());
     }
     Err(match kind {
+        super::ClaimKind::Path => unreachable!("returned above"),
         super::ClaimKind::ConvexCertificate => {
             format!("certificate.{{{}}}, certificate.<run>.radius", CERTIFICATE.join(","))
         }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::evaluate::{CheckOutcome, Outcome};
 use super::measure::RunInfo;
+use super::path::{PathReport, position_label};
 use super::seeds::SeedResult;
 use super::theorem::{ClaimKind, Expected, IfFalse, is_certified};
 use crate::format::{Align, Table, sig};
@@ -92,6 +93,9 @@ pub struct ClaimReport {
     pub notes: String,
     /// The same claim under the paper's reading of the setting, where the file departs from it.
     pub paper_setting: Option<PaperSettingReport>,
+    /// For a path claim: its grid and the table along the path (absent for other kinds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathReport>,
 }
 
 /// The claim checked under the paper's reading of the setting (`[paper_setting]`).
@@ -179,7 +183,20 @@ impl ClaimReport {
             let _ = write!(o, " ({})", self.scale_note.split_whitespace().collect::<Vec<_>>().join(" "));
         }
         o.push('\n');
-        let _ = writeln!(o, "setting:");
+        match &self.path {
+            Some(p) => {
+                let _ = writeln!(o, "grid: {}, along `{}`", p.grid, p.axis);
+                for line in &p.description {
+                    let _ = writeln!(o, "    {line}");
+                }
+                let _ = writeln!(o, "results: {}", p.source);
+                let _ =
+                    writeln!(o, "setting of the first cell (seed {}, the smallest `{}`):", self.seeds[0].seed, p.axis);
+            }
+            None => {
+                let _ = writeln!(o, "setting:");
+            }
+        }
         let toml = toml::to_string(&self.setting).expect("a setting serializes to TOML");
         for line in toml.lines().filter(|l| !l.trim().is_empty()) {
             let _ = writeln!(o, "    {line}");
@@ -189,6 +206,16 @@ impl ClaimReport {
             for r in &self.runs {
                 let _ = writeln!(o, "    {}: {}", r.name, r.stop);
             }
+        }
+        if let Some(p) = &self.path {
+            let _ = writeln!(o, "along the path (2 significant digits):");
+            let mut table = Table::new(&vec![Align::Right; p.columns.len() + 2]).indent("    ");
+            table.row(["seed".to_string(), p.axis.clone()].into_iter().chain(p.columns.iter().cloned()));
+            for r in &p.rows {
+                let values = r.values.iter().map(|v| v.map_or("-".to_string(), |v| sig(v, 2)));
+                table.row([r.seed.to_string(), position_label(r.position)].into_iter().chain(values));
+            }
+            o.push_str(&table.render());
         }
         if !self.tracked_quantities.is_empty() && !self.tracked.is_empty() {
             let _ = writeln!(o, "tracked (2 significant digits):");

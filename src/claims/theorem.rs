@@ -30,6 +30,9 @@ pub enum ClaimKind {
     /// The precision audit (`adamgap precision`): binary64 against double-double and one-ulp twins
     /// of the initialization; whether the headline verdicts depend on rounding.
     Precision,
+    /// The cells of a sweep grid along one axis (`[path]`, [`super::path`]): each seed of the
+    /// grid's seed axis is one trial, its checks read that seed's cells.
+    Path,
 }
 
 impl ClaimKind {
@@ -39,6 +42,7 @@ impl ClaimKind {
             Self::Training => "training",
             Self::ConvexCertificate => "convex-certificate",
             Self::Precision => "precision",
+            Self::Path => "path",
         }
     }
 }
@@ -235,6 +239,9 @@ pub struct TestScale {
     /// Seeds at this scale (default [`TEST_SEEDS`], at least that many for a training claim).
     #[serde(default)]
     pub seeds: Option<usize>,
+    /// For a path claim: overrides of its grid merged on top of `[path.check]` (same shape).
+    #[serde(default)]
+    pub grid: toml::Table,
 }
 
 /// Seeds of a training claim at the full scale, by default and at least.
@@ -285,6 +292,9 @@ pub struct Theorem {
     pub paper_setting: Option<toml::Table>,
     #[serde(default)]
     pub measure: MeasureParams,
+    /// For a path claim: the grid and the path axis ([`super::path::PathSpec`]).
+    #[serde(default)]
+    pub path: Option<super::path::PathSpec>,
     #[serde(default, rename = "check")]
     pub checks: Vec<Check>,
     #[serde(default, rename = "ordering")]
@@ -303,7 +313,7 @@ pub struct Theorem {
 }
 
 /// Which setting of a theorem file to run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scale {
     /// `[setting]`: the paper-scale setting.

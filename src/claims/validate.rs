@@ -51,6 +51,7 @@ impl Theorem {
         if self.kind == ClaimKind::Training && self.checks.is_empty() {
             return Err(bad("check".into(), "a training claim needs at least one [[check]]"));
         }
+        self.validate_path(text, origin)?;
         for (k, c) in self.checks.iter().enumerate() {
             let f = |name: &str| format!("check[{k}].{name}");
             match (&c.value, &c.of) {
@@ -106,6 +107,63 @@ impl Theorem {
             && t.scale != "reduced"
         {
             return Err(bad("test.scale".into(), "\"full\" or \"reduced\""));
+        }
+        Ok(())
+    }
+}
+
+impl Theorem {
+    /// The rules of a path claim: `[path]` present (and only then), the grid gives the settings and
+    /// seeds (no `[setting]`, `seeds`, `[paper_setting]`, `[test.setting]`, `[measure]`,
+    /// `[[headline]]`, `[track] steps`), `[track] quantities` are per-cell quantities.
+    fn validate_path(&self, text: &str, origin: &str) -> Result<()> {
+        let bad_at = |needle: &str, field: &str, message: String| Error::Config {
+            origin: format!("{origin}{}", line_of(text, needle).map_or(String::new(), |l| format!(" line {l}"))),
+            message: format!("field `{field}`: {message}"),
+        };
+        let is_path = self.kind == ClaimKind::Path;
+        if !is_path {
+            if self.path.is_some() {
+                return Err(bad_at("[path]", "path", "only for kind = \"path\"".into()));
+            }
+            if self.test.as_ref().is_some_and(|t| !t.grid.is_empty()) {
+                return Err(bad_at("grid", "test.grid", "only for kind = \"path\"".into()));
+            }
+            return Ok(());
+        }
+        if self.path.is_none() {
+            return Err(bad_at(
+                "kind",
+                "path",
+                "a path claim needs [path] with `grid` (a preset of sweeps/, e.g. \"path-d\")".into(),
+            ));
+        }
+        let from_grid = "not used by a path claim: its settings and seeds are its grid's cells ([path])";
+        let unused = [
+            ("setting", !self.setting.is_empty()),
+            ("paper_setting", self.paper_setting.is_some()),
+            ("seeds", self.seeds.is_some()),
+            ("test.setting", self.test.as_ref().is_some_and(|t| !t.setting.is_empty())),
+            ("test.seeds", self.test.as_ref().is_some_and(|t| t.seeds.is_some())),
+            ("measure", self.measure.feature_level.is_some()),
+            ("headline", !self.headline.is_empty()),
+            ("track.steps", self.track.steps.is_some()),
+        ];
+        if let Some((field, _)) = unused.iter().find(|(_, given)| *given) {
+            let needle = field.rsplit('.').next().unwrap_or(field);
+            return Err(bad_at(needle, field, from_grid.into()));
+        }
+        if self.checks.is_empty() {
+            return Err(bad_at("kind", "check", "a path claim needs at least one [[check]]".into()));
+        }
+        for (k, q) in self.track.quantities.iter().enumerate() {
+            if !super::path::known_cell_quantity(q) {
+                return Err(bad_at(
+                    &format!("\"{q}\""),
+                    &format!("track.quantities[{k}]"),
+                    format!("unknown cell quantity `{q}` (allowed: {})", super::path::cell_quantity_forms()),
+                ));
+            }
         }
         Ok(())
     }

@@ -23,7 +23,8 @@
 //! **The exact product.** `two_prod(a, b) = (a b rounded, exact error)` takes the error from one
 //! fused multiply-add, which is correctly rounded by definition, so every build and CPU computes
 //! the same bits (the hot loops are compiled with the FMA instruction when the CPU has it, see
-//! `kernel.rs`; elsewhere `f64::mul_add` calls the C library's `fma`). The bounds hold without
+//! `kernel.rs`, and Adam's update runs these algorithms on vectors, see `simd.rs`; elsewhere
+//! `f64::mul_add` calls the C library's `fma`). The bounds hold without
 //! overflow or underflow: products above `2^-969` in magnitude (below that the low word loses
 //! bits, as binary64 does near its own underflow).
 

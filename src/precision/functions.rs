@@ -30,6 +30,7 @@ const TAYLOR_TERMS: u32 = 9;
 const DOUBLINGS: i32 = 9;
 
 /// `(k, r)` with `x = k ln 2 + r`, `|r| <= ln 2 / 2` (up to rounding), `k` an integer.
+#[inline(always)]
 fn reduce(x: Dd) -> (i32, Dd) {
     let k = (x.hi / LN2[0]).round();
     if k == 0.0 {
@@ -42,6 +43,7 @@ fn reduce(x: Dd) -> (i32, Dd) {
 }
 
 /// `expm1(r)` for `|r| <= 0.35` (the reduced argument).
+#[inline(always)]
 fn expm1_reduced(r: Dd) -> Dd {
     let s = r.ldexp(-DOUBLINGS);
     // Horner: t = 1 + s/2 (1 + s/3 (1 + ... (1 + s/9))), expm1(s) = s t.
@@ -56,58 +58,89 @@ fn expm1_reduced(r: Dd) -> Dd {
     e
 }
 
+/// [`Dd::exp`].
+#[inline(always)]
+fn exp_body(x: Dd) -> Dd {
+    if x.hi.is_nan() {
+        return x;
+    }
+    if x.hi > 709.79 {
+        return Dd::from_f64(f64::INFINITY);
+    }
+    if x.hi < -745.2 {
+        return Dd::ZERO;
+    }
+    let (k, r) = reduce(x);
+    let e = Dd::ONE.add(expm1_reduced(r));
+    // Scale in two halves so that 2^k itself never leaves the normal range.
+    let (k1, k2) = (k / 2, k - k / 2);
+    let f = pow2(k1);
+    let g = pow2(k2);
+    Dd { hi: e.hi * f * g, lo: e.lo * f * g }
+}
+
+/// [`Dd::expm1`].
+#[inline(always)]
+fn expm1_body(x: Dd) -> Dd {
+    if x.hi.abs() <= 0.34 { expm1_reduced(x) } else { exp_body(x).sub(Dd::ONE) }
+}
+
+/// [`Dd::ln1p`].
+#[inline(always)]
+fn ln1p_body(x: Dd) -> Dd {
+    if x.hi == 0.0 || !x.is_finite() {
+        return x;
+    }
+    // The binary64 start, with the low word's first-order term so that it is accurate to
+    // binary64 relative to the result also near x = -1.
+    let y0 = Dd::from_f64(x.hi.ln_1p() + x.lo / (1.0 + x.hi));
+    let e0 = expm1_body(y0);
+    y0.sub(e0.sub(x).div(Dd::ONE.add(e0)))
+}
+
+/// [`Dd::softplus_sigmoid`].
+#[inline(always)]
+fn softplus_sigmoid_body(z: Dd) -> (Dd, Dd) {
+    if z.hi > 0.0 {
+        let e = exp_body(z.neg());
+        (z.add(ln1p_body(e)), Dd::ONE.div(Dd::ONE.add(e)))
+    } else {
+        let e = exp_body(z);
+        let sg = if z.hi >= 0.0 { Dd::ONE.div(Dd::ONE.add(e)) } else { e.div(Dd::ONE.add(e)) };
+        (ln1p_body(e), sg)
+    }
+}
+
+// Each function through a copy compiled with FMA when the CPU has it (the exact products of the
+// polynomial and the Newton step are then one instruction instead of a call; same bits).
+crate::fma_dispatch! { fn exp_dispatch(x: Dd) -> Dd => exp_body }
+crate::fma_dispatch! { fn expm1_dispatch(x: Dd) -> Dd => expm1_body }
+crate::fma_dispatch! { fn ln1p_dispatch(x: Dd) -> Dd => ln1p_body }
+crate::fma_dispatch! { fn softplus_sigmoid_dispatch(z: Dd) -> (Dd, Dd) => softplus_sigmoid_body }
+
 impl Dd {
     /// `e^x` (see the module doc; `+inf` above `709.78`, `0` below `-745.2`).
     pub fn exp(self) -> Dd {
-        if self.hi.is_nan() {
-            return self;
-        }
-        if self.hi > 709.79 {
-            return Dd::from_f64(f64::INFINITY);
-        }
-        if self.hi < -745.2 {
-            return Dd::ZERO;
-        }
-        let (k, r) = reduce(self);
-        let e = Dd::ONE.add(expm1_reduced(r));
-        // Scale in two halves so that 2^k itself never leaves the normal range.
-        let (k1, k2) = (k / 2, k - k / 2);
-        let f = pow2(k1);
-        let g = pow2(k2);
-        Dd { hi: e.hi * f * g, lo: e.lo * f * g }
+        exp_dispatch(self)
     }
 
     /// `e^x - 1`, accurate relative to the result also for small `|x|`.
     pub fn expm1(self) -> Dd {
-        if self.hi.abs() <= 0.34 { expm1_reduced(self) } else { self.exp().sub(Dd::ONE) }
+        expm1_dispatch(self)
     }
 
     /// `ln(1 + x)` for `x > -1`, accurate to about `2^-100` relative for `x > -0.9` (tested; the loss
     /// needs `0 <= x <= 1`); closer to `-1` the error grows like `2^-102 / (1 + x)` (the Newton
     /// step's residual `expm1(y) - x` cancels).
     pub fn ln1p(self) -> Dd {
-        if self.hi == 0.0 || !self.is_finite() {
-            return self;
-        }
-        // The binary64 start, with the low word's first-order term so that it is accurate to
-        // binary64 relative to the result also near x = -1.
-        let y0 = Dd::from_f64(self.hi.ln_1p() + self.lo / (1.0 + self.hi));
-        let e0 = y0.expm1();
-        y0.sub(e0.sub(self).div(Dd::ONE.add(e0)))
+        ln1p_dispatch(self)
     }
 
     /// `(log(1 + exp(z)), 1 / (1 + exp(-z)))` sharing one `exp(-|z|)`, with the branches of the
     /// binary64 version: `z + ln1p(e), 1 / (1 + e)` with `e = exp(-z)` for `z > 0`; `ln1p(e)` and
     /// `e / (1 + e)` (or `1 / (1 + e)` at `z = 0`) with `e = exp(z)` otherwise.
     pub fn softplus_sigmoid(self) -> (Dd, Dd) {
-        if self.hi > 0.0 {
-            let e = self.neg().exp();
-            (self.add(e.ln1p()), Dd::ONE.div(Dd::ONE.add(e)))
-        } else {
-            let e = self.exp();
-            let sg = if self.hi >= 0.0 { Dd::ONE.div(Dd::ONE.add(e)) } else { e.div(Dd::ONE.add(e)) };
-            (e.ln1p(), sg)
-        }
+        softplus_sigmoid_dispatch(self)
     }
 }
 

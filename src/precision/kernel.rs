@@ -73,15 +73,15 @@ pub fn has_fma() -> bool {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! fma_dispatch {
-    ($(#[$doc:meta])* $vis:vis fn $name:ident$(<$g:ident: $b:path>)?($($arg:ident: $ty:ty),*) => $body:path) => {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident$(<$g:ident: $b:path>)?($($arg:ident: $ty:ty),*) $(-> $ret:ty)? => $body:path) => {
         $(#[$doc])*
         #[allow(clippy::too_many_arguments)]
-        $vis fn $name$(<$g: $b>)?($($arg: $ty),*) {
+        $vis fn $name$(<$g: $b>)?($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
-                fn fma$(<$g: $b>)?($($arg: $ty),*) {
+                fn fma$(<$g: $b>)?($($arg: $ty),*) $(-> $ret)? {
                     $body($($arg),*)
                 }
                 if $crate::precision::kernel::has_fma() {

@@ -19,6 +19,7 @@
 //! precision, from the same binary64 data, initialization and hyperparameters, so the precisions
 //! solve exactly the same problem and differ only in rounding.
 
+pub mod adam;
 pub mod audit;
 pub mod big;
 pub mod dd;
@@ -29,6 +30,8 @@ pub mod model;
 pub mod optim;
 pub mod real;
 pub mod report;
+#[cfg(target_arch = "x86_64")]
+pub mod simd;
 pub mod train;
 
 pub use big::Big;

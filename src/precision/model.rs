@@ -25,7 +25,7 @@ const SAMPLES_PER_TASK: usize = 8;
 const ROWS_PER_TASK: usize = 32;
 
 /// `sigma(z)` in `R`.
-#[inline]
+#[inline(always)]
 pub fn act_value<R: Real>(a: Activation, z: &R) -> R {
     match a {
         Activation::Linear => z.clone(),
@@ -45,7 +45,7 @@ pub fn act_value<R: Real>(a: Activation, z: &R) -> R {
 }
 
 /// `sigma'(z)` in `R`.
-#[inline]
+#[inline(always)]
 pub fn act_deriv<R: Real>(a: Activation, z: &R) -> R {
     match a {
         Activation::Linear => R::from_f64(1.0),
@@ -65,18 +65,25 @@ pub fn act_deriv<R: Real>(a: Activation, z: &R) -> R {
 }
 
 /// `z[p 2m + c] = <w_c, x_{i,p}>` for every patch of sample `i`.
+#[inline(always)]
 fn preactivations<R: Real>(model: &Cnn, w: &[R], data: &PatchData, i: usize, z: &mut [R]) {
     R::gather_rows(w, 2 * model.m, &data.x, i * data.patches, z);
 }
 
-/// `f(W, x)` from one sample's pre-activations.
+/// `f(W, x)` from one sample's pre-activations. The sums over the two classes' filters of a patch
+/// are independent chains, run side by side (each in its own order).
+#[inline(always)]
 fn output<R: Real>(model: &Cnn, z: &[R]) -> R {
     let (mut fp, mut fm) = (R::zero(), R::zero());
     for zp in z.chunks_exact(2 * model.m) {
         let (plus, minus) = zp.split_at(model.m);
-        let sum = |part: &[R]| part.iter().fold(R::zero(), |acc, t| acc.add(&act_value(model.activation, t)));
-        fp = fp.add(&sum(plus));
-        fm = fm.add(&sum(minus));
+        let (mut sp, mut sm) = (R::zero(), R::zero());
+        for (tp, tm) in plus.iter().zip(minus) {
+            sp = sp.add(&act_value(model.activation, tp));
+            sm = sm.add(&act_value(model.activation, tm));
+        }
+        fp = fp.add(&sp);
+        fm = fm.add(&sm);
     }
     fp.sub(&fm).mul_f64(model.scale)
 }
@@ -104,34 +111,17 @@ pub fn errors<R: Real>(model: &Cnn, w: &[R], data: &PatchData) -> usize {
 /// The mean logistic loss (no weight decay) and, in `grad` (overwritten), its gradient, with the
 /// number of training points with `y f <= 0` (training labels).
 pub fn loss_grad<R: Real>(model: &Cnn, w: &[R], data: &PatchData, grad: &mut [R]) -> (R, usize) {
-    let (m, w2, n) = (model.m, 2 * model.m, data.len());
+    let (w2, n) = (2 * model.m, data.len());
     assert_eq!(w.len(), model.d * w2, "weights of shape d x 2m");
     assert_eq!(grad.len(), w.len(), "gradient of the weights' shape");
     let per_sample = data.patches * w2;
     let n_r = R::from_f64(n as f64);
     let mut c = vec![R::zero(); n * per_sample];
     let mut sample = vec![(R::zero(), false); n];
-    c.par_chunks_mut(SAMPLES_PER_TASK * per_sample).zip(sample.par_chunks_mut(SAMPLES_PER_TASK)).enumerate().for_each(
-        |(b, (cb, sb))| {
-            let mut z = vec![R::zero(); per_sample];
-            for (j, (ci, si)) in cb.chunks_exact_mut(per_sample).zip(sb.iter_mut()).enumerate() {
-                let i = b * SAMPLES_PER_TASK + j;
-                preactivations(model, w, data, i, &mut z);
-                let y = data.y[i];
-                let margin = output(model, &z).mul_f64(y);
-                let (sp, sg) = margin.neg().softplus_sigmoid();
-                *si = (sp, !margin.is_pos());
-                let a = sg.neg().mul_f64(y).mul_f64(model.scale).div(&n_r);
-                let na = a.neg();
-                for (zq, cq) in z.chunks_exact(w2).zip(ci.chunks_exact_mut(w2)) {
-                    for (col, (cc, zc)) in cq.iter_mut().zip(zq).enumerate() {
-                        let coef = if col < m { &a } else { &na };
-                        *cc = coef.mul(&act_deriv(model.activation, zc));
-                    }
-                }
-            }
-        },
-    );
+    c.par_chunks_mut(SAMPLES_PER_TASK * per_sample)
+        .zip(sample.par_chunks_mut(SAMPLES_PER_TASK))
+        .enumerate()
+        .for_each(|(b, (cb, sb))| sample_block(model, w, data, b * SAMPLES_PER_TASK, &n_r, cb, sb));
     let mut loss = R::zero();
     let mut errors = 0usize;
     for (sp, wrong) in &sample {
@@ -142,6 +132,44 @@ pub fn loss_grad<R: Real>(model: &Cnn, w: &[R], data: &PatchData, grad: &mut [R]
         .enumerate()
         .for_each(|(b, gb)| R::gather_rows(&c, w2, &data.xt, b * ROWS_PER_TASK, gb));
     (loss.div(&n_r), errors)
+}
+
+/// The per-sample part of [`loss_grad`] for samples `first..` (one per entry of `sb`): the forward
+/// pass, `(softplus(-y f), y f <= 0)` into `sb` and the backward coefficients into `cb`.
+#[inline(always)]
+fn sample_block_body<R: Real>(
+    model: &Cnn,
+    w: &[R],
+    data: &PatchData,
+    first: usize,
+    n_r: &R,
+    cb: &mut [R],
+    sb: &mut [(R, bool)],
+) {
+    let (m, w2) = (model.m, 2 * model.m);
+    let per_sample = data.patches * w2;
+    let mut z = vec![R::zero(); per_sample];
+    for (j, (ci, si)) in cb.chunks_exact_mut(per_sample).zip(sb.iter_mut()).enumerate() {
+        let i = first + j;
+        preactivations(model, w, data, i, &mut z);
+        let y = data.y[i];
+        let margin = output(model, &z).mul_f64(y);
+        let (sp, sg) = margin.neg().softplus_sigmoid();
+        *si = (sp, !margin.is_pos());
+        let a = sg.neg().mul_f64(y).mul_f64(model.scale).div(n_r);
+        let na = a.neg();
+        for (zq, cq) in z.chunks_exact(w2).zip(ci.chunks_exact_mut(w2)) {
+            for (col, (cc, zc)) in cq.iter_mut().zip(zq).enumerate() {
+                let coef = if col < m { &a } else { &na };
+                *cc = coef.mul(&act_deriv(model.activation, zc));
+            }
+        }
+    }
+}
+
+crate::fma_dispatch! {
+    /// [`sample_block_body`] through the FMA copy when the CPU has it.
+    fn sample_block<R: Real>(model: &Cnn, w: &[R], data: &PatchData, first: usize, n_r: &R, cb: &mut [R], sb: &mut [(R, bool)]) => sample_block_body
 }
 
 /// `sum_k x_k^2`.

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use crate::setting::{Decay, OptimizerSetting};
 
+use super::adam::AdamStep;
 use super::real::Real;
 
 /// Parameters per task of the parallel update.
@@ -27,20 +28,6 @@ pub struct GenericOptimizer<R: Real> {
 #[inline]
 fn ratio_select<R: Real>(a: &R, b: &R) -> R {
     if b.is_zero() { R::zero() } else { a.div(b) }
-}
-
-/// Adam's per-step constants in `R`.
-pub struct AdamStep<R> {
-    b1: f64,
-    b2: f64,
-    omb1: R,
-    omb2: R,
-    c1: R,
-    c2: R,
-    eps: R,
-    eta: f64,
-    coupled: f64,
-    decay: R,
 }
 
 impl<R: Real> GenericOptimizer<R> {
@@ -87,7 +74,9 @@ impl<R: Real> GenericOptimizer<R> {
                     decay: if decoupled { R::from_f64(eta).mul_f64(lambda) } else { R::zero() },
                 };
                 blocks.zip(self.m.par_chunks_mut(B)).zip(self.v.par_chunks_mut(B)).for_each(|(((w, g), m), v)| {
-                    adam_block(w, g, m, v, &p);
+                    if !R::adam_kernel(w, g, m, v, &p) {
+                        adam_block(w, g, m, v, &p);
+                    }
                 });
             }
             OptimizerSetting::SignGd { eta, decay } => {

@@ -12,6 +12,7 @@
 
 use std::cmp::Ordering;
 
+use super::adam::AdamStep;
 use super::big::Big;
 use super::dd::Dd;
 
@@ -68,6 +69,12 @@ pub trait Real: Clone + Send + Sync + std::fmt::Debug + 'static {
                 *oc = acc;
             }
         }
+    }
+    /// Adam's update of one block (`w`, `m`, `v` from the loss gradient `g`) through a kernel
+    /// specialized to the scalar, with the bits of the generic loop of [`super::optim`]; `false`
+    /// (nothing done) when the scalar has none, and the caller runs the generic loop.
+    fn adam_kernel(_w: &mut [Self], _g: &[Self], _m: &mut [Self], _v: &mut [Self], _p: &AdamStep<Self>) -> bool {
+        false
     }
     /// `x > 0`.
     fn is_pos(&self) -> bool {
@@ -213,6 +220,11 @@ impl Real for Dd {
     #[inline(always)]
     fn gather_rows(w: &[Self], w2: usize, rows: &crate::data::SparseRows, first: usize, out: &mut [Self]) {
         super::kernel::gather_rows(w, w2, rows, first, out, true);
+    }
+    #[inline(always)]
+    fn adam_kernel(w: &mut [Self], g: &[Self], m: &mut [Self], v: &mut [Self], p: &AdamStep<Self>) -> bool {
+        super::adam::adam_dd(w, g, m, v, p, true);
+        true
     }
 }
 

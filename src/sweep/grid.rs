@@ -79,7 +79,18 @@ impl Grid {
 
     /// Parses and expands a grid; `dir` resolves a config-file base (`None`: only `paper`).
     pub fn from_toml_str(text: &str, origin: &str, dir: Option<&std::path::Path>) -> Result<Self> {
-        let file: GridFile = crate::setting::parse_toml(text, origin)?;
+        Self::expand(crate::setting::parse_toml(text, origin)?, origin, dir)
+    }
+
+    /// A grid from a TOML table in the shape of a grid file (a preset with overrides merged in);
+    /// errors name `origin` and the field.
+    pub fn from_table(table: toml::Table, origin: &str) -> Result<Self> {
+        let file = GridFile::deserialize(toml::Value::Table(table))
+            .map_err(|e| Error::Config { origin: origin.to_string(), message: e.to_string().trim().to_string() })?;
+        Self::expand(file, origin, None)
+    }
+
+    fn expand(file: GridFile, origin: &str, dir: Option<&std::path::Path>) -> Result<Self> {
         let bad = |field: &str, message: String| Error::Config {
             origin: origin.to_string(),
             message: format!("field `{field}`: {message}"),

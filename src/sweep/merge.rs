@@ -1,5 +1,5 @@
-//! Merging a sweep folder: `sweep.jsonl` (cells in order, timing dropped), `sweep.md` (tables and
-//! the gap check) and SVG figures (heat maps over two axes, or curves along one).
+//! Merging a sweep folder: `sweep.jsonl` (cells in order, timing dropped), `sweep.md` (tables with
+//! Adam's stage-I ratio where the cells have it, and the gap check) and SVG figures (heat maps over two axes, or curves along one).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -48,6 +48,11 @@ pub const QUANTITIES: &[(&str, &str)] = &[
     ("feature_max", "max gamma"),
     ("noise_min_max", "min_i max_r rho"),
 ];
+
+/// Adam's stage-I growth in a cell (`runs.<opt>.stage_one`, [`super::run::run_cell`]): columns
+/// shown for the optimizers that have it, `(key path, label)`.
+pub const STAGE_ONE: &[(&str, &str)] =
+    &[("stage_one.growth_ratio", "stage-I ratio"), ("stage_one.predicted_ratio", "predicted s sigma_p sqrt(2/pi)")];
 
 /// The merged data: the manifest's axes and cells, and each cell's result (timing dropped).
 pub struct Merged {
@@ -100,9 +105,11 @@ impl Merged {
         Ok(Merged { manifest, axes, cells, optimizers })
     }
 
-    /// A run quantity of a cell (`None` if the cell is missing or the value is not a number).
+    /// A run quantity of a cell (`None` if the cell is missing or the value is not a number); a
+    /// dotted key reaches into an object (`stage_one.growth_ratio`).
     pub fn value(&self, cell: usize, opt: &str, key: &str) -> Option<f64> {
-        self.cells[cell].2.as_ref()?["runs"][opt][key].as_f64()
+        let run = &self.cells[cell].2.as_ref()?["runs"][opt];
+        key.split('.').fold(run, |v, k| &v[k]).as_f64()
     }
 
     fn axis_index(&self, key: &str) -> Result<usize> {
@@ -324,11 +331,23 @@ fn table(s: &mut String, m: &Merged, shown: &[usize], rows: &[Vec<(usize, usize)
             head.push(format!("{o} {l}"));
         }
     }
+    let staged: Vec<&String> =
+        m.optimizers.iter().filter(|o| (0..m.cells.len()).any(|c| m.value(c, o, STAGE_ONE[0].0).is_some())).collect();
+    for o in &staged {
+        for (_, l) in STAGE_ONE {
+            head.push(format!("{o} {l}"));
+        }
+    }
     let _ = writeln!(s, "| {} |\n|{}", head.join(" | "), "---|".repeat(head.len()));
     for row in rows {
         let mut cols: Vec<String> = row.iter().map(|&(a, v)| label(&m.axes[a].1[v])).collect();
         for o in &m.optimizers {
             for (k, _) in QUANTITIES {
+                cols.push(m.stats(row, o, k).cell());
+            }
+        }
+        for o in &staged {
+            for (k, _) in STAGE_ONE {
                 cols.push(m.stats(row, o, k).cell());
             }
         }

@@ -9,8 +9,12 @@
 //! - [`merge`]: `DIR/sweep.jsonl` (cells in order, timing dropped: the bytes do not depend on
 //!   how the cells were sharded or on the thread count), `DIR/sweep.md`, and [`plot`]'s SVGs.
 //!
+//! - [`claim`]: the cells of path claims (`kind = "path"` theorem files), run with [`run`]'s
+//!   cell runner or read from a merged folder.
+//!
 //! The presets are grid files in `sweeps/`, embedded in the binary.
 
+pub mod claim;
 pub mod expr;
 pub mod grid;
 pub mod merge;

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::grid::{Cell, Grid};
 use crate::error::{Error, Result};
+use crate::setting::OptimizerSetting;
 use crate::train::Experiment;
 
 /// Which cells one process runs: those with `index % count == index_k`.
@@ -124,12 +125,25 @@ fn write_manifest(dir: &Path, grid: &Grid) -> Result<()> {
     crate::outdir::write_file(&path, text.as_bytes())
 }
 
+/// Steps of the stage-I window: Adam's growth rates are measured over its first
+/// `STAGE_ONE_STEPS` steps (the whole budget if shorter), well inside its first stage on the
+/// presets (`T_0 ~ 1/(eta s sigma_p)` = 500 steps on `path-d`, 2,000 at the default setting).
+pub const STAGE_ONE_STEPS: usize = 50;
+
 /// Runs one cell: the headline's JSON summary (`crate::report::json_summary`) with the cell's
-/// id, index, axis values and the grid hash; timings go to `timing`, which the merge drops.
+/// id, index, axis values and the grid hash; per run also `moved` (whether it left `W^(0)`) and,
+/// for Adam, `stage_one` ([`stage_one`]); timings go to `timing`, which the merge drops.
 pub fn run_cell(grid: &Grid, cell: &Cell) -> Result<Value> {
+    run_cell_steps(grid, cell, cell.setting.train.steps)
+}
+
+/// [`run_cell`] with a budget of `steps` instead of the cell's (0: every run cut to `W^(0)`, the
+/// baselines at initialization of a path claim).
+pub fn run_cell_steps(grid: &Grid, cell: &Cell, steps: usize) -> Result<Value> {
     let start = Instant::now();
-    let exp = Experiment::new(&cell.setting)?;
-    let runs: Vec<_> = cell.setting.optimizers.par_iter().map(|o| exp.run(o, &|_| {})).collect();
+    let mut exp = Experiment::new(&cell.setting)?;
+    exp.setting.train.steps = steps;
+    let runs: Vec<_> = exp.setting.optimizers.par_iter().map(|o| exp.run(o, &|_| {})).collect();
     let verdicts = crate::claims::headline(&exp, &runs);
     let mut summary = crate::report::json_summary(&exp, &runs, &verdicts);
     let mut timing = serde_json::Map::new();
@@ -137,6 +151,12 @@ pub fn run_cell(grid: &Grid, cell: &Cell) -> Result<Value> {
         if let Some(s) = run.as_object_mut().and_then(|r| r.remove("seconds")) {
             timing.insert(name.clone(), s);
         }
+    }
+    for r in &runs {
+        summary["runs"][&r.name]["moved"] = json!(r.moved);
+    }
+    for o in cell.setting.optimizers.iter().filter(|o| o.key() == "adam") {
+        summary["runs"][o.key()]["stage_one"] = stage_one(&mut exp, o);
     }
     let mut out = json!({
         "cell": cell.id,
@@ -150,6 +170,34 @@ pub fn run_cell(grid: &Grid, cell: &Cell) -> Result<Value> {
     }
     obj.insert("timing".into(), json!({"seconds": start.elapsed().as_secs_f64(), "runs": timing}));
     Ok(out)
+}
+
+/// Adam's stage-I growth on the cell: a second run of `opt` from the same `W^(0)` for the first
+/// `min(STAGE_ONE_STEPS, train.steps)` steps (the same steps as the first ones of the full run:
+/// the update does not depend on the budget), measured by `claims::measure::stage_one_growth`:
+/// `steps`, `stop` (its stop reason), `noise_growth_per_step`, `feature_growth_per_step` (in units
+/// of `eta` per step), `growth_ratio` (their quotient) and `predicted_ratio` = `s sigma_p sqrt(2/pi)`
+/// (`claims::measure::predicted_noise_l1`). `null` when the budget is 0 steps; the rates are `null`
+/// when not defined (no active filter, non-finite weights, no feature movement).
+fn stage_one(exp: &mut Experiment, opt: &OptimizerSetting) -> Value {
+    let budget = exp.setting.train.steps;
+    let window = STAGE_ONE_STEPS.min(budget);
+    if window == 0 {
+        return Value::Null;
+    }
+    exp.setting.train.steps = window;
+    let run = exp.run(opt, &|_| {});
+    let growth = crate::claims::measure::stage_one_growth(exp, &run);
+    exp.setting.train.steps = budget;
+    let (noise, feature) = (growth.map(|g| g.0), growth.map(|g| g.1));
+    json!({
+        "steps": run.steps,
+        "stop": run.stop.label(),
+        "noise_growth_per_step": noise,
+        "feature_growth_per_step": feature,
+        "growth_ratio": growth.filter(|g| g.1 > 0.0).map(|(n, f)| n / f),
+        "predicted_ratio": crate::claims::measure::predicted_noise_l1(&exp.setting),
+    })
 }
 
 /// Runs this shard's cells of `grid` into `dir`, skipping cells already done for this grid. The

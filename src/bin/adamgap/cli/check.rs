@@ -51,6 +51,11 @@ pub struct CheckArgs {
     /// atomically; the path is checked before any work.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// Path claims (`kind = "path"`) read their cells from this merged sweep folder of their whole
+    /// preset grid (`adamgap sweep --preset path-d --out DIR`, then `adamgap sweep merge DIR`)
+    /// instead of running their shorter `[path.check]` grid. A folder of another grid is refused.
+    #[arg(long, value_name = "DIR")]
+    pub path_results: Option<PathBuf>,
 }
 
 /// Runs `adamgap check`.
@@ -99,7 +104,26 @@ pub fn main(args: &CheckArgs) -> super::CliResult<i32> {
         .iter()
         .map(|p| Ok((p.clone(), adamgap::claims::Theorem::from_file(p).map_err(given_by)?)))
         .collect::<Result<Vec<_>>>()?;
-    let mut checker = Checker::new();
+    if let Some(dir) = &args.path_results {
+        if matches!(scale, Scale::Test) {
+            return Err(Error::invalid(
+                "--path-results",
+                dir.display(),
+                "only at the full scale (not with --scale test)",
+            )
+            .into());
+        }
+        if !theorems.iter().any(|(_, t)| t.kind == adamgap::claims::ClaimKind::Path) {
+            return Err(Error::invalid(
+                "--path-results",
+                dir.display(),
+                "given with a path claim (kind = \"path\") among the theorem files",
+            )
+            .into());
+        }
+    }
+    let source = adamgap::sweep::claim::GridSource { results: args.path_results.clone() };
+    let mut checker = Checker::new().with_paths(Box::new(source));
     for (p, t) in &theorems {
         checker.preflight(t, &p.display().to_string(), scale)?;
     }
