@@ -1,6 +1,7 @@
 //! Per-step cost of adamgap (docs/performance.md): one criterion binary, a module per topic under
-//! `benches/benchmarks/`. Run everything with `cargo bench` (about 4.5 minutes, 2 of them the large-`d` group), or one topic with a
-//! filter, e.g. `cargo bench -- step/` or `cargo bench -- ladder_d`. The cost model, the machine
+//! `benches/benchmarks/`. Run everything with `cargo bench` (about 4.5 minutes, 2 of them the
+//! large-`d` group), or one topic with a filter, e.g. `cargo bench -- step/` or
+//! `cargo bench -- ladder_d`. The cost model, the machine
 //! probe and the figures are in `docs/performance.md`.
 //!
 //! | group | what is timed |
