@@ -115,3 +115,88 @@ fn adam_with_zero_betas_is_sign_gd_step_for_step() {
         assert!(moved > dim / 2, "only {moved} of {dim} coordinates moved");
     }
 }
+
+/// Every optimizer reports its setting's key as its name (the contract of `Optimizer::name`).
+#[test]
+fn optimizer_names_are_their_setting_keys() {
+    for key in ["gd", "adam", "sign-gd", "adamw", "momentum", "rmsprop", "adagrad"] {
+        let s = OptimizerSetting::default_for(key).expect("a known optimizer");
+        assert_eq!(optim::build(&s, 1).name(), key);
+    }
+}
+
+/// `s` with its base step replaced by `eta`.
+fn with_eta(s: &OptimizerSetting, eta: f64) -> OptimizerSetting {
+    let mut s = s.clone();
+    match &mut s {
+        OptimizerSetting::Gd { eta: e }
+        | OptimizerSetting::Adam { eta: e, .. }
+        | OptimizerSetting::SignGd { eta: e, .. }
+        | OptimizerSetting::AdamW { eta: e, .. }
+        | OptimizerSetting::Momentum { eta: e, .. }
+        | OptimizerSetting::RmsProp { eta: e, .. }
+        | OptimizerSetting::AdaGrad { eta: e, .. } => *e = eta,
+    }
+    s
+}
+
+/// `set_eta` sets the base step of the following steps: an optimizer built with one `eta` and
+/// told another makes, bit for bit, the steps of one built with the other, for every optimizer
+/// (sign GD's decay applies on top); and those steps differ from the unchanged optimizer's.
+#[test]
+fn set_eta_sets_the_base_step_of_every_optimizer() {
+    let settings = [
+        OptimizerSetting::Gd { eta: 0.5 },
+        OptimizerSetting::Adam { eta: 0.5, b1: 0.5, b2: 0.75, eps: 0.125, bias_correction: true },
+        OptimizerSetting::AdamW { eta: 0.5, b1: 0.5, b2: 0.75, eps: 0.125, bias_correction: false },
+        OptimizerSetting::SignGd { eta: 0.5, decay: Decay::Inv },
+        OptimizerSetting::Momentum { eta: 0.5, beta: 0.5 },
+        OptimizerSetting::RmsProp { eta: 0.5, beta: 0.25, eps: 0.125 },
+        OptimizerSetting::AdaGrad { eta: 0.5, eps: 0.125 },
+    ];
+    let (g, lambda) = ([0.75, -1.5], 0.25);
+    for s in &settings {
+        let (mut told, mut built, mut unchanged) =
+            (optim::build(s, 2), optim::build(&with_eta(s, 0.125), 2), optim::build(s, 2));
+        let (mut wt, mut wb, mut wu) = (vec![0.5, -2.0], vec![0.5, -2.0], vec![0.5, -2.0]);
+        for _ in 0..3 {
+            told.set_eta(0.125);
+            told.step(&mut wt, &g, lambda);
+            built.step(&mut wb, &g, lambda);
+            unchanged.step(&mut wu, &g, lambda);
+        }
+        assert_eq!(wt, wb, "{}", s.key());
+        assert_ne!(wt, wu, "{}", s.key());
+    }
+}
+
+/// Momentum over two steps by hand, from `w0 = 2` so that the weight decay term `lambda w` is
+/// not `lambda` (dyadic numbers, exact in binary64): `eta = beta = lambda = 1/2`, `g_loss = 1`.
+/// Step 1: `u = 0 + 1 + 1 = 2`, `w = 2 - 1 = 1`. Step 2: `u = 1 + 1 + 1/2 = 5/2`, `w = 1 - 5/4`.
+#[test]
+fn momentum_two_steps_by_hand() {
+    let mut o = optim::build(&OptimizerSetting::Momentum { eta: 0.5, beta: 0.5 }, 1);
+    let mut w = vec![2.0];
+    o.step(&mut w, &[1.0], 0.5);
+    assert_eq!(w, vec![1.0]);
+    o.step(&mut w, &[1.0], 0.5);
+    assert_eq!(w, vec![-0.25]);
+}
+
+/// `eps` is added to the root in the denominator of Adam, RMSProp and AdaGrad (one step by hand
+/// with `eps = 1`, from `w = 0` without weight decay).
+#[test]
+fn eps_is_added_to_the_root() {
+    let one = |s: OptimizerSetting, g: f64| {
+        let mut w = vec![0.0];
+        optim::build(&s, 1).step(&mut w, &[g], 0.0);
+        w[0]
+    };
+    // Adam: m = 1, v = (1/4) 4 = 1, update 1 / (1 + 1).
+    let adam = OptimizerSetting::Adam { eta: 1.0, b1: 0.5, b2: 0.75, eps: 1.0, bias_correction: false };
+    assert_eq!(one(adam, 2.0), -0.5);
+    // RMSProp: v = (1/4) 16 = 4, update 4 / (2 + 1).
+    assert_eq!(one(OptimizerSetting::RmsProp { eta: 1.0, beta: 0.75, eps: 1.0 }, 4.0), -(4.0 / 3.0));
+    // AdaGrad: v = 9, update 3 / (3 + 1).
+    assert_eq!(one(OptimizerSetting::AdaGrad { eta: 1.0, eps: 1.0 }, 3.0), -0.75);
+}

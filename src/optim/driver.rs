@@ -308,4 +308,67 @@ mod tests {
         let Ok(_) = minimize(&mut Quadratic, &mut gd(0.5), &mut w, Budget { steps: 2, grad_tol: 0.0 }, &mut log);
         assert_eq!(log.0, ["point 0 -", "step 1", "point 1 -", "step 2", "point 2 step-budget"]);
     }
+
+    /// The quadratic of [`Quadratic`] computing `||grad L||^2` only when asked (as the CNN's
+    /// objective does while the norm is finite), recording what the loop asked for.
+    #[derive(Default)]
+    struct Lazy {
+        asked: Vec<bool>,
+    }
+
+    impl Objective for Lazy {
+        type Extra = ();
+        fn lambda(&self) -> f64 {
+            0.0
+        }
+        fn eval(&mut self, w: &[f64], g: &mut [f64], need_norm: bool) -> Eval<()> {
+            self.asked.push(need_norm);
+            let e = Quadratic.eval(w, g, need_norm);
+            Eval { grad_norm2: e.grad_norm2.filter(|_| need_norm), ..e }
+        }
+    }
+
+    #[test]
+    fn the_norm_is_asked_for_exactly_when_a_tolerance_is_set() {
+        let mut lazy = Lazy::default();
+        let mut w = vec![1.0];
+        let Ok(stop) = minimize(&mut lazy, &mut gd(0.5), &mut w, Budget { steps: 100, grad_tol: 1e-3 }, &mut ());
+        assert_eq!(stop.reason, StopReason::GradTol { step: 10 });
+        assert_eq!(stop.steps(), 10);
+        assert!(lazy.asked.iter().all(|&a| a) && lazy.asked.len() == 11, "{:?}", lazy.asked);
+        let mut lazy = Lazy::default();
+        let mut w = vec![1.0];
+        let Ok(stop) = minimize(&mut lazy, &mut gd(0.5), &mut w, Budget { steps: 3, grad_tol: 0.0 }, &mut ());
+        assert_eq!((stop.reason, stop.grad_norm, stop.steps()), (StopReason::StepBudget { step: 3 }, None, 3));
+        assert_eq!(lazy.asked, [false; 4]);
+    }
+
+    #[test]
+    fn a_non_finite_loss_alone_is_a_divergence() {
+        // eta = 1e200: the loss overflows at step 1, while the norm, not asked for, is not computed.
+        let mut w = vec![1.0];
+        let Ok(stop) =
+            minimize(&mut Lazy::default(), &mut gd(1e200), &mut w, Budget { steps: 5, grad_tol: 0.0 }, &mut ());
+        assert_eq!((stop.reason, stop.grad_norm), (StopReason::Diverged { step: 1 }, None));
+    }
+
+    #[test]
+    fn a_zero_gradient_is_no_stop_without_a_tolerance() {
+        // GD with eta 1 reaches the minimizer w = 0 in one step: ||grad|| = 0 meets every positive
+        // tolerance, but `grad_tol = 0` means "never".
+        assert_eq!(
+            run(&mut gd(1.0), 4, 0.0),
+            (Stop { reason: StopReason::StepBudget { step: 4 }, grad_norm: Some(0.0) }, vec![0.0])
+        );
+        assert_eq!(run(&mut gd(1.0), 4, 1e-300).0.reason, StopReason::GradTol { step: 1 });
+    }
+
+    #[test]
+    fn a_first_order_method_takes_its_schedule_s_step() {
+        // eta_t = 0.5^t on ||w||^2 / 2: w_t = w_{t-1} (1 - 0.5^t), exact in binary64.
+        let schedule = Schedule::Geometric { rate: 0.5, floor: 0.0 };
+        let mut method = FirstOrder::new(&OptimizerSetting::Gd { eta: 1.0 }, schedule, 1);
+        let (_, w) = run(&mut method, 3, 0.0);
+        assert_eq!(w, vec![0.5 * 0.75 * 0.875]);
+    }
 }

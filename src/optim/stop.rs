@@ -48,3 +48,23 @@ impl StopReason {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_names_its_step() {
+        let reasons = [
+            (StopReason::StepBudget { step: 3 }, "step-budget", "step budget reached (3 steps)"),
+            (StopReason::GradTol { step: 4 }, "grad-tol", "gradient-norm tolerance reached at step 4"),
+            (StopReason::Diverged { step: 5 }, "diverged", "diverged (non-finite values) at step 5"),
+            (StopReason::Settled { step: 6 }, "settled", "settled above the gradient tolerance at step 6"),
+        ];
+        for (k, (reason, label, text)) in reasons.into_iter().enumerate() {
+            assert_eq!(reason.step(), k + 3);
+            assert_eq!(reason.label(), label);
+            assert_eq!(reason.to_string(), text);
+        }
+    }
+}
