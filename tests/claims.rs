@@ -410,3 +410,654 @@ fn path_claim_files_are_checked_at_load() {
     let e = Checker::new().preflight(&t, "12.toml", Scale::Test).expect_err("no source").to_string();
     assert!(e.contains("with_paths"), "{e}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The evaluation rules on hand-made measurements (no training, milliseconds): each comparison at
+// its boundary, the printed thresholds, the verdict rule's every branch, the seeds' rule.
+// ---------------------------------------------------------------------------------------------
+
+use adamgap::claims::evaluate::{CheckOutcome, Outcome, evaluate_at_init, evaluate_check, verdict};
+use adamgap::claims::measure::RunInfo;
+use adamgap::claims::theorem::{Check, IfFalse, Op};
+use adamgap::optim::StopReason;
+use adamgap::setting::OptimizerSetting;
+
+/// `quantity op value`, failing the claim when false.
+fn check(quantity: &str, op: Op, value: f64) -> Check {
+    Check {
+        what: format!("{quantity} {}", op.symbol()),
+        quantity: quantity.into(),
+        op,
+        value: Some(value),
+        of: None,
+        factor: 1.0,
+        offset: 0.0,
+        within: None,
+        if_false: IfFalse::Fails,
+        reason: None,
+        holds_at_init: None,
+        paper_value: None,
+        horizon: None,
+    }
+}
+
+/// A measurement of exactly these quantities.
+fn measured(quantities: &[(&str, f64)]) -> Measurement {
+    let mut m = Measurement::default();
+    m.quantities.extend(quantities.iter().map(|(k, v)| (k.to_string(), *v)));
+    m
+}
+
+#[test]
+fn thresholds_print_exactly() {
+    let m = measured(&[("gd.loss", 0.25)]);
+    let cases = [
+        (0.5, "0.5"),
+        (0.0, "0"),
+        (1e-4, "0.0001"),
+        (9e-5, "9e-5"),
+        (1e-8, "1e-8"),
+        (1e6, "1e6"),
+        (999999.0, "999999"),
+    ];
+    for (value, text) in cases {
+        let o = evaluate_check(&check("gd.loss", Op::Le, value), &m);
+        assert_eq!(o.text, format!("gd.loss = 0.25 <= {text}"));
+        assert_eq!((o.lhs, o.rhs), (Some(0.25), Some(value)));
+    }
+    assert_eq!(evaluate_check(&check("gd.loss", Op::Gt, -2e-5), &m).text, "gd.loss = 0.25 > -2e-5");
+}
+
+#[test]
+fn every_comparison_at_its_boundary() {
+    let m = measured(&[("gd.loss", 0.25)]);
+    let outcome = |op, value| evaluate_check(&check("gd.loss", op, value), &m).outcome == Outcome::True;
+    // (op, below, equal, above): lhs 0.25 against 0.5, 0.25, 0.125.
+    for (op, below, equal, above) in [
+        (Op::Le, true, true, false),
+        (Op::Lt, true, false, false),
+        (Op::Ge, false, true, true),
+        (Op::Gt, false, false, true),
+        (Op::Eq, false, true, false),
+    ] {
+        assert_eq!([outcome(op, 0.5), outcome(op, 0.25), outcome(op, 0.125)], [below, equal, above], "{op:?}");
+    }
+}
+
+#[test]
+fn within_a_factor_is_inclusive_and_needs_both_sides_positive() {
+    let within = |l: f64, r: f64| {
+        let m = measured(&[("gd.loss", l), ("adam.loss", r)]);
+        let c = Check {
+            within: Some(2.0),
+            of: Some("adam.loss".into()),
+            value: None,
+            ..check("gd.loss", Op::WithinFactor, 0.0)
+        };
+        evaluate_check(&c, &m).outcome == Outcome::True
+    };
+    assert!(within(0.5, 1.0) && within(2.0, 1.0) && within(1.0, 1.0));
+    assert!(!within(0.49, 1.0) && !within(2.5, 1.0));
+    assert!(!within(-1.0, -1.0) && !within(0.0, 0.0) && !within(1.0, 0.0));
+    // Zero is within no factor of anything, even where `r / within` rounds to 0.
+    assert!(!within(0.0, 5e-324));
+    let m = measured(&[("gd.loss", 3.0)]);
+    let c = Check { within: Some(1.5), ..check("gd.loss", Op::WithinFactor, 2.0) };
+    assert_eq!(evaluate_check(&c, &m).text, "gd.loss = 3.0 within a factor 1.5 of 2");
+}
+
+#[test]
+fn a_quantity_right_hand_side_is_factor_times_it_plus_offset() {
+    let m = measured(&[("gd.loss", 1.0), ("adam.loss", 2.0)]);
+    let of = |factor: f64, offset: f64| {
+        let c = Check { of: Some("adam.loss".into()), value: None, factor, offset, ..check("gd.loss", Op::Le, 0.0) };
+        evaluate_check(&c, &m)
+    };
+    let o = of(0.5, 0.25);
+    assert_eq!((o.rhs, o.text.as_str()), (Some(1.25), "gd.loss = 1.0 <= 0.5 * adam.loss + 0.25 = 1.2"));
+    assert_eq!(o.outcome, Outcome::True);
+    let o = of(1.0, -0.25);
+    assert_eq!((o.rhs, o.text.as_str()), (Some(1.75), "gd.loss = 1.0 <= adam.loss - 0.25 = 1.8"));
+    assert_eq!(of(1.0, 0.0).text, "gd.loss = 1.0 <= adam.loss = 2.0");
+}
+
+#[test]
+fn a_horizon_needs_the_run_to_reach_it() {
+    let c = Check { horizon: Some(100), ..check("gd.reversed", Op::Eq, 0.0) };
+    let at = |steps: f64| evaluate_check(&c, &measured(&[("gd.reversed", 0.0), ("gd.steps", steps)]));
+    let reached = at(100.0);
+    assert_eq!((reached.outcome, reached.text.as_str()), (Outcome::True, "gd.reversed = 0 == 0 within 100 steps"));
+    assert_eq!(at(99.0).outcome, Outcome::Missing("gd stopped at step 99, before the horizon of 100 steps".into()));
+    assert_eq!(
+        evaluate_check(&c, &measured(&[("gd.reversed", 0.0)])).outcome,
+        Outcome::Missing("no quantity named `gd.steps` was measured".into())
+    );
+}
+
+#[test]
+fn looked_up_values_numbers_and_missing_quantities() {
+    let mut m = measured(&[("gd.loss", 0.25), ("adam.loss", f64::NAN)]);
+    m.missing.insert("gd.reversal_step".into(), "never reversed".into());
+    let c = Check { of: Some(" 0.75 ".into()), value: None, ..check("gd.loss", Op::Le, 0.0) };
+    assert_eq!(evaluate_check(&c, &m).rhs, Some(0.75));
+    let missing = |q: &str| evaluate_check(&check(q, Op::Le, 1.0), &m).outcome;
+    assert_eq!(missing("gd.reversal_step"), Outcome::Missing("never reversed".into()));
+    assert_eq!(missing("adam.loss"), Outcome::Missing("adam.loss is NaN".into()));
+    assert_eq!(missing("gd.objective"), Outcome::Missing("no quantity named `gd.objective` was measured".into()));
+}
+
+#[test]
+fn a_check_at_initialization_only_for_training_quantities() {
+    let init = measured(&[("gd.loss", 0.25), ("init.loss", 0.25), ("data.noise_l1_mean", 1.0)]);
+    let at = evaluate_at_init(&check("gd.loss", Op::Le, 0.5), &init).expect("a training quantity");
+    assert_eq!((at.value, at.passes), (Some(0.25), true));
+    let at = evaluate_at_init(&check("gd.loss", Op::Ge, 0.5), &init).expect("a training quantity");
+    assert_eq!((at.value, at.passes), (Some(0.25), false));
+    // A constant of the setting against a training quantity is a training check too.
+    let c = Check { of: Some("gd.loss".into()), value: None, ..check("init.loss", Op::Le, 0.0) };
+    assert!(evaluate_at_init(&c, &init).is_some());
+    assert!(evaluate_at_init(&check("init.loss", Op::Le, 0.5), &init).is_none());
+    assert!(evaluate_at_init(&check("data.noise_l1_mean", Op::Le, 0.5), &init).is_none());
+}
+
+fn run_info(name: &str, steps: usize, stop: StopReason, moved: bool) -> RunInfo {
+    RunInfo { name: name.into(), optimizer: OptimizerSetting::paper_gd(), steps, stop, seconds: 0.0, moved }
+}
+
+fn outcome(o: Outcome, if_false: IfFalse, reason: Option<&str>) -> CheckOutcome {
+    let mut c = evaluate_check(&check("gd.loss", Op::Le, 1.0), &measured(&[("gd.loss", 0.5)]));
+    c.outcome = o;
+    c.if_false = if_false;
+    c.reason = reason.map(String::from);
+    c
+}
+
+#[test]
+fn the_verdict_rule_branch_by_branch() {
+    let m = Measurement::default();
+    let trained = [run_info("gd", 10, StopReason::StepBudget { step: 10 }, true)];
+    let ok = outcome(Outcome::True, IfFalse::Fails, None);
+    let v = |runs: &[RunInfo], checks: &[CheckOutcome]| verdict(&m, runs, checks);
+    assert_eq!(v(&trained, &[ok.clone()]), Verdict::Holds);
+    assert_eq!(v(&trained, &[]), Verdict::Holds);
+    // A false `fails` check fails the claim, before any inconclusive reason.
+    let false_fails = outcome(Outcome::False, IfFalse::Fails, None);
+    let not_reached = outcome(Outcome::False, IfFalse::Inconclusive, Some("tolerance not reached"));
+    let missing = outcome(Outcome::Missing("why".into()), IfFalse::Fails, None);
+    assert_eq!(v(&trained, &[not_reached.clone(), false_fails.clone(), missing.clone()]), Verdict::Fails);
+    assert_eq!(
+        v(&trained, &[ok.clone(), not_reached.clone(), missing.clone()]),
+        Verdict::Inconclusive("tolerance not reached: gd.loss <= (gd.loss = 0.50 <= 1); not measured: why".into())
+    );
+    let mut unexplained = not_reached.clone();
+    unexplained.reason = None;
+    assert_eq!(v(&trained, &[unexplained]), Verdict::Inconclusive("gd.loss <= (gd.loss = 0.50 <= 1)".into()));
+    // The runs: divergence, no step, no movement; each named, and before the checks.
+    let diverged = run_info("adam", 3, StopReason::Diverged { step: 3 }, true);
+    assert_eq!(
+        v(&[trained[0].clone(), diverged], &[false_fails.clone()]),
+        Verdict::Inconclusive("divergence: adam diverged at step 3".into())
+    );
+    let idle = run_info("adam", 0, StopReason::GradTol { step: 0 }, false);
+    let stuck = run_info("sign-gd", 5, StopReason::StepBudget { step: 5 }, false);
+    assert_eq!(
+        v(&[trained[0].clone(), idle, stuck], &[false_fails.clone()]),
+        Verdict::Inconclusive(
+            "not trained: adam took no step (gradient-norm tolerance reached at step 0); sign-gd never left its \
+             initialization in 5 steps"
+                .into()
+        )
+    );
+    // A zero-step run that (impossibly) moved is still untrained.
+    let zero = run_info("adam", 0, StopReason::StepBudget { step: 0 }, true);
+    assert!(matches!(v(&[zero], &[ok.clone()]), Verdict::Inconclusive(r) if r.starts_with("not trained")));
+    let unavailable = Measurement::unavailable("no certificate");
+    assert_eq!(verdict(&unavailable, &trained, &[ok]), Verdict::Inconclusive("no certificate".into()));
+}
+
+/// A claim on synthetic measurements, with every reviewer's aid: a relaxed threshold, a tracked
+/// quantity, an ordering with a tie, events.
+const SYNTHETIC: &str = r#"
+id = "synthetic"
+title = "synthetic"
+reference = "test"
+statement = "test"
+kind = "training"
+expected = "holds"
+[setting]
+train = { steps = 1000 }
+[test]
+scale = "reduced"
+note = "hand-made measurements"
+[track]
+quantities = ["gd.loss"]
+[[check]]
+what = "gd converges"
+quantity = "gd.loss"
+op = "<="
+value = 0.5
+paper_value = 0.25
+[[check]]
+what = "adam stays above gd"
+quantity = "adam.loss"
+op = ">="
+of = "gd.loss"
+[[ordering]]
+label = "loss"
+items = ["adam = adam.loss", "0.45", "gd = gd.loss"]
+"#;
+
+/// Seed `seed`'s hand-made measurement: gd stopped at step 37 on the tolerance, adam ran 500 of
+/// the 1000 steps; `gd.loss` and `adam.loss` as given.
+fn synthetic_seed(seed: u64, gd: f64, adam: f64) -> SeedInput {
+    let mut m = measured(&[("gd.loss", gd), ("adam.loss", adam), ("gd.objective", 1.0), ("gd.reversal_step", 20.0)]);
+    m.quantities.insert("adam.feature_reach_after_step".into(), 30.0);
+    m.missing.insert("adam.reversal_step".into(), "never reversed".into());
+    m.missing.insert("gd.feature_reach_step".into(), "never reached".into());
+    m.series.insert("gd.loss".into(), vec![(0, 1.0), (10, 0.75), (30, 0.5), (37, gd)]);
+    m.runs = vec![
+        run_info("gd", 37, StopReason::GradTol { step: 37 }, true),
+        run_info("adam", 500, StopReason::StepBudget { step: 500 }, true),
+    ];
+    let mut setting = Setting::default();
+    setting.train.steps = 1000;
+    SeedInput { seed, setting, m, init: None }
+}
+
+#[test]
+fn a_report_from_hand_made_measurements() {
+    let t = Theorem::from_toml_str(SYNTHETIC, "synthetic.toml").expect("valid");
+    let r =
+        evaluate(&t, "synthetic.toml", Scale::Test, vec![synthetic_seed(1, 0.45, 0.45), synthetic_seed(2, 0.375, 0.5)]);
+    assert_eq!((r.scale.as_str(), r.scale_note.as_str()), ("reduced", "hand-made measurements"));
+    // The tracked steps: 0, the powers of 10 below the budget, each run's last step; each shows the
+    // last checkpoint at or before it.
+    let tracked: Vec<(usize, Option<f64>)> = r.tracked.iter().map(|row| (row.step, row.values[0])).collect();
+    assert_eq!(tracked, [(0, Some(1.0)), (10, Some(0.75)), (37, Some(0.45)), (100, Some(0.45)), (500, Some(0.45))]);
+    assert_eq!(r.orderings, [("loss".to_string(), "adam 0.45 = 0.45 = gd 0.45".to_string())]);
+    // Recorded: what the checks, the track and the ordering read, the reversal that happened and
+    // the feature crossings (measured or not); not the unread `gd.objective`.
+    let recorded: Vec<&str> = r.quantities.keys().map(String::as_str).collect();
+    assert_eq!(recorded, ["adam.feature_reach_after_step", "adam.loss", "gd.loss", "gd.reversal_step"]);
+    let missing: Vec<&str> = r.missing.keys().map(String::as_str).collect();
+    assert_eq!(missing, ["gd.feature_reach_step"]);
+    // Both seeds hold under the file's threshold; seed 1 fails the paper's (0.45 > 0.25).
+    assert_eq!(r.verdict, Verdict::Holds);
+    assert_eq!(
+        r.seeds.iter().map(|s| s.paper_verdict.clone()).collect::<Vec<_>>(),
+        [Some(Verdict::Fails), Some(Verdict::Fails)]
+    );
+    assert_eq!(r.paper_verdict, Some(Verdict::Fails));
+    assert_eq!((r.holds_count, r.status, r.mismatch_reason.as_deref()), (2, Status::AsExpected, None));
+    assert_eq!(
+        r.spread,
+        [
+            ("adam.feature_reach_after_step".to_string(), 30.0, 30.0),
+            ("adam.loss".to_string(), 0.45, 0.5),
+            ("gd.loss".to_string(), 0.375, 0.45),
+            ("gd.reversal_step".to_string(), 20.0, 20.0),
+        ]
+    );
+    // A tie broken: the ordering sorts by value, largest first.
+    let r = evaluate(&t, "synthetic.toml", Scale::Full, vec![synthetic_seed(1, 0.25, 0.5)]);
+    assert_eq!(r.orderings[0].1, "adam 0.50 > 0.45 > gd 0.25");
+    assert_eq!((r.scale.as_str(), r.paper_verdict.clone()), ("full", Some(Verdict::Holds)));
+    // A verdict other than the expected one is a mismatch (no reason needed beyond the verdict).
+    let r = evaluate(&t, "synthetic.toml", Scale::Test, vec![synthetic_seed(1, 0.75, 0.75)]);
+    assert_eq!((r.verdict.clone(), r.status, r.mismatch_reason), (Verdict::Fails, Status::Mismatch, None));
+}
+
+/// An expected failure must fail for the named checks only, on every seed.
+#[test]
+fn an_expected_failure_names_the_checks_that_failed_otherwise() {
+    let text = SYNTHETIC.replace("expected = \"holds\"", "expected = \"fails\"\nexpect_fail = [\"gd converges\"]");
+    let t = Theorem::from_toml_str(&text, "synthetic.toml").expect("valid");
+    // gd does not converge, adam stays above: the expected failure.
+    let r =
+        evaluate(&t, "synthetic.toml", Scale::Test, vec![synthetic_seed(1, 0.75, 1.0), synthetic_seed(2, 0.75, 1.0)]);
+    assert_eq!((r.verdict.clone(), r.status, r.mismatch_reason.clone()), (Verdict::Fails, Status::AsExpected, None));
+    // Seed 2 also fails the other check: a failure, but not the expected one.
+    let r =
+        evaluate(&t, "synthetic.toml", Scale::Test, vec![synthetic_seed(1, 0.75, 1.0), synthetic_seed(2, 0.75, 0.5)]);
+    assert_eq!(r.verdict, Verdict::Fails);
+    assert_eq!(r.status, Status::Mismatch);
+    assert_eq!(r.mismatch_reason.as_deref(), Some("seed 2: `adam stays above gd` is false"));
+    // A claim that holds is no expected failure, and names no checks.
+    let r = evaluate(&t, "synthetic.toml", Scale::Test, vec![synthetic_seed(1, 0.25, 1.0)]);
+    assert_eq!((r.verdict.clone(), r.status, r.mismatch_reason.clone()), (Verdict::Holds, Status::Mismatch, None));
+}
+
+#[test]
+fn one_seed_s_verdict_is_the_claim_s() {
+    use adamgap::claims::seeds::combine;
+    let why = Verdict::Inconclusive("why".into());
+    assert_eq!(combine([(1, &why)]), why);
+    assert_eq!(combine([(1, &Verdict::Fails)]), Verdict::Fails);
+}
+
+/// The load error of a theorem file's text (which must not load).
+fn load_error(text: &str) -> String {
+    match Theorem::from_toml_str(text, "t.toml") {
+        Ok(_) => panic!("loaded:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// [`SYNTHETIC`] with `from` replaced by `to` (which must occur).
+fn synthetic_with(from: &str, to: &str) -> String {
+    assert!(SYNTHETIC.contains(from), "{from:?}");
+    SYNTHETIC.replacen(from, to, 1)
+}
+
+/// Loads, or panics with the error.
+fn loads(text: &str) -> Theorem {
+    Theorem::from_toml_str(text, "t.toml").unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// Every rule of a theorem file that serde cannot check, at its boundary: the error names the
+/// file, the field and (where it can be found) the line.
+#[test]
+fn theorem_file_rules_at_their_boundaries() {
+    let holds = "expected = \"holds\"";
+    let err = |from: &str, to: &str| load_error(&synthetic_with(from, to));
+    let ok = |from: &str, to: &str| loads(&synthetic_with(from, to));
+    // Expected failures name their failing checks, and only they do.
+    assert!(err(holds, "expected = \"fails\"").contains("field `expect_fail`"));
+    assert!(err(holds, "expected = \"holds\"\nexpect_fail = [\"gd converges\"]").contains("field `expect_fail`"));
+    ok(holds, "expected = \"fails\"\nexpect_fail = [\"gd converges\"]");
+    let e = err(holds, "expected = \"fails\"\nexpect_fail = [\"gd divergs\"]");
+    assert!(e.contains("t.toml line 8") && e.contains("no [[check]] has what = \"gd divergs\""), "{e}");
+    // Seeds of a training claim: at least 10, and 3 at the test scale.
+    let e = err(holds, "expected = \"holds\"\nseeds = 9");
+    assert!(e.contains("t.toml line 8") && e.contains("field `seeds`") && e.contains(">= 10 seeds"), "{e}");
+    assert_eq!(ok(holds, "expected = \"holds\"\nseeds = 10").seeds, Some(10));
+    let e = err("scale = \"reduced\"", "scale = \"reduced\"\nseeds = 2");
+    assert!(e.contains("t.toml line 12") && e.contains("field `test.seeds`") && e.contains(">= 3 seeds"), "{e}");
+    ok("scale = \"reduced\"", "scale = \"reduced\"\nseeds = 3");
+    // Every check has one right-hand side.
+    assert!(err("value = 0.5\n", "").contains("field `check[0].value`"));
+    assert!(err("value = 0.5\n", "value = 0.5\nof = \"adam.loss\"\n").contains("field `check[0].of`"));
+    // `within` with `within-factor` only, finite and above 1.
+    let within = |w: &str| synthetic_with("op = \">=\"", &format!("op = \"within-factor\"\nwithin = {w}"));
+    loads(&within("1.5"));
+    for w in ["1.0", "inf", "nan", "0.5"] {
+        assert!(load_error(&within(w)).contains("field `check[1].within`"), "within = {w}");
+    }
+    assert!(err("op = \">=\"", "op = \"within-factor\"").contains("field `check[1].within`"));
+    assert!(err("op = \">=\"", "op = \">=\"\nwithin = 2.0").contains("only used with"));
+    // An inconclusive check gives its reason.
+    assert!(err("op = \">=\"", "op = \">=\"\nif_false = \"inconclusive\"").contains("field `check[1].reason`"));
+    ok("op = \">=\"", "op = \">=\"\nif_false = \"inconclusive\"\nreason = \"slow\"");
+    ok("op = \">=\"", "op = \">=\"\nif_false = \"fails\"");
+    // The paper's threshold relaxes a constant one only.
+    assert!(err("of = \"gd.loss\"", "of = \"gd.loss\"\npaper_value = 1.0").contains("field `check[1].paper_value`"));
+    // Unknown quantities, on either side, with the line.
+    let e = err("quantity = \"gd.loss\"", "quantity = \"gd.los\"");
+    assert!(e.contains("t.toml line 17") && e.contains("field `check[0].quantity`") && e.contains("allowed:"), "{e}");
+    let e = err("of = \"gd.loss\"", "of = \"gd.los\"");
+    assert!(e.contains("field `check[1].of`") && e.contains("unknown quantity `gd.los`"), "{e}");
+    // The run names are the setting's optimizers.
+    let sign = "train = { steps = 1000 }\noptimizers = [{ kind = \"sign-gd\", eta = 0.001, decay = \"constant\" }]";
+    let e = load_error(&synthetic_with("train = { steps = 1000 }", sign));
+    assert!(e.contains("unknown quantity `gd.loss`") && e.contains("<run> one of {sign-gd}"), "{e}");
+    // Headline lines name checks of the file.
+    let headline = |checks: &str| format!("{SYNTHETIC}[[headline]]\nline = 1\nstatement = \"s\"\nchecks = {checks}\n");
+    loads(&headline("[\"gd converges\"]"));
+    assert!(load_error(&headline("[]")).contains("field `headline[0].checks`: list at least one"));
+    assert!(load_error(&headline("[\"gd diverges\"]")).contains("no [[check]] has what = \"gd diverges\""));
+    // Orderings of at least two items; a known test scale; an id.
+    let two = ok("\"0.45\", \"gd = gd.loss\"", "\"gd = gd.loss\"");
+    assert_eq!(two.orderings[0].items.len(), 2);
+    assert!(err("\"0.45\", \"gd = gd.loss\"", "").contains("field `ordering[0].items`"));
+    assert!(err("scale = \"reduced\"", "scale = \"tiny\"").contains("field `test.scale`"));
+    assert_eq!(ok("scale = \"reduced\"", "scale = \"full\"").scale_label(Scale::Test), "full");
+    assert!(err("id = \"synthetic\"", "id = \" \"").contains("field `id`"));
+    assert!(err("[[check]]\nwhat = \"gd converges\"", "[[nocheck]]\nwhat = \"gd converges\"").contains("t.toml"));
+}
+
+/// A convex-certificate claim: one seed is enough, no check is required, and zero seeds are
+/// refused.
+const CONVEX: &str = r#"
+id = "convex"
+title = "convex"
+reference = "test"
+statement = "test"
+kind = "convex-certificate"
+expected = "holds"
+seeds = 1
+[test]
+scale = "full"
+seeds = 1
+"#;
+
+#[test]
+fn non_training_claims_need_one_seed_and_no_check() {
+    let t = loads(CONVEX);
+    assert_eq!((t.seed_list(Scale::Full), t.seed_list(Scale::Test)), (vec![1], vec![1]));
+    assert!(t.checks.is_empty());
+    assert!(load_error(&CONVEX.replacen("seeds = 1", "seeds = 0", 1)).contains("field `seeds`: >= 1"));
+    let test_zero = CONVEX.replacen("scale = \"full\"\nseeds = 1", "scale = \"full\"\nseeds = 0", 1);
+    assert!(load_error(&test_zero).contains("field `seeds`: >= 1"));
+    // A training claim needs a check.
+    let training = CONVEX.replacen("convex-certificate", "training", 1).replace("seeds = 1", "seeds = 10");
+    let training = training.replacen("scale = \"full\"\nseeds = 10", "scale = \"full\"\nseeds = 3", 1);
+    assert!(load_error(&training).contains("field `check`: a training claim needs at least one"));
+    // Certificate quantities only.
+    let check = "[[check]]\nwhat = \"w\"\nquantity = \"certificate.max_radius\"\nop = \"<=\"\nvalue = 1e-6\n";
+    loads(&format!("{CONVEX}{check}"));
+    assert!(load_error(&format!("{CONVEX}{}", check.replace("max_radius", "radius"))).contains("unknown quantity"));
+}
+
+#[test]
+fn seeds_settings_and_labels_of_a_theorem_file() {
+    let t = loads(SYNTHETIC);
+    let base = Setting::default().seed;
+    assert_eq!(t.seed_list(Scale::Full), (base..base + 10).collect::<Vec<_>>());
+    assert_eq!(t.seed_list(Scale::Test), (base..base + 3).collect::<Vec<_>>());
+    assert_eq!((t.scale_label(Scale::Test), t.scale_label(Scale::Full)), ("reduced", "full"));
+    assert_eq!(t.checks[1].factor, 1.0, "the default factor");
+    let text = synthetic_with("[setting]\n", "seeds = 12\n[setting]\nseed = 5\ndata = { d = 300, n = 40 }\n")
+        .replacen("note = \"hand-made measurements\"", "seeds = 4\nsetting = { data = { d = 200 } }", 1)
+        + "[paper_setting]\nmodel = { lambda = 0.01 }\n";
+    let t = loads(&text);
+    assert_eq!((t.seed_list(Scale::Full), t.seed_list(Scale::Test)), ((5..17).collect(), (5..9).collect()));
+    // [test.setting] merges into [setting] (keeping `n`) at the test scale only; [paper_setting]
+    // goes on top of both.
+    let dims = |s: Setting| (s.data.d, s.data.n, s.model.lambda);
+    let lambda = Setting::default().model.lambda;
+    assert_eq!(dims(t.setting(Scale::Test, "t.toml").unwrap()), (200, 40, lambda));
+    assert_eq!(dims(t.setting(Scale::Full, "t.toml").unwrap()), (300, 40, lambda));
+    assert_eq!(dims(t.paper_setting(Scale::Test, "t.toml").unwrap().unwrap()), (200, 40, 0.01));
+    assert_eq!(dims(t.paper_setting(Scale::Full, "t.toml").unwrap().unwrap()), (300, 40, 0.01));
+    assert!(loads(SYNTHETIC).paper_setting(Scale::Full, "t.toml").is_none());
+    // A setting error names the tables it came from.
+    let bad = |text: &str, scale: Scale, paper: bool| {
+        let t = loads(text);
+        let r = if paper { t.paper_setting(scale, "t.toml").unwrap() } else { t.setting(scale, "t.toml") };
+        r.expect_err("an invalid setting").to_string()
+    };
+    let bad_test = text.replacen("d = 200", "d = 0", 1);
+    assert!(bad(&bad_test, Scale::Test, false).contains("t.toml: [setting] with [test.setting]:"));
+    assert!(bad(&bad_test, Scale::Test, true).contains("[setting] with [test.setting] and [paper_setting]:"));
+    let bad_full = text.replacen("d = 300", "d = 0", 1).replacen("d = 200", "d = 0", 1);
+    assert!(bad(&bad_full, Scale::Full, false).contains("t.toml: [setting]: "));
+    assert!(bad(&bad_full, Scale::Full, true).contains("t.toml: [setting] with [paper_setting]:"));
+    // Lines of the file.
+    assert_eq!(t.at_line("t.toml", "paper_setting"), format!("t.toml line {}", text.lines().position(|l| l.contains("paper_setting")).unwrap() + 1));
+    assert_eq!(t.at_line("t.toml", "no such text"), "t.toml");
+    assert_eq!(loads(SYNTHETIC).at_line("t.toml", "id = "), "t.toml line 2");
+}
+
+#[test]
+fn certified_quantities_make_the_checker_certify() {
+    use adamgap::claims::theorem::is_certified;
+    assert!(is_certified("certified.gd.test_error") && !is_certified("gd.test_error"));
+    assert!(!loads(SYNTHETIC).uses_certified());
+    let on = |from: &str, to: &str| loads(&synthetic_with(from, to)).uses_certified();
+    assert!(on("quantity = \"gd.loss\"", "quantity = \"certified.gd.test_error_upper\""));
+    assert!(on("of = \"gd.loss\"", "of = \"certified.gd.test_error_upper\""));
+}
+
+#[test]
+fn names_labels_and_expected_verdicts() {
+    use adamgap::claims::{ClaimKind, Expected};
+    assert_eq!(
+        [ClaimKind::Training, ClaimKind::ConvexCertificate, ClaimKind::Precision].map(ClaimKind::name),
+        ["training", "convex-certificate", "precision"]
+    );
+    let expected = [Expected::Holds, Expected::Fails, Expected::Inconclusive];
+    assert_eq!(expected.map(Expected::label), ["holds", "fails", "inconclusive"]);
+    let verdicts = [Verdict::Holds, Verdict::Fails, Verdict::Inconclusive("why".into())];
+    for (i, e) in expected.iter().enumerate() {
+        for (j, v) in verdicts.iter().enumerate() {
+            assert_eq!(e.matches(v), i == j, "{e:?} {v:?}");
+        }
+    }
+    assert_eq!(
+        [Op::Le, Op::Lt, Op::Ge, Op::Gt, Op::Eq, Op::WithinFactor].map(Op::symbol),
+        ["<=", "<", ">=", ">", "==", "within-factor"]
+    );
+}
+
+#[test]
+fn the_theorem_files_of_a_folder() {
+    let (_tmp, dir) = scratch("files");
+    for f in ["b.toml", "a.toml", "c.txt", "d.toml.bak"] {
+        std::fs::write(dir.join(f), "").expect("write");
+    }
+    let files = adamgap::claims::theorem::files_in(&dir).expect("listed");
+    assert_eq!(files, [dir.join("a.toml"), dir.join("b.toml")]);
+    assert!(adamgap::claims::theorem::files_in(&dir.join("nowhere")).is_err());
+}
+
+/// The quantity names each claim kind accepts, and the allowed forms it lists otherwise.
+#[test]
+fn known_quantities_by_claim_kind() {
+    use adamgap::claims::ClaimKind::{ConvexCertificate, Precision, Training};
+    use adamgap::claims::measure::known_quantity;
+    let runs = ["gd".to_string(), "sign-gd".to_string()];
+    let ok = |kind, name: &str| known_quantity(kind, &runs, name).is_ok();
+    for name in [
+        "gd.test_error",
+        "sign-gd.steps",
+        "gd.feature_reach_step",
+        "init.loss",
+        "predicted.noise_l1",
+        "predicted.noise_init_scale",
+        "data.noise_l1_mean",
+        "data.overlapping_pairs",
+        "distance.gd.sign-gd",
+        "convex_radius.sign-gd.gd",
+        "certified.gd.test_error_upper",
+        "certified.init.objective_lower",
+    ] {
+        assert!(ok(Training, name), "{name}");
+    }
+    for name in [
+        "adam.test_error",
+        "gd.radius",
+        "gd.tets_error",
+        "init.steps",
+        "predicted.noise",
+        "data.loss",
+        "distance.gd.adam",
+        "distance.adam.gd",
+        "convex_radius.gd",
+        "certified.adam.test_error_upper",
+        "certified.gd.test_error",
+        "certified.distance_lower.gd.sign-gd",
+        "certificate.max_radius",
+        "precision.verdicts_agree",
+        "gd",
+        "a.b.c.d.e",
+    ] {
+        assert!(!ok(Training, name), "{name}");
+    }
+    let gd_adam = ["gd".to_string(), "adam".to_string()];
+    assert!(known_quantity(Training, &gd_adam, "certified.distance_lower.gd.adam").is_ok());
+    assert!(known_quantity(Training, &gd_adam, "certified.distance_lower.adam.gd").is_err());
+    assert!(known_quantity(Training, &["gd".to_string()], "certified.distance_lower.gd.adam").is_err());
+    assert!(known_quantity(Training, &["adam".to_string()], "certified.distance_lower.gd.adam").is_err());
+    for name in ["certificate.max_radius", "certificate.adamw_distance_lower", "certificate.gd.radius"] {
+        assert!(ok(ConvexCertificate, name), "{name}");
+    }
+    for name in ["certificate..radius", "certificate.radius", "gd.test_error", "certificate"] {
+        assert!(!ok(ConvexCertificate, name), "{name}");
+    }
+    for name in ["precision.verdicts_agree", "precision.gd.final_distance", "precision.sign-gd.verdicts_agree"] {
+        assert!(ok(Precision, name), "{name}");
+    }
+    for name in ["precision.final_distance", "precision.adam.final_distance", "precision.gd.loss", "gd.loss"] {
+        assert!(!ok(Precision, name), "{name}");
+    }
+    let allowed = |kind, name: &str| known_quantity(kind, &runs, name).expect_err("unknown");
+    let t = allowed(Training, "x.y");
+    assert!(t.contains("<run>.{train_error,test_error,") && t.contains("noise_growth_at_reach}") && t.contains("{gd,sign-gd}"));
+    assert!(!t.contains("radius}"), "a training run has no radius: {t}");
+    assert!(allowed(ConvexCertificate, "x").starts_with("certificate.{max_radius,"));
+    assert!(allowed(Precision, "x").contains("with <run> one of {gd,sign-gd}"));
+}
+
+#[test]
+fn training_quantities_are_those_that_change_with_training() {
+    use adamgap::claims::measure::is_training_quantity;
+    for name in ["gd.loss", "distance.gd.adam", "convex_radius.gd.adam", "certified.gd.test_error_upper"] {
+        assert!(is_training_quantity(name), "{name}");
+    }
+    for name in ["predicted.noise_l1", "data.noise_l1_mean", "init.loss", "certificate.max_radius"] {
+        assert!(!is_training_quantity(name), "{name}");
+    }
+}
+
+/// Two optimizers on three seeds: every seed is its own experiment and every optimizer its own
+/// run (the checker's cache is keyed by both), at initialization too.
+#[test]
+fn each_seed_and_optimizer_is_its_own_run() {
+    let text = SMALL_CLAIM.replace(
+        "optimizers = [{ kind = \"gd\", eta = 1e9 }]",
+        "optimizers = [{ kind = \"gd\", eta = 1.0 }, { kind = \"sign-gd\", eta = 0.001, decay = \"constant\" }]",
+    ) + "[[check]]\nwhat = \"the runs part\"\nquantity = \"distance.gd.sign-gd\"\nop = \">\"\nvalue = 0.0\n"
+        + "[[check]]\nwhat = \"sign GD moves\"\nquantity = \"sign-gd.weight_norm\"\nop = \">\"\nof = \"init.weight_norm\"\n";
+    let t = Theorem::from_toml_str(&text, "small.toml").expect("valid");
+    let r = Checker::new().check(&t, "small.toml", Scale::Test).expect("checked");
+    let init: Vec<f64> = r.seeds.iter().map(|s| s.quantities["init.weight_norm"]).collect();
+    assert!(init[0] != init[1] && init[1] != init[2] && init[0] != init[2], "one initialization per seed: {init:?}");
+    for s in &r.seeds {
+        assert!(s.quantities["distance.gd.sign-gd"] > 0.0, "{:?}", s.quantities);
+        // At initialization every run is W^(0): no distance, and sign GD's weight norm is the initial one.
+        let [_, apart, moves] = &s.checks[..] else { panic!("three checks") };
+        assert_eq!(apart.at_init.as_ref().and_then(|a| a.value), Some(0.0));
+        assert_eq!(moves.at_init.as_ref().and_then(|a| a.value), Some(s.quantities["init.weight_norm"]));
+    }
+}
+
+/// A check on a certified quantity makes the checker certify the final weights (and `W^(0)`).
+#[test]
+fn certified_checks_are_measured() {
+    let text = SMALL_CLAIM.replace("eta = 1e9", "eta = 1.0")
+        + "[[check]]\nwhat = \"certified\"\nquantity = \"certified.gd.train_error_upper\"\nop = \"<=\"\nvalue = 1.0\n"
+        + "holds_at_init = \"an upper bound of at most 1 holds for any weights\"\n";
+    let t = Theorem::from_toml_str(&text, "small.toml").expect("valid");
+    let r = Checker::new().check(&t, "small.toml", Scale::Test).expect("checked");
+    for s in &r.seeds {
+        let upper = s.quantities.get("certified.gd.train_error_upper").copied();
+        assert!(upper.is_some_and(|u| (0.0..=1.0).contains(&u)), "{:?}", s.quantities);
+        let at_init = s.checks[1].at_init.as_ref().and_then(|a| a.value);
+        assert!(at_init.is_some_and(|u| (0.0..=1.0).contains(&u)), "{:?}", s.checks[1]);
+    }
+}
+
+/// The measurement at initialization is every run cut to step 0 with a step-budget stop, even
+/// where `W^(0)` itself is not finite: there no run has diverged yet (the trained runs report the
+/// divergence, at step 0).
+#[test]
+fn the_runs_at_initialization_took_no_step() {
+    let text = SMALL_CLAIM.replace("model = { m = 4 }", "model = { m = 4, sigma0 = 1e200 }")
+        + "[[check]]\nwhat = \"no divergence\"\nquantity = \"gd.diverged\"\nop = \"==\"\nvalue = 0.0\n";
+    let t = Theorem::from_toml_str(&text, "small.toml").expect("valid");
+    let r = Checker::new().check(&t, "small.toml", Scale::Test).expect("checked");
+    for s in &r.seeds {
+        assert_eq!(s.quantities["gd.diverged"], 1.0);
+        assert_eq!(s.checks[1].at_init.as_ref().and_then(|a| a.value), Some(0.0), "{:?}", s.checks[1]);
+    }
+}
