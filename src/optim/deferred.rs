@@ -88,11 +88,6 @@ impl Deferred {
         Self { rows, width, bound, state: [Vec::new(), Vec::new()], pending: Vec::new(), within }
     }
 
-    /// The deferred rows.
-    pub fn rows(&self) -> &[u32] {
-        &self.rows
-    }
-
     /// Steps not yet applied to the deferred rows.
     pub fn pending(&self) -> usize {
         self.pending.len()
@@ -248,6 +243,7 @@ mod tests {
                 let mut update = opt_a.begin_step(lambda);
                 deferred.push(update.consts());
                 update.par_apply(&mut wa, &ga);
+                assert_eq!(deferred.pending(), t - 7 * ((t - 1) / 7), "steps since the last catch-up");
                 if t % 7 == 0 || t == 40 {
                     assert!(deferred.catch_up(&mut lazy));
                     assert_eq!(deferred.pending(), 0);

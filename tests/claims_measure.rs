@@ -1,0 +1,293 @@
+//! The measurements behind the claims, read directly: every quantity a claim's checks can name is
+//! compared with the run, the certificate or the audit it comes from, on settings small enough to
+//! take milliseconds (the snapshot tests of `tests/claims.rs` see only the quantities the theorem
+//! files read, at test scale, in about a minute).
+
+use adamgap::claims::measure::measure_convex;
+use adamgap::setting::{ActivationKind, Setting};
+use adamgap::train::Experiment;
+
+/// A linear-activation setting small enough for the convex certificate in a test: d = 60, n = 16,
+/// s = 6, m = 3, 200 test points, lambda = 0.05.
+fn small_linear() -> Setting {
+    let mut s = Setting::default();
+    s.data.d = 60;
+    s.data.n = 16;
+    s.data.s = 6;
+    s.data.test_size = 200;
+    s.model.m = 3;
+    s.model.lambda = 0.05;
+    s.model.activation = ActivationKind::Linear;
+    s
+}
+
+/// The convex certificate's quantities are the certificate's own numbers: every default run
+/// converged, is consistent with the high-precision minimizer and moved; every test prediction is
+/// certified; the radii are small and positive.
+#[test]
+fn convex_measurement_reads_the_certificate() {
+    let s = small_linear();
+    let m = measure_convex(&s).expect("certified");
+    assert_eq!(m.inconclusive, None);
+    let q = |k: &str| *m.quantities.get(k).unwrap_or_else(|| panic!("{k} missing: {:?}", m.quantities));
+    assert_eq!(q("certificate.test_size"), 200.0);
+    assert_eq!(q("certificate.uncertified_predictions"), 0.0);
+    assert_eq!(q("certificate.disagreements"), 0.0);
+    assert_eq!(q("certificate.inconsistent_runs"), 0.0);
+    assert_eq!(q("certificate.runs_not_converged"), 0.0);
+    let max = q("certificate.max_radius");
+    assert!(max > 0.0 && max <= 1e-6, "max radius {max}");
+    assert!(q("certificate.minimizer_radius") < max);
+    assert!(q("certificate.adamw_distance_lower") > 0.0);
+    // One radius per run, the largest is max_radius; every optimizer run is listed and moved.
+    let radii: Vec<f64> = m
+        .quantities
+        .iter()
+        .filter(|(k, _)| k.ends_with(".radius") && *k != "certificate.minimizer_radius")
+        .map(|(_, v)| *v)
+        .collect();
+    assert!(radii.len() >= 8, "{radii:?}");
+    assert_eq!(radii.iter().copied().fold(0.0, f64::max), max);
+    assert!(m.runs.len() >= 7, "{:?}", m.runs);
+    for r in &m.runs {
+        assert!(r.steps > 0 && r.moved, "{r:?}");
+        assert!(matches!(r.stop, adamgap::optim::StopReason::GradTol { .. }), "{r:?}");
+    }
+}
+
+/// Only the linear activation is convex: any other gives no quantity and an inconclusive reason.
+#[test]
+fn convex_measurement_needs_the_linear_activation() {
+    let mut s = small_linear();
+    s.model.activation = ActivationKind::PolyRelu;
+    let m = measure_convex(&s).expect("no error");
+    assert!(m.quantities.is_empty(), "{:?}", m.quantities);
+    assert!(m.inconclusive.as_deref().is_some_and(|r| r.contains("linear")), "{:?}", m.inconclusive);
+}
+
+/// Convex runs whose weights overflow: the measurement is inconclusive with the reason (and still
+/// shows the certificate's numbers), not an error that would stop `adamgap check`.
+#[test]
+fn a_diverged_convex_run_is_inconclusive() {
+    let mut s = small_linear();
+    s.model.sigma0 = 1e200;
+    let m = measure_convex(&s).expect("no error");
+    let why = m.inconclusive.clone().expect("inconclusive");
+    assert!(why.starts_with("a convex run diverged ("), "{why}");
+    assert!(m.quantities["certificate.runs_not_converged"] > 0.0, "{:?}", m.quantities);
+    assert!(m.runs.iter().any(|r| matches!(r.stop, adamgap::optim::StopReason::Diverged { .. })), "{:?}", m.runs);
+}
+
+/// The precision audit's quantities, each recomputed from the audit's runs: the binary64 and
+/// double-double runs' relative distance (last and largest), the one-ulp twins' test-error range and
+/// largest relative distance, the verdict agreement, and two runs listed per optimizer.
+#[test]
+fn precision_measurement_reads_the_audit() {
+    use adamgap::precision::audit::{AuditSetting, audit};
+    let mut s = Setting::default();
+    s.data.d = 100;
+    s.data.n = 10;
+    s.data.s = 10;
+    s.data.test_size = 100;
+    s.model.m = 4;
+    s.train.steps = 60;
+    let m = adamgap::claims::measure::measure_precision(&s).expect("audited");
+    let a = audit(&AuditSetting { setting: s.clone(), headline: adamgap::claims::headline, twins: 4, ladder: None })
+        .expect("audited");
+    let q = |k: String| *m.quantities.get(&k).unwrap_or_else(|| panic!("{k} missing: {:?}", m.quantities));
+    assert_eq!(q("precision.verdicts_agree".into()), f64::from(u8::from(a.verdicts_agree)));
+    assert_eq!(m.runs.len(), 2 * a.optimizers.len());
+    for (k, o) in a.optimizers.iter().enumerate() {
+        let n = &o.name;
+        assert_eq!(q(format!("precision.{n}.verdicts_agree")), f64::from(u8::from(o.verdicts_agree)));
+        let last = *o.distance.last().expect("a distance per checkpoint");
+        let max = o.distance.iter().copied().fold(0.0, f64::max);
+        assert!(max > 0.0 && last > 0.0, "binary64 and double-double part: {:?}", o.distance);
+        assert_eq!(q(format!("precision.{n}.final_distance")), last);
+        assert_eq!(q(format!("precision.{n}.max_distance")), max);
+        let errors: Vec<f64> = o.twins.iter().map(|r| r.last.test_error).collect();
+        let (lo, hi) = errors.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), e| (l.min(*e), h.max(*e)));
+        assert_eq!(q(format!("precision.{n}.twin_test_error_spread")), hi - lo);
+        let twin: Vec<f64> = o.twins.iter().map(|r| r.weights.distance(&o.f64.weights) / o.f64.weights.norm()).collect();
+        assert!(twin.iter().all(|t| *t > 0.0 && *t < 1e-6), "twins start one ulp apart: {twin:?}");
+        assert_eq!(q(format!("precision.{n}.twin_final_distance")), twin.iter().copied().fold(0.0, f64::max));
+        assert_eq!(m.runs[2 * k].name, format!("{} (f64)", o.f64.name));
+        assert_eq!(m.runs[2 * k + 1].name, format!("{} (dd)", o.dd.name));
+        assert_eq!(m.runs[2 * k + 1].steps, o.dd.steps);
+    }
+}
+
+/// A small GD + Adam setting (d = 300, n = 40, s = 30, m = 8, 300 steps, 30 checkpoints).
+fn small_training() -> Setting {
+    let mut s = Setting::default();
+    s.data.d = 300;
+    s.data.n = 40;
+    s.data.s = 30;
+    s.data.test_size = 200;
+    s.model.m = 8;
+    s.train.steps = 300;
+    s.train.checkpoints = 30;
+    s
+}
+
+/// The checkpoint fields by name, written out here (not through the library's own table).
+fn fields(c: &adamgap::train::Checkpoint) -> Vec<(&'static str, f64)> {
+    let co = &c.coefficients;
+    vec![
+        ("train_error", c.train_error),
+        ("test_error", c.test_error),
+        ("objective", c.objective),
+        ("loss", c.loss),
+        ("grad_norm", c.grad_norm_l2),
+        ("grad_norm_l1", c.grad_norm_l1),
+        ("weight_norm", c.weight_norm),
+        ("feature_max", co.feature_max),
+        ("feature_max_plus", co.feature_max_per_class[0]),
+        ("feature_max_minus", co.feature_max_per_class[1]),
+        ("noise_min_max", co.noise_min_max),
+        ("noise_max_max", co.noise_max_max),
+    ]
+}
+
+/// Every quantity of a training measurement against the runs and the data it comes from: the
+/// setting's predictions, the data's statistics, `init.*`, each run's fields, stage-I growth, the
+/// feature crossing (reached and not), the series, the pairwise distances and radii.
+#[test]
+fn training_measurement_reads_the_runs() {
+    use adamgap::claims::measure::measure_runs;
+    use adamgap::model::Coefficients;
+    let s = small_training();
+    let exp = Experiment::new(&s).expect("valid");
+    let runs = exp.run_all(&|_, _| {});
+    let refs: Vec<&adamgap::train::Run> = runs.iter().collect();
+    let gd = &runs[0];
+    assert_eq!((gd.name.as_str(), runs[1].name.as_str()), ("gd", "adam"));
+    // A level GD's feature crosses after its first checkpoint.
+    let level = 0.5 * (gd.trace[0].coefficients.feature_max + gd.last.coefficients.feature_max);
+    let m = measure_runs(&exp, &refs, Some(level));
+    let q = |k: &str| *m.quantities.get(k).unwrap_or_else(|| panic!("{k} missing: {:?}", m.quantities.keys()));
+
+    let (n, sp, d, ss) = (40.0, s.data.sigma_p, 300.0, 30.0);
+    assert_eq!(q("predicted.noise_l1"), ss * sp * (2.0 / std::f64::consts::PI).sqrt());
+    assert_eq!(q("predicted.noise_init_scale"), s.model.sigma0 * ss.sqrt() * sp);
+    assert_eq!(q("data.supports_per_coordinate"), n * ss / (d - 1.0));
+    let l1: f64 = (0..exp.train.len())
+        .map(|i| {
+            let (idx, val) = exp.train.noise.row(i);
+            idx.iter().zip(val).filter(|(k, _)| **k != 0).map(|(_, v)| v.abs()).sum::<f64>()
+        })
+        .sum::<f64>()
+        / n;
+    assert!((q("data.noise_l1_mean") - l1).abs() <= 1e-12 * l1, "{} vs {l1}", q("data.noise_l1_mean"));
+    let o = exp.overlap();
+    assert!(o.pairs_total == 780 && o.pairs_overlapping > 0);
+    assert_eq!(q("data.overlapping_pairs"), o.pairs_overlapping as f64 / 780.0);
+    for (f, v) in fields(&gd.trace[0]) {
+        assert_eq!(q(&format!("init.{f}")), v, "init.{f}");
+    }
+
+    for run in &runs {
+        let k = &run.name;
+        let g = |f: &str| q(&format!("{k}.{f}"));
+        for (f, v) in fields(&run.last) {
+            assert_eq!(g(f), v, "{k}.{f}");
+            let series = &m.series[&format!("{k}.{f}")];
+            assert_eq!(series.len(), run.trace.len());
+            for (c, (step, value)) in run.trace.iter().zip(series) {
+                let want = fields(c).into_iter().find(|(g, _)| *g == f).unwrap().1;
+                assert_eq!((*step, *value), (c.step, want), "{k}.{f}");
+            }
+        }
+        assert_eq!(g("steps"), 300.0);
+        assert_eq!(g("grad_norm_max"), run.trace.iter().map(|c| c.grad_norm_l2).fold(0.0, f64::max));
+        assert_eq!(g("diverged"), 0.0);
+        assert_eq!(g("distance_from_init"), run.weights.distance(&exp.init));
+        assert_eq!(g("reversed"), f64::from(u8::from(run.feature_reversal_step.is_some())));
+        match run.feature_reversal_step {
+            Some(step) => assert_eq!(g("reversal_step"), step as f64),
+            None => assert_eq!(m.missing[&format!("{k}.reversal_step")], format!("{k}'s feature never reversed in 300 steps")),
+        }
+        // Stage-I growth from the coefficients at W^(0) and at the end, per step in units of eta.
+        let (c0, c1) = (Coefficients::of(&exp.init, &exp.train), Coefficients::of(&run.weights, &exp.train));
+        let te = 300.0 * run.optimizer.eta();
+        let active: Vec<f64> = c0.rho.iter().zip(c1.rho.iter()).filter(|(a, _)| **a > 0.0).map(|(a, b)| b - a).collect();
+        assert!(!active.is_empty() && active.len() < c0.rho.len());
+        let noise = active.iter().sum::<f64>() / active.len() as f64 / te;
+        let feature = c0.gamma.iter().zip(c1.gamma.iter()).map(|(a, b)| (b - a).abs()).fold(0.0, f64::max) / te;
+        assert!((g("noise_growth_per_step") - noise).abs() <= 1e-12 * noise.abs(), "{k}: {} vs {noise}", g("noise_growth_per_step"));
+        assert!((g("feature_growth_per_step") - feature).abs() <= 1e-12 * feature, "{k}");
+        assert_eq!(g("growth_ratio"), g("noise_growth_per_step") / g("feature_growth_per_step"));
+        assert_eq!(m.runs.iter().filter(|r| &r.name == k).count(), 1);
+    }
+
+    // GD's feature crossing: the first checkpoint at or above the level, and the one before it.
+    let p = gd.trace.iter().position(|c| c.coefficients.feature_max >= level).expect("crossed");
+    assert!(p > 0);
+    assert_eq!(q("gd.feature_reach_step"), gd.trace[p].step as f64);
+    assert_eq!(q("gd.feature_reach_after_step"), gd.trace[p - 1].step as f64);
+    let at = gd.trace[p].coefficients.noise_max_max;
+    assert_eq!(q("gd.noise_max_at_reach"), at);
+    assert_eq!(q("gd.noise_growth_at_reach"), at / gd.trace[0].coefficients.noise_max_max);
+    // Pairs: the distance between the final weights and the strong-convexity radius.
+    assert_eq!(q("distance.gd.adam"), gd.weights.distance(&runs[1].weights));
+    assert_eq!(q("convex_radius.gd.adam"), (gd.last.grad_norm_l2 + runs[1].last.grad_norm_l2) / s.model.lambda);
+    assert!(!m.quantities.contains_key("distance.adam.gd"));
+
+    // A level never reached: the three crossing quantities are missing, with the reason.
+    let m = measure_runs(&exp, &refs, Some(1e9));
+    for f in ["feature_reach_step", "noise_max_at_reach", "noise_growth_at_reach"] {
+        assert_eq!(m.missing[&format!("adam.{f}")], "adam's feature_max never reached 1000000000 in 300 steps");
+        assert!(!m.quantities.contains_key(&format!("adam.{f}")));
+    }
+    assert!(!m.quantities.contains_key("gd.feature_reach_after_step"));
+    // No level: no crossing quantity at all; no weight decay: no strong-convexity radius.
+    let m = measure_runs(&exp, &refs, None);
+    assert!(!m.quantities.keys().chain(m.missing.keys()).any(|k| k.contains("reach")));
+    let mut s0 = small_training();
+    s0.model.lambda = 0.0;
+    let exp0 = Experiment::new(&s0).expect("valid");
+    let runs0 = exp0.run_all(&|_, _| {});
+    let m = measure_runs(&exp0, &runs0.iter().collect::<Vec<_>>(), None);
+    assert!(m.quantities.contains_key("distance.gd.adam") && !m.quantities.contains_key("convex_radius.gd.adam"));
+}
+
+/// Stage-I growth is not defined for a run of no steps or with non-finite weights; a diverged run
+/// reads `diverged = 1`.
+#[test]
+fn growth_needs_steps_and_finite_weights() {
+    use adamgap::claims::measure::measure_runs;
+    // A run cut to step 0 (as the checker's measurement at initialization is).
+    let exp = Experiment::new(&small_training()).expect("valid");
+    let mut runs = exp.run_all(&|_, _| {});
+    for r in &mut runs {
+        r.steps = 0;
+        r.weights = exp.init.clone();
+    }
+    let m = measure_runs(&exp, &runs.iter().collect::<Vec<_>>(), None);
+    assert_eq!(m.quantities["gd.steps"], 0.0);
+    assert!(!m.quantities.keys().any(|k| k.contains("growth")), "{:?}", m.quantities.keys());
+    let mut s = small_training();
+    s.optimizers = vec![adamgap::setting::OptimizerSetting::Gd { eta: 1e9 }];
+    let exp = Experiment::new(&s).expect("valid");
+    let runs = exp.run_all(&|_, _| {});
+    let m = measure_runs(&exp, &runs.iter().collect::<Vec<_>>(), None);
+    assert_eq!(m.quantities["gd.diverged"], 1.0);
+    // Non-finite final weights (one entry is enough): no growth.
+    let mut runs = runs;
+    runs[0].weights.as_mut_slice()[7] = f64::NAN;
+    let m = measure_runs(&exp, &runs.iter().collect::<Vec<_>>(), None);
+    assert!(!m.quantities.keys().any(|k| k.contains("growth")), "{:?}", m.quantities.keys());
+}
+
+/// Dense noise has `d - 1` nonzero coordinates besides the first: the predicted growth and the
+/// supports per coordinate use it.
+#[test]
+fn dense_noise_predictions() {
+    use adamgap::claims::measure::{predicted_noise_l1, supports_per_coordinate};
+    let mut s = small_training();
+    s.data.noise = adamgap::setting::NoiseKind::Dense;
+    assert_eq!(predicted_noise_l1(&s), 299.0 * s.data.sigma_p * (2.0 / std::f64::consts::PI).sqrt());
+    assert_eq!(supports_per_coordinate(&s), 40.0);
+    s.data.noise = adamgap::setting::NoiseKind::Sparse;
+    assert_eq!(supports_per_coordinate(&s), 40.0 * 30.0 / 299.0);
+}
