@@ -58,7 +58,7 @@ pub fn write(dir: &std::path::Path, exp: &Experiment, runs: &[Run], verdicts: &[
     write_with(dir, exp, runs, verdicts, "")
 }
 
-/// [`write`] with `extra` Markdown appended to `report.md` (the certified endpoints' section of
+/// [`write()`] with `extra` Markdown appended to `report.md` (the certified endpoints' section of
 /// `adamgap run --certify`).
 pub fn write_with(
     dir: &std::path::Path,

@@ -7,7 +7,7 @@
 //! [`ClaimKind`]) through [`measure`]; [`evaluate`] turns the checks into a [`Verdict`] by the one
 //! verdict rule ([`evaluate::verdict`]); [`report`] renders the [`ClaimReport`] that `adamgap check`
 //! prints and `tests/claims.rs` snapshots. [`path`] measures a claim on the cells of a sweep grid
-//! along one axis (`kind = "path"`), the cells coming from a [`path::PathSource`]. [`headline`] gives the verdict lines of `adamgap run`
+//! along one axis (`kind = "path"`), the cells coming from a [`path::PathSource`]. [`headline()`] gives the verdict lines of `adamgap run`
 //! from the same theorem files' checks. See `docs/claims.md` and `docs/methodology.md`.
 
 pub mod checker;

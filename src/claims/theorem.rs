@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::setting::Setting;
 
 /// What a claim measures; the checker dispatches on it (one match arm per kind in
-/// [`super::Checker::measure`]).
+/// `Checker::measure_all` in `checker.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClaimKind {

@@ -7,10 +7,10 @@
 //! So for any given weights this module certifies, with outward rounding throughout:
 //!
 //! * the training and test error **exactly**: every margin `y_i f(W, x_i)` gets a certified sign
-//!   ([`margins`]); a margin whose enclosure contains 0 is resolved by the exact dyadic margin, or,
+//!   (module `margins`); a margin whose enclosure contains 0 is resolved by the exact dyadic margin, or,
 //!   beyond [`EndpointOptions::fallback_limit`], reported as undecided (never guessed), and the
 //!   error rate is then a bound `[lower, upper]`;
-//! * enclosures of the objective `L(W)` and of `||grad L(W)||_2` ([`objective`]);
+//! * enclosures of the objective `L(W)` and of `||grad L(W)||_2` (module `objective`);
 //! * the coefficient summaries `max_r gamma` per class, `min_i max_r rho`, `max_i max_r rho` as
 //!   exact numbers ([`ExactCoefficients`]);
 //! * a lower bound on `||W_a - W_b||_F` ([`distance`]).

@@ -132,7 +132,8 @@ pub const STAGE_ONE_STEPS: usize = 50;
 
 /// Runs one cell: the headline's JSON summary (`crate::report::json_summary`) with the cell's
 /// id, index, axis values and the grid hash; per run also `moved` (whether it left `W^(0)`) and,
-/// for Adam, `stage_one` ([`stage_one`]); timings go to `timing`, which the merge drops.
+/// for Adam, `stage_one` (the private function of that name in this file); timings go to
+/// `timing`, which the merge drops.
 pub fn run_cell(grid: &Grid, cell: &Cell) -> Result<Value> {
     run_cell_steps(grid, cell, cell.setting.train.steps)
 }
