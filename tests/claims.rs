@@ -1089,10 +1089,29 @@ fn the_report_of_hand_made_measurements_reads() {
         s.init = Some(measured(&[("gd.loss", init_loss), ("adam.loss", init_loss)]));
         s
     };
-    let r = evaluate(&t, "synthetic.toml", Scale::Test, vec![seed(3, 0.75, 0.5, 0.3), seed(4, 0.25, 0.25, 0.7)]);
+    let mut r = evaluate(&t, "synthetic.toml", Scale::Test, vec![seed(3, 0.75, 0.5, 0.3), seed(4, 0.25, 0.25, 0.7)]);
     let json = serde_json::to_string_pretty(&r.json()).expect("json");
     insta::assert_snapshot!(
         "report_synthetic_mismatch",
+        format!("{}\n---\n{}\n---\n{}\n---\n{json}", r.line(), r.seeds_line(), r.summary())
+    );
+
+    // The same claim also read under the paper's setting (a nested override), one check certified
+    // in exact arithmetic: the report says which checks are proofs and which float observations.
+    let text = text.replace("[test]", "[paper_setting]\nmodel = { lambda = 0.01 }\ntrain = { steps = 2000 }\n[test]")
+        + "[[check]]\nwhat = \"certified: gd fits\"\nquantity = \"certified.gd.train_error_upper\"\nop = \"==\"\nvalue = 0.0\n";
+    let t = Theorem::from_toml_str(&text, "synthetic.toml").expect("valid");
+    let with_certified = |seed_no, gd, adam, init_loss| {
+        let mut s = seed(seed_no, gd, adam, init_loss);
+        s.m.quantities.insert("certified.gd.train_error_upper".into(), 0.0);
+        s
+    };
+    r = evaluate(&t, "synthetic.toml", Scale::Test, vec![with_certified(3, 0.75, 0.5, 0.3)]);
+    let paper = evaluate(&t, "synthetic.toml", Scale::Test, vec![with_certified(3, 0.25, 0.25, 0.3)]);
+    r.paper_setting = Some(adamgap::claims::report::PaperSettingReport::of(&t, paper));
+    let json = serde_json::to_string_pretty(&r.json()).expect("json");
+    insta::assert_snapshot!(
+        "report_synthetic_paper_setting",
         format!("{}\n---\n{}\n---\n{}\n---\n{json}", r.line(), r.seeds_line(), r.summary())
     );
 }

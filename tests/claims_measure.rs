@@ -251,8 +251,8 @@ fn training_measurement_reads_the_runs() {
     assert!(m.quantities.contains_key("distance.gd.adam") && !m.quantities.contains_key("convex_radius.gd.adam"));
 }
 
-/// Stage-I growth is not defined for a run of no steps or with non-finite weights; a diverged run
-/// reads `diverged = 1`.
+/// Stage-I growth is not defined for a run of no steps, with non-finite weights, or from
+/// `W^(0) = 0` (no initially active pair); a diverged run reads `diverged = 1`.
 #[test]
 fn growth_needs_steps_and_finite_weights() {
     use adamgap::claims::measure::measure_runs;
@@ -272,6 +272,12 @@ fn growth_needs_steps_and_finite_weights() {
     let runs = exp.run_all(&|_, _| {});
     let m = measure_runs(&exp, &runs.iter().collect::<Vec<_>>(), None);
     assert_eq!(m.quantities["gd.diverged"], 1.0);
+    // W^(0) = 0: no (i, r) is initially active (rho_{i,r}(0) > 0), so no noise growth is defined.
+    let mut zero = Experiment::new(&small_training()).expect("valid");
+    zero.init = adamgap::model::Weights::zeros(300, 8);
+    let trained = zero.run_all(&|_, _| {});
+    assert!(trained[0].steps == 300 && trained[0].weights.is_finite());
+    assert_eq!(adamgap::claims::measure::stage_one_growth(&zero, &trained[0]), None);
     // Non-finite final weights (one entry is enough): no growth.
     let mut runs = runs;
     runs[0].weights.as_mut_slice()[7] = f64::NAN;
