@@ -1097,13 +1097,16 @@ fn the_report_of_hand_made_measurements_reads() {
     );
 
     // The same claim also read under the paper's setting (a nested override), one check certified
-    // in exact arithmetic: the report says which checks are proofs and which float observations.
-    let text = text.replace("[test]", "[paper_setting]\nmodel = { lambda = 0.01 }\ntrain = { steps = 2000 }\n[test]")
+    // in exact arithmetic (the report says which checks are proofs and which float observations),
+    // no tracked quantity and nothing missing.
+    let text = text.replace("[track]\nquantities = [\"gd.loss\"]\n", "").replace("[test]", "[paper_setting]\nmodel = { lambda = 0.01 }\ntrain = { steps = 2000 }\n[test]")
         + "[[check]]\nwhat = \"certified: gd fits\"\nquantity = \"certified.gd.train_error_upper\"\nop = \"==\"\nvalue = 0.0\n";
     let t = Theorem::from_toml_str(&text, "synthetic.toml").expect("valid");
     let with_certified = |seed_no, gd, adam, init_loss| {
         let mut s = seed(seed_no, gd, adam, init_loss);
         s.m.quantities.insert("certified.gd.train_error_upper".into(), 0.0);
+        s.m.missing.clear();
+        s.m.quantities.insert("gd.feature_reach_step".into(), 500.0);
         s
     };
     r = evaluate(&t, "synthetic.toml", Scale::Test, vec![with_certified(3, 0.75, 0.5, 0.3)]);

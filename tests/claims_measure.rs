@@ -272,6 +272,13 @@ fn growth_needs_steps_and_finite_weights() {
     let runs = exp.run_all(&|_, _| {});
     let m = measure_runs(&exp, &runs.iter().collect::<Vec<_>>(), None);
     assert_eq!(m.quantities["gd.diverged"], 1.0);
+    // A run that ends where it started: growth 0 per step, and no ratio (0 / 0 is not a ratio).
+    let exp = Experiment::new(&small_training()).expect("valid");
+    let mut still = exp.run_all(&|_, _| {});
+    still[0].weights = exp.init.clone();
+    let m = measure_runs(&exp, &[&still[0]], None);
+    assert_eq!((m.quantities["gd.noise_growth_per_step"], m.quantities["gd.feature_growth_per_step"]), (0.0, 0.0));
+    assert!(!m.quantities.contains_key("gd.growth_ratio"), "{:?}", m.quantities.keys());
     // W^(0) = 0: no (i, r) is initially active (rho_{i,r}(0) > 0), so no noise growth is defined.
     let mut zero = Experiment::new(&small_training()).expect("valid");
     zero.init = adamgap::model::Weights::zeros(300, 8);
