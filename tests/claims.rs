@@ -856,9 +856,11 @@ fn seeds_settings_and_labels_of_a_theorem_file() {
     assert_eq!(t.seed_list(Scale::Test), (base..base + 3).collect::<Vec<_>>());
     assert_eq!((t.scale_label(Scale::Test), t.scale_label(Scale::Full)), ("reduced", "full"));
     assert_eq!(t.checks[1].factor, 1.0, "the default factor");
-    let text = synthetic_with("[setting]\n", "seeds = 12\n[setting]\nseed = 5\ndata = { d = 300, n = 40 }\n")
-        .replacen("note = \"hand-made measurements\"", "seeds = 4\nsetting = { data = { d = 200 } }", 1)
-        + "[paper_setting]\nmodel = { lambda = 0.01 }\n";
+    let text = synthetic_with("[setting]\n", "seeds = 12\n[setting]\nseed = 5\ndata = { d = 300, n = 40 }\n").replacen(
+        "note = \"hand-made measurements\"",
+        "seeds = 4\nsetting = { data = { d = 200 } }",
+        1,
+    ) + "[paper_setting]\nmodel = { lambda = 0.01 }\n";
     let t = loads(&text);
     assert_eq!((t.seed_list(Scale::Full), t.seed_list(Scale::Test)), ((5..17).collect(), (5..9).collect()));
     // [test.setting] merges into [setting] (keeping `n`) at the test scale only; [paper_setting]
@@ -883,7 +885,10 @@ fn seeds_settings_and_labels_of_a_theorem_file() {
     assert!(bad(&bad_full, Scale::Full, false).contains("t.toml: [setting]: "));
     assert!(bad(&bad_full, Scale::Full, true).contains("t.toml: [setting] with [paper_setting]:"));
     // Lines of the file.
-    assert_eq!(t.at_line("t.toml", "paper_setting"), format!("t.toml line {}", text.lines().position(|l| l.contains("paper_setting")).unwrap() + 1));
+    assert_eq!(
+        t.at_line("t.toml", "paper_setting"),
+        format!("t.toml line {}", text.lines().position(|l| l.contains("paper_setting")).unwrap() + 1)
+    );
     assert_eq!(t.at_line("t.toml", "no such text"), "t.toml");
     assert_eq!(loads(SYNTHETIC).at_line("t.toml", "id = "), "t.toml line 2");
 }
@@ -992,7 +997,11 @@ fn known_quantities_by_claim_kind() {
     }
     let allowed = |kind, name: &str| known_quantity(kind, &runs, name).expect_err("unknown");
     let t = allowed(Training, "x.y");
-    assert!(t.contains("<run>.{train_error,test_error,") && t.contains("noise_growth_at_reach}") && t.contains("{gd,sign-gd}"));
+    assert!(
+        t.contains("<run>.{train_error,test_error,")
+            && t.contains("noise_growth_at_reach}")
+            && t.contains("{gd,sign-gd}")
+    );
     assert!(!t.contains("radius}"), "a training run has no radius: {t}");
     assert!(allowed(ConvexCertificate, "x").starts_with("certificate.{max_radius,"));
     assert!(allowed(Precision, "x").contains("with <run> one of {gd,sign-gd}"));
@@ -1099,7 +1108,9 @@ fn the_report_of_hand_made_measurements_reads() {
     // The same claim also read under the paper's setting (a nested override), one check certified
     // in exact arithmetic (the report says which checks are proofs and which float observations),
     // no tracked quantity and nothing missing.
-    let text = text.replace("[track]\nquantities = [\"gd.loss\"]\n", "").replace("[test]", "[paper_setting]\nmodel = { lambda = 0.01 }\ntrain = { steps = 2000 }\n[test]")
+    let text = text
+        .replace("[track]\nquantities = [\"gd.loss\"]\n", "")
+        .replace("[test]", "[paper_setting]\nmodel = { lambda = 0.01 }\ntrain = { steps = 2000 }\n[test]")
         + "[[check]]\nwhat = \"certified: gd fits\"\nquantity = \"certified.gd.train_error_upper\"\nop = \"==\"\nvalue = 0.0\n";
     let t = Theorem::from_toml_str(&text, "synthetic.toml").expect("valid");
     let with_certified = |seed_no, gd, adam, init_loss| {

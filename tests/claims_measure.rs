@@ -108,7 +108,8 @@ fn precision_measurement_reads_the_audit() {
         let errors: Vec<f64> = o.twins.iter().map(|r| r.last.test_error).collect();
         let (lo, hi) = errors.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), e| (l.min(*e), h.max(*e)));
         assert_eq!(q(format!("precision.{n}.twin_test_error_spread")), hi - lo);
-        let twin: Vec<f64> = o.twins.iter().map(|r| r.weights.distance(&o.f64.weights) / o.f64.weights.norm()).collect();
+        let twin: Vec<f64> =
+            o.twins.iter().map(|r| r.weights.distance(&o.f64.weights) / o.f64.weights.norm()).collect();
         assert!(twin.iter().all(|t| *t > 0.0 && *t < 1e-6), "twins start one ulp apart: {twin:?}");
         assert_eq!(q(format!("precision.{n}.twin_final_distance")), twin.iter().copied().fold(0.0, f64::max));
         assert_eq!(m.runs[2 * k].name, format!("{} (f64)", o.f64.name));
@@ -205,16 +206,24 @@ fn training_measurement_reads_the_runs() {
         assert_eq!(g("reversed"), f64::from(u8::from(run.feature_reversal_step.is_some())));
         match run.feature_reversal_step {
             Some(step) => assert_eq!(g("reversal_step"), step as f64),
-            None => assert_eq!(m.missing[&format!("{k}.reversal_step")], format!("{k}'s feature never reversed in 300 steps")),
+            None => assert_eq!(
+                m.missing[&format!("{k}.reversal_step")],
+                format!("{k}'s feature never reversed in 300 steps")
+            ),
         }
         // Stage-I growth from the coefficients at W^(0) and at the end, per step in units of eta.
         let (c0, c1) = (Coefficients::of(&exp.init, &exp.train), Coefficients::of(&run.weights, &exp.train));
         let te = 300.0 * run.optimizer.eta();
-        let active: Vec<f64> = c0.rho.iter().zip(c1.rho.iter()).filter(|(a, _)| **a > 0.0).map(|(a, b)| b - a).collect();
+        let active: Vec<f64> =
+            c0.rho.iter().zip(c1.rho.iter()).filter(|(a, _)| **a > 0.0).map(|(a, b)| b - a).collect();
         assert!(!active.is_empty() && active.len() < c0.rho.len());
         let noise = active.iter().sum::<f64>() / active.len() as f64 / te;
         let feature = c0.gamma.iter().zip(c1.gamma.iter()).map(|(a, b)| (b - a).abs()).fold(0.0, f64::max) / te;
-        assert!((g("noise_growth_per_step") - noise).abs() <= 1e-12 * noise.abs(), "{k}: {} vs {noise}", g("noise_growth_per_step"));
+        assert!(
+            (g("noise_growth_per_step") - noise).abs() <= 1e-12 * noise.abs(),
+            "{k}: {} vs {noise}",
+            g("noise_growth_per_step")
+        );
         assert!((g("feature_growth_per_step") - feature).abs() <= 1e-12 * feature, "{k}");
         assert_eq!(g("growth_ratio"), g("noise_growth_per_step") / g("feature_growth_per_step"));
         assert_eq!(m.runs.iter().filter(|r| &r.name == k).count(), 1);
@@ -231,8 +240,12 @@ fn training_measurement_reads_the_runs() {
     // Pairs: the distance between the final weights and the strong-convexity radius.
     assert_eq!(q("distance.gd.adam"), gd.weights.distance(&runs[1].weights));
     assert_eq!(q("convex_radius.gd.adam"), (gd.last.grad_norm_l2 + runs[1].last.grad_norm_l2) / s.model.lambda);
-    let pairs: Vec<&str> =
-        m.quantities.keys().filter(|k| k.starts_with("distance.") || k.starts_with("convex_radius.")).map(|k| k.as_str()).collect();
+    let pairs: Vec<&str> = m
+        .quantities
+        .keys()
+        .filter(|k| k.starts_with("distance.") || k.starts_with("convex_radius."))
+        .map(|k| k.as_str())
+        .collect();
     assert_eq!(pairs, ["convex_radius.gd.adam", "distance.gd.adam"], "one entry per pair of runs");
 
     // A level never reached: the three crossing quantities are missing, with the reason.
