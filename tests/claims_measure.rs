@@ -319,3 +319,118 @@ fn dense_noise_predictions() {
     s.data.noise = adamgap::setting::NoiseKind::Sparse;
     assert_eq!(supports_per_coordinate(&s), 40.0 * 30.0 / 299.0);
 }
+
+/// A path cell at `d` for `seed` with hand-made results: GD and Adam with the given stop reasons
+/// and test errors, Adam's stage-I ratio `ratio` (`None`: no `stage_one`), and the overlap counts.
+fn cell(
+    seed: u64,
+    d: usize,
+    stops: [&str; 2],
+    ratio: Option<f64>,
+    overlap: (u64, u64),
+) -> adamgap::claims::path::PathCell {
+    let mut s = Setting::default();
+    s.data.d = d;
+    let run = |k: usize, test: f64| {
+        serde_json::json!({
+            "optimizer": s.optimizers[k], "train_error": 0.0, "test_error": test, "objective": 0.01, "loss": 0.01,
+            "grad_norm_l2": 1e-4, "grad_norm_l1": 1e-3, "weight_norm": 3.0, "feature_max": 2.0,
+            "noise_min_max": 1.0, "noise_max_max": 1.5, "feature_reversal_step": null, "steps": 100,
+            "stop": {"reason": stops[k], "step": 100},
+        })
+    };
+    let mut runs = serde_json::json!({"gd": run(0, 0.01 * seed as f64), "adam": run(1, d as f64 / 1e4)});
+    if let Some(r) = ratio {
+        runs["adam"]["stage_one"] =
+            serde_json::json!({"noise_growth_per_step": 1.5 * r, "feature_growth_per_step": 1.5, "growth_ratio": r});
+    }
+    let result =
+        serde_json::json!({"overlap": {"pairs_overlapping": overlap.0, "pairs_total": overlap.1}, "runs": runs});
+    adamgap::claims::path::PathCell {
+        id: format!("c{seed}-{d}"),
+        seed,
+        position: d as f64,
+        setting: s,
+        result: Some(result),
+    }
+}
+
+/// A path measurement from hand-made cells (given out of order): `first.`/`last.` are the cells at
+/// the smallest and largest value of the axis, `min.`/`max.` over all; the runs keep their stop
+/// reasons and are named by their place on the path; an unknown stop reason, a missing stage-I
+/// measurement or a cell without a result say so.
+#[test]
+fn path_measurement_from_hand_made_cells() {
+    use adamgap::claims::path::{PathCells, measure_seed, position_label, report};
+    use adamgap::optim::StopReason;
+    let t =
+        adamgap::claims::Theorem::from_file(std::path::Path::new("theorems/12-gap-opens-with-d.toml")).expect("loads");
+    let cells = [
+        cell(1, 3000, ["grad-tol", "settled"], Some(2.0), (30, 0)),
+        cell(1, 1000, ["diverged", "step-budget"], Some(1.0), (30, 60)),
+        cell(1, 10000, ["step-budget", "step-budget"], Some(4.0), (0, 60)),
+    ];
+    let refs: Vec<_> = cells.iter().collect();
+    let m = measure_seed(&t, "data.d", &refs);
+    assert_eq!(m.inconclusive, None);
+    let q = |k: &str| *m.quantities.get(k).unwrap_or_else(|| panic!("{k}: {:?} {:?}", m.quantities.keys(), m.missing));
+    assert_eq!((q("first.adam.test_error"), q("last.adam.test_error")), (0.1, 1.0));
+    assert_eq!((q("min.adam.test_error"), q("max.adam.test_error")), (0.1, 1.0));
+    let predicted = |d: usize| {
+        let mut s = Setting::default();
+        s.data.d = d;
+        adamgap::claims::measure::predicted_noise_l1(&s)
+    };
+    assert_eq!(q("first.adam.growth_ratio_log_error"), (1.0 / predicted(1000)).ln().abs());
+    assert_eq!(q("last.adam.growth_ratio_log_error"), (4.0 / predicted(10000)).ln().abs());
+    let runs: Vec<(String, StopReason)> = m.runs.iter().map(|r| (r.name.clone(), r.stop)).collect();
+    assert_eq!(
+        runs,
+        [
+            ("adam (data.d = 1000)".to_string(), StopReason::StepBudget { step: 100 }),
+            ("gd (data.d = 1000)".to_string(), StopReason::Diverged { step: 100 }),
+            ("adam (data.d = 3000)".to_string(), StopReason::Settled { step: 100 }),
+            ("gd (data.d = 3000)".to_string(), StopReason::GradTol { step: 100 }),
+            ("adam (data.d = 10000)".to_string(), StopReason::StepBudget { step: 100 }),
+            ("gd (data.d = 10000)".to_string(), StopReason::StepBudget { step: 100 }),
+        ]
+    );
+    // An unknown stop reason: the seed is inconclusive, naming the cell and the run.
+    let odd = cell(1, 20000, ["step-budget", "gave-up"], Some(4.0), (0, 60));
+    let m = measure_seed(&t, "data.d", &[&cells[0], &odd]);
+    let why = m.inconclusive.expect("unreadable");
+    assert!(why.contains("cell c1-20000 (data.d = 20000, seed 1)") && why.contains("run `adam`"), "{why}");
+
+    // The report's table: every cell's [track] quantities, by seed then position; the overlap
+    // ratio only where the total is positive.
+    let mut track = t.clone();
+    track.track.quantities = vec!["data.overlapping_pairs".into(), "adam.growth_ratio".into(), "gd.test_error".into()];
+    let all = PathCells {
+        grid: "hand-made".into(),
+        grid_hash: "0".into(),
+        axis: "data.d".into(),
+        description: vec![],
+        source: "test".into(),
+        cells: vec![cell(2, 1000, ["step-budget"; 2], None, (30, 60)), cells[0].clone(), cells[1].clone()],
+    };
+    let r = report(&track, &all);
+    let rows: Vec<(u64, f64, Vec<Option<f64>>)> =
+        r.rows.iter().map(|r| (r.seed, r.position, r.values.clone())).collect();
+    assert_eq!(
+        rows,
+        [
+            (1, 1000.0, vec![Some(0.5), Some(1.0), Some(0.01)]),
+            (1, 3000.0, vec![None, Some(2.0), Some(0.01)]),
+            (2, 1000.0, vec![Some(0.5), None, Some(0.02)]),
+        ]
+    );
+    // Positions: whole numbers exactly, others to 3 significant digits.
+    assert_eq!([position_label(300000.0), position_label(-3.0), position_label(0.25)], ["300000", "-3", "0.250"]);
+    assert_eq!([position_label(1e15), position_label(2.5e-3)], ["1e15", "0.00250"]);
+    // The allowed forms of a path quantity, for the load error.
+    let e = adamgap::claims::path::known_quantity("adam.test_error").expect_err("no position");
+    assert!(e.starts_with("{first,last,min,max}.<cell quantity>, a cell quantity being <run>.{test_error,"), "{e}");
+    assert!(
+        e.contains("adam.{noise_growth_per_step,") && e.contains("data.{supports_per_coordinate,overlapping_pairs}")
+    );
+}
