@@ -395,6 +395,20 @@ fn path_measurement_from_hand_made_cells() {
             ("gd (data.d = 10000)".to_string(), StopReason::StepBudget { step: 100 }),
         ]
     );
+    // Results written before `moved` was recorded: a run moved if it took steps; `moved` when
+    // written is read as written. `reversed` is whether a reversal step is recorded. A quantity
+    // absent from a cell's result is missing, naming the cell.
+    let mut old = cell(1, 1000, ["step-budget"; 2], Some(1.0), (30, 60));
+    old.result.as_mut().unwrap()["runs"]["gd"]["steps"] = serde_json::json!(0);
+    old.result.as_mut().unwrap()["runs"]["adam"]["moved"] = serde_json::json!(false);
+    old.result.as_mut().unwrap()["runs"]["adam"]["feature_reversal_step"] = serde_json::json!(40);
+    old.result.as_mut().unwrap()["runs"]["gd"].as_object_mut().unwrap().remove("test_error");
+    let m = measure_seed(&t, "data.d", &[&old, &cells[2]]);
+    let moved: Vec<bool> = m.runs.iter().map(|r| r.moved).collect();
+    assert_eq!(moved, [false, false, true, true]);
+    assert_eq!(m.missing["first.gd.test_error"], "cell c1-1000 (data.d = 1000, seed 1) has no `gd.test_error`");
+    assert_eq!(m.missing["min.gd.test_error"], m.missing["first.gd.test_error"]);
+    assert_eq!(m.quantities["last.gd.test_error"], 0.01);
     // An unknown stop reason: the seed is inconclusive, naming the cell and the run.
     let odd = cell(1, 20000, ["step-budget", "gave-up"], Some(4.0), (0, 60));
     let m = measure_seed(&t, "data.d", &[&cells[0], &odd]);
@@ -404,14 +418,19 @@ fn path_measurement_from_hand_made_cells() {
     // The report's table: every cell's [track] quantities, by seed then position; the overlap
     // ratio only where the total is positive.
     let mut track = t.clone();
-    track.track.quantities = vec!["data.overlapping_pairs".into(), "adam.growth_ratio".into(), "gd.test_error".into()];
+    track.track.quantities = vec![
+        "data.overlapping_pairs".into(),
+        "adam.growth_ratio".into(),
+        "gd.test_error".into(),
+        "adam.reversed".into(),
+    ];
     let all = PathCells {
         grid: "hand-made".into(),
         grid_hash: "0".into(),
         axis: "data.d".into(),
         description: vec![],
         source: "test".into(),
-        cells: vec![cell(2, 1000, ["step-budget"; 2], None, (30, 60)), cells[0].clone(), cells[1].clone()],
+        cells: vec![cell(2, 1000, ["step-budget"; 2], None, (30, 60)), cells[0].clone(), old],
     };
     let r = report(&track, &all);
     let rows: Vec<(u64, f64, Vec<Option<f64>>)> =
@@ -419,9 +438,9 @@ fn path_measurement_from_hand_made_cells() {
     assert_eq!(
         rows,
         [
-            (1, 1000.0, vec![Some(0.5), Some(1.0), Some(0.01)]),
-            (1, 3000.0, vec![None, Some(2.0), Some(0.01)]),
-            (2, 1000.0, vec![Some(0.5), None, Some(0.02)]),
+            (1, 1000.0, vec![Some(0.5), Some(1.0), None, Some(1.0)]),
+            (1, 3000.0, vec![None, Some(2.0), Some(0.01), Some(0.0)]),
+            (2, 1000.0, vec![Some(0.5), None, Some(0.02), Some(0.0)]),
         ]
     );
     // Positions: whole numbers exactly, others to 3 significant digits.
