@@ -409,6 +409,19 @@ fn path_measurement_from_hand_made_cells() {
     assert_eq!(m.missing["first.gd.test_error"], "cell c1-1000 (data.d = 1000, seed 1) has no `gd.test_error`");
     assert_eq!(m.missing["min.gd.test_error"], m.missing["first.gd.test_error"]);
     assert_eq!(m.quantities["last.gd.test_error"], 0.01);
+    // Adam's stage-I ratio: a ratio of 0, or a prediction of 0 (sigma_p = 0), gives no log error;
+    // results without `stage_one` say to rerun; `stage_one = null` (a budget of 0 steps) says why.
+    let why = |c: &adamgap::claims::path::PathCell| {
+        measure_seed(&t, "data.d", &[c]).missing.get("first.adam.growth_ratio_log_error").cloned().unwrap_or_default()
+    };
+    assert!(why(&cell(1, 1000, ["step-budget"; 2], Some(0.0), (0, 1))).ends_with("no positive stage-I growth ratio"));
+    let mut flat = cell(1, 1000, ["step-budget"; 2], Some(1.0), (0, 1));
+    flat.setting.data.sigma_p = 0.0;
+    assert!(why(&flat).ends_with("no positive stage-I growth ratio"));
+    assert!(why(&cell(1, 1000, ["step-budget"; 2], None, (0, 1))).contains("rerun the sweep into a new folder"));
+    let mut none = cell(1, 1000, ["step-budget"; 2], Some(1.0), (0, 1));
+    none.result.as_mut().unwrap()["runs"]["adam"]["stage_one"] = serde_json::Value::Null;
+    assert!(why(&none).ends_with("a growth rate over 0 steps is not defined"));
     // An unknown stop reason: the seed is inconclusive, naming the cell and the run.
     let odd = cell(1, 20000, ["step-budget", "gave-up"], Some(4.0), (0, 60));
     let m = measure_seed(&t, "data.d", &[&cells[0], &odd]);
