@@ -1124,6 +1124,17 @@ fn the_report_of_hand_made_measurements_reads() {
     let paper = evaluate(&t, "synthetic.toml", Scale::Test, vec![with_certified(3, 0.25, 0.25, 0.3)]);
     r.paper_setting = Some(adamgap::claims::report::PaperSettingReport::of(&t, paper));
     let json = serde_json::to_string_pretty(&r.json()).expect("json");
+
+    // A claim with no check (a certificate claim may have none) measured nothing: the report has
+    // no quantities section at all.
+    let t = Theorem::from_toml_str(CONVEX, "convex.toml").expect("valid");
+    let r = evaluate(
+        &t,
+        "convex.toml",
+        Scale::Full,
+        vec![SeedInput { seed: 1, setting: Setting::default(), m: Measurement::default(), init: None }],
+    );
+    insta::assert_snapshot!("report_no_checks", r.summary());
     insta::assert_snapshot!(
         "report_synthetic_paper_setting",
         format!("{}\n---\n{}\n---\n{}\n---\n{json}", r.line(), r.seeds_line(), r.summary())

@@ -248,6 +248,10 @@ fn training_measurement_reads_the_runs() {
         .collect();
     assert_eq!(pairs, ["convex_radius.gd.adam", "distance.gd.adam"], "one entry per pair of runs");
 
+    // A level already reached at W^(0): the crossing is at step 0, with no checkpoint before it.
+    let m = measure_runs(&exp, &refs, Some(0.0));
+    assert_eq!(m.quantities["gd.feature_reach_step"], 0.0);
+    assert!(!m.quantities.contains_key("gd.feature_reach_after_step"));
     // A level never reached: the three crossing quantities are missing, with the reason.
     let m = measure_runs(&exp, &refs, Some(1e9));
     for f in ["feature_reach_step", "noise_max_at_reach", "noise_growth_at_reach"] {
@@ -258,6 +262,13 @@ fn training_measurement_reads_the_runs() {
     // No level: no crossing quantity at all; no weight decay: no strong-convexity radius.
     let m = measure_runs(&exp, &refs, None);
     assert!(!m.quantities.keys().chain(m.missing.keys()).any(|k| k.contains("reach")));
+    // One training sample: no pair of samples, so no share of overlapping pairs.
+    let mut one = small_training();
+    one.data.n = 1;
+    let exp1 = Experiment::new(&one).expect("valid");
+    let runs1 = exp1.run_all(&|_, _| {});
+    let m = measure_runs(&exp1, &runs1.iter().collect::<Vec<_>>(), None);
+    assert!(m.quantities.contains_key("data.noise_l1_mean") && !m.quantities.contains_key("data.overlapping_pairs"));
     let mut s0 = small_training();
     s0.model.lambda = 0.0;
     let exp0 = Experiment::new(&s0).expect("valid");
