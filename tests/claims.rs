@@ -1140,3 +1140,18 @@ fn the_report_of_hand_made_measurements_reads() {
         format!("{}\n---\n{}\n---\n{}\n---\n{json}", r.line(), r.seeds_line(), r.summary())
     );
 }
+
+/// A tracked quantity that no check reads is still recorded (with its spread); a measurement with
+/// no run behind it has no tracked table (there is no checkpoint to show).
+#[test]
+fn tracked_quantities_are_recorded_and_need_runs() {
+    let text = SYNTHETIC.replace("quantities = [\"gd.loss\"]", "quantities = [\"gd.loss\", \"gd.objective\"]");
+    let t = Theorem::from_toml_str(&text, "synthetic.toml").expect("valid");
+    let r = evaluate(&t, "synthetic.toml", Scale::Test, vec![synthetic_seed(1, 0.45, 0.45)]);
+    assert_eq!(r.quantities.get("gd.objective"), Some(&1.0));
+    assert!(!r.tracked.is_empty());
+    let mut seed = synthetic_seed(1, 0.45, 0.45);
+    seed.m.runs.clear();
+    let r = evaluate(&t, "synthetic.toml", Scale::Test, vec![seed]);
+    assert!(r.tracked.is_empty(), "{:?}", r.tracked);
+}
