@@ -477,3 +477,46 @@ fn path_measurement_from_hand_made_cells() {
         e.contains("adam.{noise_growth_per_step,") && e.contains("data.{supports_per_coordinate,overlapping_pairs}")
     );
 }
+
+/// Hand-made path cells for the checker: `seeds` seeds, each at d = 1000 and 10000.
+struct HandMade {
+    seeds: u64,
+}
+
+impl adamgap::claims::path::PathSource for HandMade {
+    fn cells(
+        &self,
+        _: &adamgap::claims::Theorem,
+        _: &str,
+        _: adamgap::claims::Scale,
+        _: bool,
+        _: &(dyn Fn(&str) + Sync),
+    ) -> adamgap::error::Result<adamgap::claims::path::PathCells> {
+        let cells = (1..=self.seeds)
+            .flat_map(|s| [1000, 10000].map(|d| cell(s, d, ["step-budget"; 2], Some(2.0), (30, 60))))
+            .collect();
+        Ok(adamgap::claims::path::PathCells {
+            grid: "hand-made".into(),
+            grid_hash: "0".into(),
+            axis: "data.d".into(),
+            description: vec![],
+            source: "test".into(),
+            cells,
+        })
+    }
+}
+
+/// The checker measures each seed of a path claim from that seed's cells only, and refuses a grid
+/// with fewer seeds than a path claim needs.
+#[test]
+fn path_seeds_through_the_checker() {
+    use adamgap::claims::{Checker, Scale, Theorem};
+    let t = Theorem::from_file(std::path::Path::new("theorems/12-gap-opens-with-d.toml")).expect("loads");
+    let r =
+        Checker::new().with_paths(Box::new(HandMade { seeds: 3 })).check(&t, "12.toml", Scale::Full).expect("checked");
+    let gd: Vec<f64> = r.seeds.iter().map(|s| s.quantities["last.gd.test_error"]).collect();
+    assert_eq!(gd, [0.01, 0.02, 0.03]);
+    let e = Checker::new().with_paths(Box::new(HandMade { seeds: 2 })).check(&t, "12.toml", Scale::Full);
+    let e = e.expect_err("two seeds").to_string();
+    assert!(e.contains("has 2 seed(s) on its `seed` axis; a path claim needs >= 3"), "{e}");
+}
