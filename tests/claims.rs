@@ -1071,6 +1071,13 @@ fn the_runs_at_initialization_took_no_step() {
     }
 }
 
+/// Everything a reviewer reads of a report, one part after another: the line, the seeds line, the
+/// summary and the JSON of `adamgap check --json`.
+fn reading(r: &adamgap::claims::report::ClaimReport) -> String {
+    let json = serde_json::to_string_pretty(&r.json()).expect("json");
+    format!("{}\n---\n{}\n---\n{}\n---\n{json}", r.line(), r.seeds_line(), r.summary())
+}
+
 /// What a reviewer reads, on hand-made measurements (no training, so every line of the report's
 /// layout is pinned in milliseconds): the summary, the one-line form, the seeds line and the JSON
 /// of `adamgap check --json`. Two reports: the synthetic claim (holds, and fails under the paper's
@@ -1081,11 +1088,7 @@ fn the_report_of_hand_made_measurements_reads() {
     let t = Theorem::from_toml_str(SYNTHETIC, "synthetic.toml").expect("valid");
     let r =
         evaluate(&t, "synthetic.toml", Scale::Test, vec![synthetic_seed(1, 0.45, 0.45), synthetic_seed(2, 0.375, 0.5)]);
-    let json = serde_json::to_string_pretty(&r.json()).expect("json");
-    insta::assert_snapshot!(
-        "report_synthetic",
-        format!("{}\n---\n{}\n---\n{}\n---\n{json}", r.line(), r.seeds_line(), r.summary())
-    );
+    insta::assert_snapshot!("report_synthetic", reading(&r));
 
     let text = SYNTHETIC.replace("expected = \"holds\"", "expected = \"fails\"\nexpect_fail = [\"gd converges\"]")
         + "[[check]]\nwhat = \"adam gets below 0.4\"\nquantity = \"adam.loss\"\nop = \"<=\"\nvalue = 0.4\n\
@@ -1099,11 +1102,7 @@ fn the_report_of_hand_made_measurements_reads() {
         s
     };
     let mut r = evaluate(&t, "synthetic.toml", Scale::Test, vec![seed(3, 0.75, 0.5, 0.3), seed(4, 0.25, 0.25, 0.7)]);
-    let json = serde_json::to_string_pretty(&r.json()).expect("json");
-    insta::assert_snapshot!(
-        "report_synthetic_mismatch",
-        format!("{}\n---\n{}\n---\n{}\n---\n{json}", r.line(), r.seeds_line(), r.summary())
-    );
+    insta::assert_snapshot!("report_synthetic_mismatch", reading(&r));
 
     // The same claim also read under the paper's setting (a nested override), one check certified
     // in exact arithmetic (the report says which checks are proofs and which float observations),
@@ -1123,7 +1122,7 @@ fn the_report_of_hand_made_measurements_reads() {
     r = evaluate(&t, "synthetic.toml", Scale::Test, vec![with_certified(3, 0.75, 0.5, 0.3)]);
     let paper = evaluate(&t, "synthetic.toml", Scale::Test, vec![with_certified(3, 0.25, 0.25, 0.3)]);
     r.paper_setting = Some(adamgap::claims::report::PaperSettingReport::of(&t, paper));
-    let json = serde_json::to_string_pretty(&r.json()).expect("json");
+    insta::assert_snapshot!("report_synthetic_paper_setting", reading(&r));
 
     // A claim with no check (a certificate claim may have none) measured nothing: the report has
     // no quantities section at all.
@@ -1135,10 +1134,6 @@ fn the_report_of_hand_made_measurements_reads() {
         vec![SeedInput { seed: 1, setting: Setting::default(), m: Measurement::default(), init: None }],
     );
     insta::assert_snapshot!("report_no_checks", r.summary());
-    insta::assert_snapshot!(
-        "report_synthetic_paper_setting",
-        format!("{}\n---\n{}\n---\n{}\n---\n{json}", r.line(), r.seeds_line(), r.summary())
-    );
 }
 
 /// A tracked quantity that no check reads is still recorded (with its spread); a measurement with
