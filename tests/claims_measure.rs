@@ -7,15 +7,22 @@ use adamgap::claims::measure::measure_convex;
 use adamgap::setting::{ActivationKind, Setting};
 use adamgap::train::Experiment;
 
+/// The default setting at a small size: dimension `d`, `n` training samples, noise support `s`,
+/// `test_size` test points, `m` filters per class.
+fn small(d: usize, n: usize, s: usize, test_size: usize, m: usize) -> Setting {
+    let mut setting = Setting::default();
+    setting.data.d = d;
+    setting.data.n = n;
+    setting.data.s = s;
+    setting.data.test_size = test_size;
+    setting.model.m = m;
+    setting
+}
+
 /// A linear-activation setting small enough for the convex certificate in a test: d = 60, n = 16,
 /// s = 6, m = 3, 200 test points, lambda = 0.05.
 fn small_linear() -> Setting {
-    let mut s = Setting::default();
-    s.data.d = 60;
-    s.data.n = 16;
-    s.data.s = 6;
-    s.data.test_size = 200;
-    s.model.m = 3;
+    let mut s = small(60, 16, 6, 200, 3);
     s.model.lambda = 0.05;
     s.model.activation = ActivationKind::Linear;
     s
@@ -84,12 +91,7 @@ fn a_diverged_convex_run_is_inconclusive() {
 #[test]
 fn precision_measurement_reads_the_audit() {
     use adamgap::precision::audit::{AuditSetting, audit};
-    let mut s = Setting::default();
-    s.data.d = 100;
-    s.data.n = 10;
-    s.data.s = 10;
-    s.data.test_size = 100;
-    s.model.m = 4;
+    let mut s = small(100, 10, 10, 100, 4);
     s.train.steps = 60;
     let m = adamgap::claims::measure::measure_precision(&s).expect("audited");
     let a = audit(&AuditSetting { setting: s.clone(), headline: adamgap::claims::headline, twins: 4, ladder: None })
@@ -120,12 +122,7 @@ fn precision_measurement_reads_the_audit() {
 
 /// A small GD + Adam setting (d = 300, n = 40, s = 30, m = 8, 300 steps, 30 checkpoints).
 fn small_training() -> Setting {
-    let mut s = Setting::default();
-    s.data.d = 300;
-    s.data.n = 40;
-    s.data.s = 30;
-    s.data.test_size = 200;
-    s.model.m = 8;
+    let mut s = small(300, 40, 30, 200, 8);
     s.train.steps = 300;
     s.train.checkpoints = 30;
     s
