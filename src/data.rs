@@ -272,7 +272,8 @@ impl PatchData {
 }
 
 /// Overlap of the training noise supports (reported with every run: see docs/limits.md).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Overlap {
     /// Samples whose support shares a coordinate with another sample's.
     pub samples_overlapping: usize,

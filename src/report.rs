@@ -3,53 +3,17 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::format::{Align, Table, sig};
 use crate::train::{Experiment, Run};
 use crate::verdict::VerdictLine;
 
-/// The JSON summary of the headline (`--json`): the setting, every run's final state, the distance
-/// between the GD and Adam solutions, and the verdicts.
+/// The JSON summary of the headline (`--json`): [`crate::results::RunSummary`] (the setting, every
+/// run's final state, the distance between the GD and Adam solutions, and the verdicts), keys in
+/// alphabetical order.
 pub fn json_summary(exp: &Experiment, runs: &[Run], verdicts: &[VerdictLine]) -> Value {
-    let mut runs_obj = serde_json::Map::new();
-    for r in runs {
-        let c = &r.last;
-        runs_obj.insert(
-            r.name.clone(),
-            json!({
-                "optimizer": r.optimizer,
-                "train_error": c.train_error,
-                "test_error": c.test_error,
-                "objective": c.objective,
-                "loss": c.loss,
-                "grad_norm_l2": c.grad_norm_l2,
-                "grad_norm_l1": c.grad_norm_l1,
-                "weight_norm": c.weight_norm,
-                "feature_max": c.coefficients.feature_max,
-                "feature_max_per_class": c.coefficients.feature_max_per_class,
-                "noise_min_max": c.coefficients.noise_min_max,
-                "noise_max_max": c.coefficients.noise_max_max,
-                "feature_reversal_step": r.feature_reversal_step,
-                "steps": r.steps,
-                "stop_reason": r.stop.label(),
-                "stop": r.stop,
-                "seconds": r.seconds,
-            }),
-        );
-    }
-    let find = |k: &str| runs.iter().find(|r| r.name == k);
-    let distance = match (find("gd"), find("adam")) {
-        (Some(g), Some(a)) => json!(g.weights.distance(&a.weights)),
-        _ => Value::Null,
-    };
-    json!({
-        "setting": exp.setting,
-        "overlap": exp.overlap(),
-        "runs": runs_obj,
-        "distance_gd_adam": distance,
-        "verdicts": verdicts,
-    })
+    crate::results::to_json(&crate::results::RunSummary::of(exp, runs, verdicts))
 }
 
 /// The rows of the per-optimizer table: `(label, value)`.

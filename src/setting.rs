@@ -340,9 +340,10 @@ impl Setting {
     }
 }
 
-/// Parses TOML text into `T`; errors name `origin` and the offending field.
+/// Parses TOML text into `T`; errors name `origin` with the exact line and column of the offending
+/// field (`toml`'s span, [`crate::spans::toml_error`]).
 pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
-    toml::from_str(text).map_err(|e| Error::Config { origin: origin.to_string(), message: e.to_string() })
+    toml::from_str(text).map_err(|e| crate::spans::toml_error(text, origin, &e))
 }
 
 /// The largest step budget of a run: `10^9` (days of computation at the default size; every step

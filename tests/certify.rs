@@ -1,7 +1,7 @@
 //! The convex certificate: known minimizers, radii that bound true distances, the export and its
 //! independent checker.
 
-use std::path::PathBuf;
+mod common;
 
 use adamgap::certify::enclosure::{ExactPoint, certify_exact_point, certify_u, distance_to_center, exact_vec};
 use adamgap::certify::problem::{ConvexProblem, LogisticProblem, sparse_from_dense};
@@ -9,6 +9,7 @@ use adamgap::certify::{ConvexSetting, Dyadic, ProblemKind, high_precision_minimi
 use adamgap::exact::{Interval, sigmoid};
 use adamgap::model::Layout;
 use adamgap::verdict::Verdict;
+use common::scratch_path as temp_dir;
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Pow, Signed};
@@ -30,14 +31,6 @@ fn rational(decimal: &str) -> BigRational {
     let (int, frac) = decimal.split_once('.').expect("a decimal point");
     let num: BigInt = format!("{int}{frac}").parse().expect("digits");
     BigRational::new(num, Pow::pow(BigInt::from(10), frac.len() as u32))
-}
-
-/// The path `name` (not created) in a scratch folder of its own, removed when the guard drops
-/// (also when the test fails).
-fn temp_dir(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::Builder::new().prefix(&format!("adamgap-certify-{name}-")).tempdir().expect("temp dir");
-    let path = tmp.path().join(name);
-    (tmp, path)
 }
 
 /// `n = 1, x = 1, y = 1, lambda = 1`: `L(u) = log(1 + e^{-u}) + u^2/2`, minimizer `u = sigmoid(-u)`.
@@ -158,7 +151,11 @@ fn small_paper_linear_run_certifies_every_optimizer() {
         assert!(run.certified_within_target, "{name}: {:?} radius {}", run.stop, run.radius);
         assert!(run.consistent, "{name}");
     }
-    assert_eq!(r.verdicts.holds, Verdict::Holds, "{:?}", r.verdicts);
+    // The verdict is claim 07's checks on the report.
+    let v = adamgap::claims::commands::convex(r);
+    assert_eq!(v.verdict, Verdict::Holds, "{v:?}");
+    assert_eq!(v.theorem, "theorems/07-convex-unique-minimizer.toml");
+    assert!(v.checks.len() >= 7 && v.checks.iter().all(|c| c.outcome == "true"), "{v:?}");
     assert!(r.minimizer.radius_u <= 1e-40);
     assert!(r.agree);
     assert_eq!(r.disagreements, 0);
@@ -170,9 +167,21 @@ fn small_paper_linear_run_certifies_every_optimizer() {
     assert!(json["runs"]["gd"]["radius"].is_number());
     assert!(json["runs"]["adam"]["grad_norm_upper"].is_number());
     assert!(json["adamw"]["distance_lower"].is_number());
-    // In JSON a verdict is `true` exactly when it holds.
-    assert_eq!(json["verdicts"]["holds"], serde_json::json!(true));
     assert_eq!(json["runs"]["newton"]["optimizer"], serde_json::Value::Null);
+    // `adamgap convex --json` prints the report with claim 07's decision, and reads back strictly.
+    let out = adamgap::claims::commands::ConvexOutput { report: r.clone(), verdicts: v.clone() };
+    let json = serde_json::to_value(&out).unwrap();
+    assert_eq!((json["verdicts"]["verdict"].as_str(), json["verdicts"].get("reason")), (Some("holds"), None));
+    let back: adamgap::claims::commands::ConvexOutput = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!((back.report, back.verdicts), (r.clone(), v));
+    let mut extra = json.clone();
+    extra["radius"] = serde_json::json!(1.0);
+    let e = serde_json::from_value::<adamgap::claims::commands::ConvexOutput>(extra).unwrap_err().to_string();
+    assert!(e.contains("unknown field `radius`"), "{e}");
+    let mut missing = json;
+    missing.as_object_mut().unwrap().remove("adamw");
+    let e = serde_json::from_value::<adamgap::claims::commands::ConvexOutput>(missing).unwrap_err().to_string();
+    assert!(e.contains("missing field `adamw`"), "{e}");
 }
 
 #[test]
@@ -183,13 +192,18 @@ fn a_run_that_stops_early_is_not_certified() {
     let r = run_convex_full(&s).unwrap().report;
     assert!(!r.runs["gd"].certified_within_target);
     assert!(matches!(r.runs["gd"].stop, adamgap::optim::StopReason::StepBudget { step: 3 }));
-    // An unfinished run makes the claim inconclusive, with the reason; never "fails", never "holds".
-    let Verdict::Inconclusive(reason) = &r.verdicts.holds else { panic!("{:?}", r.verdicts.holds) };
-    assert!(reason.contains("gd: step budget reached (3 steps)"), "{reason}");
-    assert!(matches!(r.verdicts.all_certified_within_target, Verdict::Inconclusive(_)));
-    assert_eq!(r.verdicts.consistent, Verdict::Holds);
-    let json = serde_json::to_value(&r).unwrap();
-    assert_eq!(json["verdicts"]["holds"], serde_json::json!(false));
+    // An unfinished run never confirms claim 07: its convergence checks are not reached (claim 07
+    // makes them inconclusive), and with no test prediction certified the claim fails by its check
+    // on the predictions (`if_false = "fails"`, as in `adamgap check`); without AdamW that check is
+    // not measured.
+    let v = adamgap::claims::commands::convex(&r);
+    assert_eq!(v.verdict, Verdict::Fails, "{v:?}");
+    let mark = |what: &str| v.checks.iter().find(|c| c.what.starts_with(what)).map(|c| c.mark.as_str());
+    assert_eq!(mark("every optimizer stopped"), Some("not reached"));
+    assert_eq!(mark("every optimizer is certified within"), Some("not reached"));
+    assert_eq!(mark("every test prediction is certified"), Some("FALSE"));
+    assert_eq!(mark("every run's certificate is consistent"), Some("ok"));
+    assert_eq!(mark("AdamW"), Some("not measured"));
 }
 
 #[test]

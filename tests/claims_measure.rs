@@ -3,21 +3,12 @@
 //! take milliseconds (the snapshot tests of `tests/claims.rs` see only the quantities the theorem
 //! files read, at test scale, in about a minute).
 
+mod common;
+
 use adamgap::claims::measure::measure_convex;
 use adamgap::setting::{ActivationKind, Setting};
 use adamgap::train::Experiment;
-
-/// The default setting at a small size: dimension `d`, `n` training samples, noise support `s`,
-/// `test_size` test points, `m` filters per class.
-fn small(d: usize, n: usize, s: usize, test_size: usize, m: usize) -> Setting {
-    let mut setting = Setting::default();
-    setting.data.d = d;
-    setting.data.n = n;
-    setting.data.s = s;
-    setting.data.test_size = test_size;
-    setting.model.m = m;
-    setting
-}
+use common::small;
 
 /// A linear-activation setting small enough for the convex certificate in a test: d = 60, n = 16,
 /// s = 6, m = 3, 200 test points, lambda = 0.05.
@@ -93,7 +84,7 @@ fn precision_measurement_reads_the_audit() {
     use adamgap::precision::audit::{AuditSetting, audit};
     let mut s = small(100, 10, 10, 100, 4);
     s.train.steps = 60;
-    let m = adamgap::claims::measure::measure_precision(&s).expect("audited");
+    let m = adamgap::claims::measure::measure_precision(&s, adamgap::claims::headline).expect("audited");
     let a = audit(&AuditSetting { setting: s.clone(), headline: adamgap::claims::headline, twins: 4, ladder: None })
         .expect("audited");
     let q = |k: String| *m.quantities.get(&k).unwrap_or_else(|| panic!("{k} missing: {:?}", m.quantities));
@@ -328,38 +319,36 @@ fn dense_noise_predictions() {
     assert_eq!(supports_per_coordinate(&s), 40.0 * 30.0 / 299.0);
 }
 
-/// A path cell at `d` for `seed` with hand-made results: GD and Adam with the given stop reasons
-/// and test errors, Adam's stage-I ratio `ratio` (`None`: no `stage_one`), and the overlap counts.
-fn cell(
-    seed: u64,
-    d: usize,
-    stops: [&str; 2],
-    ratio: Option<f64>,
-    overlap: (u64, u64),
-) -> adamgap::claims::path::PathCell {
+/// The JSON of a path cell at `d` for `seed` with hand-made results, as `adamgap sweep` writes it:
+/// GD and Adam with the given stop reasons (labels) and test errors, Adam's stage-I ratio `ratio`
+/// (`None`: no `stage_one`), the overlap counts, and no `moved` (results written before adamgap
+/// recorded it).
+fn cell_json(seed: u64, d: usize, stops: [&str; 2], ratio: Option<f64>, overlap: (u64, u64)) -> serde_json::Value {
+    use common::claims::{cell_run, stage_one};
     let mut s = Setting::default();
     s.data.d = d;
-    let run = |k: usize, test: f64| {
-        serde_json::json!({
-            "optimizer": s.optimizers[k], "train_error": 0.0, "test_error": test, "objective": 0.01, "loss": 0.01,
-            "grad_norm_l2": 1e-4, "grad_norm_l1": 1e-3, "weight_norm": 3.0, "feature_max": 2.0,
-            "noise_min_max": 1.0, "noise_max_max": 1.5, "feature_reversal_step": null, "steps": 100,
-            "stop": {"reason": stops[k], "step": 100},
-        })
-    };
-    let mut runs = serde_json::json!({"gd": run(0, 0.01 * seed as f64), "adam": run(1, d as f64 / 1e4)});
+    let mut runs = serde_json::json!({
+        "gd": cell_run(&s.optimizers[0], 0.01 * seed as f64, 100, stops[0], None),
+        "adam": cell_run(&s.optimizers[1], d as f64 / 1e4, 100, stops[1], None),
+    });
     if let Some(r) = ratio {
-        runs["adam"]["stage_one"] =
-            serde_json::json!({"noise_growth_per_step": 1.5 * r, "feature_growth_per_step": 1.5, "growth_ratio": r});
+        runs["adam"]["stage_one"] = stage_one(r, adamgap::claims::measure::predicted_noise_l1(&s));
     }
-    let result =
-        serde_json::json!({"overlap": {"pairs_overlapping": overlap.0, "pairs_total": overlap.1}, "runs": runs});
+    let axes = serde_json::json!({"data.d": d, "seed": seed});
+    common::claims::cell_json(&format!("c{seed}-{d}"), 0, "0", axes, &s, overlap, runs)
+}
+
+/// [`cell_json`] read as a path cell.
+fn cell(seed: u64, d: usize, stops: [&str; 2], ratio: Option<f64>, overlap: (u64, u64)) -> adamgap::claims::path::PathCell {
+    let json = cell_json(seed, d, stops, ratio, overlap);
+    let mut setting = Setting::default();
+    setting.data.d = d;
     adamgap::claims::path::PathCell {
         id: format!("c{seed}-{d}"),
         seed,
         position: d as f64,
-        setting: s,
-        result: Some(result),
+        setting,
+        result: Some(serde_json::from_value(json).expect("a cell")),
     }
 }
 
@@ -404,19 +393,31 @@ fn path_measurement_from_hand_made_cells() {
         ]
     );
     // Results written before `moved` was recorded: a run moved if it took steps; `moved` when
-    // written is read as written. `reversed` is whether a reversal step is recorded. A quantity
-    // absent from a cell's result is missing, naming the cell.
+    // written is read as written. `reversed` is whether a reversal step is recorded. A run a cell
+    // does not have leaves its quantities missing, naming the cell.
     let mut old = cell(1, 1000, ["step-budget"; 2], Some(1.0), (30, 60));
-    old.result.as_mut().unwrap()["runs"]["gd"]["steps"] = serde_json::json!(0);
-    old.result.as_mut().unwrap()["runs"]["adam"]["moved"] = serde_json::json!(false);
-    old.result.as_mut().unwrap()["runs"]["adam"]["feature_reversal_step"] = serde_json::json!(40);
-    old.result.as_mut().unwrap()["runs"]["gd"].as_object_mut().unwrap().remove("test_error");
+    let runs = &mut old.result.as_mut().unwrap().runs;
+    runs.get_mut("gd").unwrap().steps = 0;
+    runs.get_mut("adam").unwrap().moved = Some(false);
+    runs.get_mut("adam").unwrap().feature_reversal_step = Some(40);
     let m = measure_seed(&t, "data.d", &[&old, &cells[2]]);
     let moved: Vec<bool> = m.runs.iter().map(|r| r.moved).collect();
     assert_eq!(moved, [false, false, true, true]);
+    let mut no_gd = old.clone();
+    no_gd.result.as_mut().unwrap().runs.remove("gd");
+    let m = measure_seed(&t, "data.d", &[&no_gd, &cells[2]]);
     assert_eq!(m.missing["first.gd.test_error"], "cell c1-1000 (data.d = 1000, seed 1) has no `gd.test_error`");
     assert_eq!(m.missing["min.gd.test_error"], m.missing["first.gd.test_error"]);
     assert_eq!(m.quantities["last.gd.test_error"], 0.01);
+    // A cell whose run lacks a field, or names an unknown stop reason, is not a cell: reading it is
+    // an error naming the field or the reason (no silent default).
+    let mut bad = cell_json(1, 1000, ["step-budget"; 2], Some(1.0), (30, 60));
+    bad["runs"]["gd"].as_object_mut().unwrap().remove("test_error");
+    let e = serde_json::from_value::<adamgap::results::Cell>(bad).expect_err("no test error").to_string();
+    assert!(e.contains("missing field `test_error`"), "{e}");
+    let odd = cell_json(1, 20000, ["step-budget", "gave-up"], Some(4.0), (0, 60));
+    let e = serde_json::from_value::<adamgap::results::Cell>(odd).expect_err("unknown reason").to_string();
+    assert!(e.contains("gave-up"), "{e}");
     // Adam's stage-I ratio: a ratio of 0, or a prediction of 0 (sigma_p = 0), gives no log error;
     // results without `stage_one` say to rerun; `stage_one = null` (a budget of 0 steps) says why.
     let why = |c: &adamgap::claims::path::PathCell| {
@@ -428,13 +429,13 @@ fn path_measurement_from_hand_made_cells() {
     assert!(why(&flat).ends_with("no positive stage-I growth ratio"));
     assert!(why(&cell(1, 1000, ["step-budget"; 2], None, (0, 1))).contains("rerun the sweep into a new folder"));
     let mut none = cell(1, 1000, ["step-budget"; 2], Some(1.0), (0, 1));
-    none.result.as_mut().unwrap()["runs"]["adam"]["stage_one"] = serde_json::Value::Null;
+    none.result.as_mut().unwrap().runs.get_mut("adam").unwrap().stage_one = Some(None);
     assert!(why(&none).ends_with("a growth rate over 0 steps is not defined"));
-    // An unknown stop reason: the seed is inconclusive, naming the cell and the run.
-    let odd = cell(1, 20000, ["step-budget", "gave-up"], Some(4.0), (0, 60));
-    let m = measure_seed(&t, "data.d", &[&cells[0], &odd]);
-    let why = m.inconclusive.expect("unreadable");
-    assert!(why.contains("cell c1-20000 (data.d = 20000, seed 1)") && why.contains("run `adam`"), "{why}");
+    // A test error that is not a number (a diverged run; JSON writes `null`) is missing, naming it.
+    let mut diverged = cell(1, 1000, ["step-budget", "diverged"], Some(1.0), (0, 1));
+    diverged.result.as_mut().unwrap().runs.get_mut("adam").unwrap().test_error = f64::NAN;
+    let m = measure_seed(&t, "data.d", &[&diverged]);
+    assert!(m.missing["first.adam.test_error"].ends_with("`adam.test_error` is not a finite number"), "{:?}", m.missing);
 
     // The report's table: every cell's [track] quantities, by seed then position; the overlap
     // ratio only where the total is positive.
@@ -451,7 +452,7 @@ fn path_measurement_from_hand_made_cells() {
         axis: "data.d".into(),
         description: vec![],
         source: "test".into(),
-        cells: vec![cell(2, 1000, ["step-budget"; 2], None, (30, 60)), cells[0].clone(), old],
+        cells: vec![cell(2, 1000, ["step-budget"; 2], None, (30, 60)), cells[0].clone(), no_gd],
     };
     let r = report(&track, &all);
     let rows: Vec<(u64, f64, Vec<Option<f64>>)> =
@@ -468,8 +469,8 @@ fn path_measurement_from_hand_made_cells() {
     assert_eq!([position_label(300000.0), position_label(-3.0), position_label(0.25)], ["300000", "-3", "0.250"]);
     assert_eq!([position_label(1e15), position_label(2.5e-3)], ["1e15", "0.00250"]);
     // The allowed forms of a path quantity, for the load error.
-    let e = adamgap::claims::path::known_quantity("adam.test_error").expect_err("no position");
-    assert!(e.starts_with("{first,last,min,max}.<cell quantity>, a cell quantity being <run>.{test_error,"), "{e}");
+    let e = adamgap::claims::quantity::known_path("adam.test_error").expect_err("no position");
+    assert!(e.starts_with("{first,last,min,max}.<cell quantity>, a cell quantity being <run>.{train_error,"), "{e}");
     assert!(
         e.contains("adam.{noise_growth_per_step,") && e.contains("data.{supports_per_coordinate,overlapping_pairs}")
     );

@@ -1,12 +1,11 @@
 //! The `adamgap` binary: reproducible JSON, thread-count independence, and clear errors on bad
 //! input (named field, allowed range, exit code 2, no partial output files).
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn adamgap(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_adamgap")).args(args).output().expect("the binary runs")
-}
+use std::process::Output;
+
+use common::{adamgap, scratch};
 
 /// A small setting that still trains both optimizers to the end (a few seconds in the test profile).
 const SMALL: &[&str] =
@@ -20,13 +19,6 @@ fn json_without_seconds(out: &Output) -> serde_json::Value {
         run.as_object_mut().expect("run object").remove("seconds");
     }
     v
-}
-
-/// A scratch folder of its own, removed when the guard drops (also when the test fails).
-fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::Builder::new().prefix(&format!("adamgap-cli-{name}-")).tempdir().expect("temp dir");
-    let dir = tmp.path().to_path_buf();
-    (tmp, dir)
 }
 
 /// The same seed gives the same JSON (apart from `seconds`), with 1 and 2 threads; the JSON has

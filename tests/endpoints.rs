@@ -3,6 +3,8 @@
 //! accepts the export and rejects wrong claims, and a 0-step run certifies as the initialization.
 //! Small settings; the default scale belongs to the binary and its report.
 
+mod common;
+
 use std::path::PathBuf;
 
 use adamgap::data::{PatchData, SparseRows};
@@ -10,14 +12,10 @@ use adamgap::endpoints::{self, EndpointOptions, Sign};
 use adamgap::model::{Activation, Cnn, Weights};
 use adamgap::setting::Setting;
 use adamgap::train::{Experiment, Run};
+use common::{adamgap, scratch_path as temp_dir};
 
 fn small_setting(steps: usize) -> Setting {
-    let mut s = Setting::default();
-    s.data.d = 200;
-    s.data.n = 30;
-    s.data.s = 20;
-    s.data.test_size = 300;
-    s.model.m = 4;
+    let mut s = common::small(200, 30, 20, 300, 4);
     s.train.steps = steps;
     s
 }
@@ -145,14 +143,6 @@ fn cancellation_inside_a_dot_product_is_enclosed() {
     assert!(o.lo <= l1 && l1 <= o.hi, "{o:?} must contain log(1 + 1/e)");
 }
 
-/// The path `name` (not created) in a scratch folder of its own, removed when the guard drops
-/// (also when the test fails).
-fn temp_dir(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::Builder::new().prefix(&format!("adamgap-endpoints-{name}-")).tempdir().expect("temp dir");
-    let path = tmp.path().join(name);
-    (tmp, path)
-}
-
 fn run_checker(dir: &PathBuf) -> (Option<i32>, String) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/check_endpoints.py");
     let out =
@@ -217,10 +207,6 @@ fn a_zero_step_run_certifies_as_the_initialization() {
         assert_eq!(report.point(&r.name), Some(init), "{}", r.name);
     }
     assert_eq!(report.distance_lower(), Some(0.0));
-}
-
-fn adamgap(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_adamgap")).args(args).output().expect("the binary runs")
 }
 
 const SMALL: [&str; 14] =

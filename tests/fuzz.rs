@@ -2,19 +2,15 @@
 //! config parser, the theorem loader and the `.npy` reader of `run --import` never panics; every
 //! answer is `Ok` or an error naming the file or the field.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use adamgap::claims::Scale;
 use adamgap::claims::Theorem;
 use adamgap::setting::Setting;
+use common::scratch;
 use proptest::prelude::*;
-
-/// A scratch folder of its own, removed when the guard drops (also when the test fails).
-fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::Builder::new().prefix(&format!("adamgap-fuzz-{name}-")).tempdir().expect("temp dir");
-    let dir = tmp.path().to_path_buf();
-    (tmp, dir)
-}
 
 /// An error names the origin or a field (in backquotes).
 fn named(e: &adamgap::Error, origin: &str) -> bool {

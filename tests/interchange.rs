@@ -2,30 +2,18 @@
 //! for bit; every malformed import is rejected with exit code 2, a message naming the file and the
 //! problem, and nothing written; an interrupted `--export` or `--report` leaves no folder.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::Path;
+use std::process::Output;
 
 use ndarray::{Array1, Array2, Array3};
 use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 
+use common::{adamgap_env as adamgap, scratch};
+
 /// A small setting (with `--steps 300`, a second for both optimizers in the test profile).
 const SMALL: &[&str] = &["--d", "300", "--n", "40", "--s", "30", "--m", "8", "--test-size", "500", "--quiet"];
-
-fn adamgap(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_adamgap"));
-    c.args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("the binary runs")
-}
-
-/// A scratch folder of its own, removed when the guard drops (also when the test fails).
-fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::Builder::new().prefix(&format!("adamgap-interchange-{name}-")).tempdir().expect("temp dir");
-    let dir = tmp.path().to_path_buf();
-    (tmp, dir)
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")

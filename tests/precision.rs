@@ -5,6 +5,8 @@
 //! setting double-double tracks the 256-bit trajectory to `1e-25` for 50 steps; bad
 //! `--precision` values exit 2 naming the allowed values.
 
+mod common;
+
 use std::process::Command;
 
 use adamgap::model::Weights;
@@ -16,12 +18,7 @@ use adamgap::train::Experiment;
 /// A small setting with partial blocks everywhere (forward 8 samples, backward 32 rows, update 2048
 /// parameters).
 fn small(steps: usize) -> Setting {
-    let mut s = Setting::default();
-    s.data.d = 150;
-    s.data.n = 21;
-    s.data.s = 12;
-    s.data.test_size = 300;
-    s.model.m = 7;
+    let mut s = common::small(150, 21, 12, 300, 7);
     s.model.sigma0 = 0.05;
     s.train.steps = steps;
     s

@@ -3,13 +3,12 @@
 //! the exit code, that nothing panicked, that the message names the field or path, and that no
 //! file was left behind.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_adamgap"))
-}
+use common::{bin, scratch};
 
 /// A small setting that trains in well under a second.
 const SMALL: &[&str] =
@@ -72,13 +71,6 @@ fn refused(a: &[&str], needles: &[&str]) {
         assert!(e.contains(n), "{a:?}: {n:?} not in {e:?}");
     }
     assert!(o.stdout.is_empty(), "{a:?} printed output");
-}
-
-/// A scratch folder of its own, removed when the guard drops (also when the test fails).
-fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::Builder::new().prefix(&format!("adamgap-reliability-{name}-")).tempdir().expect("temp dir");
-    let dir = tmp.path().to_path_buf();
-    (tmp, dir)
 }
 
 #[test]

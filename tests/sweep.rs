@@ -2,30 +2,17 @@
 //! without rerunning a cell, bad grids are rejected with the field named, and `merge` reports
 //! missing cells. Tiny grids: the whole file runs in a few seconds.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn adamgap(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_adamgap"));
-    c.args(args).env_remove("SLURM_ARRAY_TASK_ID").env_remove("SLURM_ARRAY_TASK_COUNT");
-    c.env_remove("ADAMGAP_SWEEP_FAIL_AFTER");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("the binary runs")
-}
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Output;
+
+use common::{adamgap_env as adamgap, scratch};
 
 fn ok(out: Output) -> String {
     assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8")
-}
-
-/// A scratch folder of its own, removed when the guard drops (also when the test fails).
-fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::Builder::new().prefix(&format!("adamgap-sweep-{name}-")).tempdir().expect("temp dir");
-    let dir = tmp.path().to_path_buf();
-    (tmp, dir)
 }
 
 /// 8 cells of a small setting; one derived key.

@@ -43,7 +43,7 @@ pub use enclosure::{Certificate, certify_point, smoothness_upper};
 pub use newton::{Minimizer, high_precision_minimizer};
 pub use pipeline::{ConvexOutcome, run_convex, run_convex_full};
 pub use problem::{ConvexProblem, LogisticProblem, ProblemKind};
-pub use report::{AdamWReport, ConvexReport, MinimizerReport, RunReport, Verdicts};
+pub use report::{AdamWReport, ConvexReport, MinimizerReport, RunReport};
 pub use runs::{RunSpec, Schedule};
 pub use setting::{ConvexSetting, DIGITS_RANGE, PREC_RANGE, default_adamw, default_runs};
 

@@ -1,6 +1,7 @@
 //! The whole convex comparison for one [`ConvexSetting`]: the high-precision minimizer, the runs
-//! from one initialization, the certificate of every output, the test predictions, the verdicts
-//! (`docs/convex.md`).
+//! from one initialization, the certificate of every output, the test predictions
+//! (`docs/convex.md`). The verdict is claim 07's checks on this report
+//! (`claims::commands::convex`).
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,7 @@ use super::enclosure::{self, Certificate, smoothness_upper};
 use super::newton::{Minimizer, high_precision_minimizer};
 use super::predictions::Predictions;
 use super::problem::ConvexProblem;
-use super::report::{AdamWReport, ConvexReport, Evidence, MinimizerReport, RunReport, Verdicts};
+use super::report::{AdamWReport, ConvexReport, MinimizerReport, RunReport};
 use super::runs::{self, RunMethod, RunOutcome, RunSpec};
 use super::setting::ConvexSetting;
 use crate::error::Result;
@@ -193,14 +194,6 @@ pub fn run_convex_full(setting: &ConvexSetting) -> Result<ConvexOutcome> {
         center_feature: center_f64[0],
         seconds: min_seconds,
     };
-    let verdicts = Verdicts::judge(&Evidence {
-        runs: &run_reports,
-        minimizer: &minimizer_report,
-        predictions_certified,
-        test_size: test_n,
-        disagreements,
-        adamw: adamw_report.as_ref(),
-    });
     let all_within = run_reports.values().all(|r| r.certified_within_target);
     let report = ConvexReport {
         problem: problem.kind.name().into(),
@@ -225,7 +218,6 @@ pub fn run_convex_full(setting: &ConvexSetting) -> Result<ConvexOutcome> {
         test_size: test_n,
         minimizer_test_error: predictions.minimizer_test_error(),
         adamw: adamw_report,
-        verdicts,
         seconds: start.elapsed().as_secs_f64(),
     };
     Ok(ConvexOutcome { problem, minimizer, center_f64, center_f64_certificate, runs: outcomes, report })

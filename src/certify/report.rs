@@ -1,18 +1,21 @@
 //! The report of a convex comparison: what was measured and certified per run, for the
-//! high-precision minimizer and the AdamW contrast, and the verdicts (`docs/convex.md`).
+//! high-precision minimizer and the AdamW contrast (`docs/convex.md`). The verdict is not the
+//! report's: it is claim 07's checks on it (`claims::commands::convex`), the rule every claim uses.
+//! Every struct reads back from its JSON strictly (unknown or missing fields are errors).
 
 use std::collections::BTreeMap;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::optim::StopReason;
 use crate::setting::OptimizerSetting;
-use crate::verdict::Verdict;
 
 /// One compared run in the report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RunReport {
-    /// The optimizer and its hyperparameters (`None` for Newton).
+    /// The optimizer and its hyperparameters (`null` for Newton).
+    #[serde(deserialize_with = "required")]
     pub optimizer: Option<OptimizerSetting>,
     /// Step-size schedule.
     pub schedule: String,
@@ -44,7 +47,8 @@ pub struct RunReport {
 }
 
 /// The high-precision minimizer in the report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MinimizerReport {
     /// Certified distance from the center to the minimizer in the optimized space (rounded up).
     pub radius: f64,
@@ -67,7 +71,8 @@ pub struct MinimizerReport {
 }
 
 /// The AdamW contrast in the report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AdamWReport {
     /// Its hyperparameters.
     pub optimizer: OptimizerSetting,
@@ -92,7 +97,8 @@ pub struct AdamWReport {
 }
 
 /// Everything `adamgap convex` measured and certified.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConvexReport {
     /// `paper-linear` or `logistic`.
     pub problem: String,
@@ -105,6 +111,7 @@ pub struct ConvexReport {
     /// Dimension `d`, samples `n`, filters `m` (paper-linear) and optimized dimension.
     pub d: usize,
     pub n: usize,
+    #[serde(deserialize_with = "required")]
     pub m: Option<usize>,
     pub dim: usize,
     /// Certified upper bound on the smoothness constant in the optimized space.
@@ -134,200 +141,14 @@ pub struct ConvexReport {
     pub test_size: usize,
     /// Test error of `W*` (certified signs; uncertified points counted with binary64 signs).
     pub minimizer_test_error: f64,
-    /// The AdamW contrast.
+    /// The AdamW contrast (`null` when it was not run).
+    #[serde(deserialize_with = "required")]
     pub adamw: Option<AdamWReport>,
-    /// The verdicts.
-    pub verdicts: Verdicts,
     /// Wall time of the whole computation in seconds.
     pub seconds: f64,
 }
 
-/// The verdicts of a convex comparison, each `holds`, `fails`, or `inconclusive` with the reason
-/// (a run that did not reach the tolerance, a minimizer short of its digits). In JSON each is
-/// `true` exactly when it holds.
-#[derive(Clone, Debug, Serialize)]
-pub struct Verdicts {
-    /// Every compared run stopped at the gradient tolerance and is certified within the target
-    /// (inconclusive while a run has not converged; fails when a converged run's radius is larger).
-    #[serde(serialize_with = "holds")]
-    pub all_certified_within_target: Verdict,
-    /// The high-precision minimizer reached `10^-digits` (inconclusive otherwise).
-    #[serde(serialize_with = "holds")]
-    pub minimizer_reached: Verdict,
-    /// Every certificate agrees with the high-precision minimizer (fails otherwise: a certificate
-    /// is wrong).
-    #[serde(serialize_with = "holds")]
-    pub consistent: Verdict,
-    /// Every test prediction is certified identical across all compared runs and `W*` (fails on a
-    /// certified disagreement; inconclusive while some predictions are not certified).
-    #[serde(serialize_with = "holds")]
-    pub all_predictions_certified: Verdict,
-    /// AdamW's output is certified away from `W*` (`distance_lower > 0`; inconclusive otherwise).
-    #[serde(serialize_with = "holds")]
-    pub adamw_separated: Verdict,
-    /// The claim: all of the above except the AdamW contrast (fails if one fails, else
-    /// inconclusive if one is).
-    #[serde(serialize_with = "holds")]
-    pub holds: Verdict,
-}
-
-/// A verdict in JSON: `true` exactly when it holds.
-fn holds<S: Serializer>(v: &Verdict, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_bool(*v == Verdict::Holds)
-}
-
-/// What the verdicts are judged from.
-pub(crate) struct Evidence<'a> {
-    pub runs: &'a BTreeMap<String, RunReport>,
-    pub minimizer: &'a MinimizerReport,
-    pub predictions_certified: usize,
-    pub test_size: usize,
-    pub disagreements: usize,
-    pub adamw: Option<&'a AdamWReport>,
-}
-
-impl Verdicts {
-    /// Judges the claim from the evidence (see the field docs).
-    pub(crate) fn judge(e: &Evidence<'_>) -> Self {
-        let not_converged: Vec<String> = e
-            .runs
-            .iter()
-            .filter(|(_, r)| !matches!(r.stop, StopReason::GradTol { .. }))
-            .map(|(name, r)| format!("{name}: {}", r.stop))
-            .collect();
-        let all_within = if !not_converged.is_empty() {
-            Verdict::Inconclusive(format!("not converged: {}", not_converged.join("; ")))
-        } else {
-            Verdict::from_bool(e.runs.values().all(|r| r.certified_within_target))
-        };
-        let m = e.minimizer;
-        let minimizer_reached = if m.reached {
-            Verdict::Holds
-        } else {
-            Verdict::Inconclusive(format!(
-                "minimizer radius {:e} in u above 1e-{} after {} refinement steps",
-                m.radius_u, m.digits, m.iterations
-            ))
-        };
-        let consistent = Verdict::from_bool(e.runs.values().all(|r| r.consistent));
-        let all_predictions = if e.predictions_certified == e.test_size {
-            Verdict::Holds
-        } else {
-            Verdict::Inconclusive(format!(
-                "{} of {} test predictions not certified",
-                e.test_size - e.predictions_certified,
-                e.test_size
-            ))
-        };
-        // Two certified predictions that differ refute the claim (and mean a certificate is wrong).
-        let no_disagreement = Verdict::from_bool(e.disagreements == 0);
-        let adamw_separated = match e.adamw {
-            None => Verdict::Inconclusive("the AdamW contrast did not run".into()),
-            Some(a) if a.distance_lower > 0.0 => Verdict::Holds,
-            Some(_) => Verdict::Inconclusive("AdamW's distance to W* is not certified positive".into()),
-        };
-        let parts = [&all_within, &minimizer_reached, &consistent, &all_predictions, &no_disagreement];
-        let holds = if parts.iter().any(|v| **v == Verdict::Fails) {
-            Verdict::Fails
-        } else {
-            let reasons: Vec<&str> = parts
-                .iter()
-                .filter_map(|v| match v {
-                    Verdict::Inconclusive(r) => Some(r.as_str()),
-                    _ => None,
-                })
-                .collect();
-            if reasons.is_empty() { Verdict::Holds } else { Verdict::Inconclusive(reasons.join("; ")) }
-        };
-        Self {
-            all_certified_within_target: all_within,
-            minimizer_reached,
-            consistent,
-            all_predictions_certified: all_predictions,
-            adamw_separated,
-            holds,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run(stop: StopReason, within: bool, consistent: bool) -> RunReport {
-        RunReport {
-            optimizer: None,
-            schedule: "constant".into(),
-            stop,
-            steps: stop.step(),
-            grad_norm_f64: 0.0,
-            grad_norm_upper: 0.0,
-            grad_norm_lower: 0.0,
-            radius: 0.0,
-            certified_within_target: within,
-            distance_to_center: [0.0, 0.0],
-            consistent,
-            predictions_certified: 10,
-            test_error: 0.0,
-            seconds: 0.0,
-        }
-    }
-
-    fn minimizer(reached: bool) -> MinimizerReport {
-        MinimizerReport {
-            radius: 1e-50,
-            radius_u: 1e-49,
-            digits: 40,
-            reached,
-            iterations: 12,
-            prec: 200,
-            center_norm: 1.0,
-            center_feature: 1.0,
-            seconds: 0.0,
-        }
-    }
-
-    fn judge(runs: &BTreeMap<String, RunReport>, reached: bool, certified: usize, disagreements: usize) -> Verdicts {
-        let m = minimizer(reached);
-        Verdicts::judge(&Evidence {
-            runs,
-            minimizer: &m,
-            predictions_certified: certified,
-            test_size: 10,
-            disagreements,
-            adamw: None,
-        })
-    }
-
-    #[test]
-    fn verdicts_hold_fail_or_are_inconclusive_with_the_reason() {
-        let done = StopReason::GradTol { step: 5 };
-        let mut runs = BTreeMap::from([("gd".to_string(), run(done, true, true))]);
-        let v = judge(&runs, true, 10, 0);
-        assert_eq!(v.holds, Verdict::Holds);
-        assert!(matches!(v.adamw_separated, Verdict::Inconclusive(_)), "no AdamW run: not separated, not refuted");
-
-        // An unfinished run: inconclusive, naming the run and its stop.
-        runs.insert("adam".into(), run(StopReason::StepBudget { step: 7 }, false, true));
-        let v = judge(&runs, true, 10, 0);
-        let Verdict::Inconclusive(r) = &v.holds else { panic!("{v:?}") };
-        assert!(r.contains("adam: step budget reached (7 steps)"), "{r}");
-        assert_eq!(serde_json::to_value(&v).unwrap()["holds"], serde_json::json!(false));
-
-        // A minimizer short of its digits and uncertified predictions: inconclusive, both reasons.
-        runs.remove("adam");
-        let v = judge(&runs, false, 8, 0);
-        let Verdict::Inconclusive(r) = &v.holds else { panic!("{v:?}") };
-        assert!(r.contains("above 1e-40") && r.contains("2 of 10 test predictions"), "{r}");
-
-        // A converged run outside the target, an inconsistent certificate, or a certified
-        // disagreement refutes the claim.
-        runs.insert("sign-gd".into(), run(done, false, true));
-        assert_eq!(judge(&runs, true, 10, 0).holds, Verdict::Fails);
-        runs.insert("sign-gd".into(), run(done, true, false));
-        assert_eq!(judge(&runs, true, 10, 0).holds, Verdict::Fails);
-        runs.remove("sign-gd");
-        assert_eq!(judge(&runs, true, 10, 1).holds, Verdict::Fails);
-        assert_eq!(judge(&runs, true, 10, 1).all_predictions_certified, Verdict::Holds);
-    }
+/// A required field that may be `null` (serde would otherwise read a missing `Option` as `None`).
+fn required<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    Option::<T>::deserialize(d)
 }

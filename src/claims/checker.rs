@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::evaluate::{SeedInput, evaluate, evaluate_at_init};
-use super::measure::{Measurement, measure_convex, measure_runs};
+use super::measure::{measure_convex, measure_precision, measure_runs};
+use super::outcome::Measurement;
 use super::path::{self, PathSource};
 use super::report::{ClaimReport, PaperSettingReport};
 use super::theorem::{ClaimKind, Scale, Theorem};
@@ -71,7 +72,7 @@ impl Checker {
 
     fn path_source(&self, theorem: &Theorem, origin: &str) -> Result<&dyn PathSource> {
         self.paths.as_deref().ok_or_else(|| Error::Config {
-            origin: theorem.at_line(origin, "kind"),
+            origin: theorem.at(origin, "kind"),
             message: "a path claim needs the cells of its grid: build the checker with \
                       Checker::with_paths(Box::new(adamgap::sweep::claim::GridSource::default()))"
                 .into(),
@@ -131,7 +132,7 @@ impl Checker {
         at_init: bool,
     ) -> Result<(path::PathCells, Vec<SeedInput>)> {
         let cells = self.path_source(theorem, origin)?.cells(theorem, origin, scale, at_init, &*self.progress)?;
-        let bad = |message: String| Error::Config { origin: theorem.at_line(origin, "[path]"), message };
+        let bad = |message: String| Error::Config { origin: theorem.at(origin, "path"), message };
         let seeds = path::check_shape(&cells).map_err(bad)?;
         if seeds.len() < path::MIN_SEEDS {
             return Err(bad(format!(
@@ -169,7 +170,7 @@ impl Checker {
         for (input, zero) in inputs.iter_mut().zip(init) {
             input.init = Some(zero.m);
         }
-        let mut report = evaluate(theorem, origin, scale, inputs);
+        let mut report = ClaimReport::of(theorem, origin, scale, evaluate(theorem, inputs));
         report.path = Some(path::report(theorem, &cells));
         Ok(report)
     }
@@ -183,11 +184,11 @@ impl Checker {
         let settings = Self::settings(theorem, origin, scale, false)?;
         let seeds = settings.len();
         (self.progress)(&format!("checking {} ({} scale, {seeds} seeds)", theorem.id, theorem.scale_label(scale)));
-        let mut report = evaluate(theorem, origin, scale, self.measure_all(theorem, settings)?);
+        let mut report = ClaimReport::of(theorem, origin, scale, evaluate(theorem, self.measure_all(theorem, settings)?));
         let paper = Self::settings(theorem, origin, scale, true)?;
         if !paper.is_empty() {
             (self.progress)("  and under the paper's setting");
-            let r = evaluate(theorem, origin, scale, self.measure_all(theorem, paper)?);
+            let r = ClaimReport::of(theorem, origin, scale, evaluate(theorem, self.measure_all(theorem, paper)?));
             report.paper_setting = Some(PaperSettingReport::of(theorem, r));
         }
         Ok(report)
@@ -204,7 +205,7 @@ impl Checker {
             ClaimKind::Precision => settings
                 .into_iter()
                 .map(|s| {
-                    Ok(SeedInput { seed: s.seed, m: super::measure::measure_precision(&s)?, setting: s, init: None })
+                    Ok(SeedInput { seed: s.seed, m: measure_precision(&s, super::headline)?, setting: s, init: None })
                 })
                 .collect(),
             ClaimKind::Path => unreachable!("a path claim is checked by check_path"),
@@ -286,7 +287,7 @@ fn reject_passing_at_init(theorem: &Theorem, origin: &str, seed: u64, init: &Mea
         let passes = evaluate_at_init(c, init).is_some_and(|a| a.passes);
         if passes && c.holds_at_init.is_none() {
             return Err(Error::Config {
-                origin: theorem.at_line(origin, &format!("{:?}", c.what)),
+                origin: theorem.at(origin, &format!("check[{k}].what")),
                 message: format!(
                     "check[{k}] ({:?}) already passes at initialization (seed {seed}): it cannot tell a trained \
                      network from an untrained one. Compare with the initial value, or say why that is right \

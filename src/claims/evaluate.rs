@@ -1,67 +1,19 @@
 //! Evaluation: a claim's checks against its measurement, the one verdict rule ([`verdict`]), the
-//! orderings and the tracked table, assembled into a [`ClaimReport`].
+//! baselines at initialization, expected failures and the orderings, for each seed
+//! ([`evaluate`]). What it returns is an [`Evaluation`]; [`super::report`] assembles it into the
+//! report.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde::Serialize;
-
-use super::measure::{Measurement, RunInfo, is_training_quantity};
-use super::report::{ClaimReport, Status, TrackedRow, fmt_quantity};
-use super::seeds::{self, SeedResult};
-use super::theorem::{Check, ClaimKind, Expected, IfFalse, Op, Scale, Theorem};
+use super::outcome::{AtInit, CheckOutcome, Measurement, Outcome, PaperReading, RunInfo, SeedResult};
+use super::quantity::{fmt_quantity, is_training_quantity};
+use super::seeds::{self, Summary};
+use super::theorem::{Check, ClaimKind, Expected, IfFalse, Op, Theorem};
 use crate::format::sig;
 use crate::optim::StopReason;
 use crate::setting::Setting;
 use crate::verdict::Verdict;
-
-/// The outcome of one check.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "outcome", content = "reason", rename_all = "kebab-case")]
-pub enum Outcome {
-    True,
-    False,
-    /// A quantity it needs was not measured, with the reason.
-    Missing(String),
-}
-
-/// A check with its measured sides.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct CheckOutcome {
-    pub what: String,
-    /// The left-hand side's quantity.
-    pub quantity: String,
-    /// The comparison with the measured values, e.g. `adam.test_error = 0.89 >= 0.5`.
-    pub text: String,
-    pub lhs: Option<f64>,
-    pub rhs: Option<f64>,
-    pub outcome: Outcome,
-    pub if_false: IfFalse,
-    /// The reason an `if_false = "inconclusive"` check gives when false.
-    pub reason: Option<String>,
-    /// The same check at initialization (`W^(0)`, no step taken), for a check on a training
-    /// quantity.
-    pub at_init: Option<AtInit>,
-    /// Why passing at initialization is right, from the theorem file.
-    pub holds_at_init: Option<String>,
-    /// The check under the paper's own threshold when the file's threshold relaxes it.
-    pub paper: Option<PaperReading>,
-}
-
-/// A check evaluated at initialization.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct AtInit {
-    /// The left-hand side at initialization (`None`: not defined there, e.g. a rate over 0 steps).
-    pub value: Option<f64>,
-    pub passes: bool,
-}
-
-/// A check under the paper's threshold.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct PaperReading {
-    pub value: f64,
-    pub outcome: Outcome,
-}
 
 /// The value of an ordering item or a check side: a number, or a quantity.
 pub(crate) fn lookup(m: &Measurement, name: &str) -> std::result::Result<f64, String> {
@@ -259,17 +211,6 @@ pub fn verdict<'a>(m: &Measurement, runs: impl IntoIterator<Item = &'a RunInfo>,
     if reasons.is_empty() { Verdict::Holds } else { Verdict::Inconclusive(reasons.join("; ")) }
 }
 
-/// The default tracked steps: 0 and the powers of 10 below the budget.
-fn default_track_steps(budget: usize) -> Vec<usize> {
-    let mut steps = vec![0];
-    let mut p = 10usize;
-    while p < budget {
-        steps.push(p);
-        p = p.saturating_mul(10);
-    }
-    steps
-}
-
 /// What one seed gives the evaluation: its setting, its measurement and (for a training claim) the
 /// measurement of its runs cut to step 0.
 pub struct SeedInput {
@@ -306,7 +247,7 @@ fn evaluate_seed(theorem: &Theorem, input: &SeedInput) -> (SeedResult, BTreeMap<
             let wrong: Vec<String> = checks
                 .iter()
                 .filter(|c| (c.outcome == Outcome::True) == theorem.expect_fail.contains(&c.what))
-                .map(|c| format!("`{}` is {}", c.what, outcome_word(&c.outcome)))
+                .map(|c| format!("`{}` is {}", c.what, c.outcome.word()))
                 .collect();
             (!wrong.is_empty()).then(|| format!("seed {}: {}", input.seed, wrong.join(", ")))
         })
@@ -314,14 +255,6 @@ fn evaluate_seed(theorem: &Theorem, input: &SeedInput) -> (SeedResult, BTreeMap<
     let (quantities, missing) = recorded(theorem, m);
     let result = SeedResult { seed: input.seed, verdict: v, paper_verdict, checks, quantities, unexpected };
     (result, missing)
-}
-
-fn outcome_word(o: &Outcome) -> &'static str {
-    match o {
-        Outcome::True => "true",
-        Outcome::False => "false",
-        Outcome::Missing(_) => "not measured",
-    }
 }
 
 /// Quantities worth recording: everything the checks, the orderings and the events refer to.
@@ -363,82 +296,31 @@ fn recorded(theorem: &Theorem, m: &Measurement) -> (BTreeMap<String, f64>, BTree
     (quantities, missing)
 }
 
-/// Builds the report of a measured claim from its seeds (at least one); the details shown are the
-/// first seed's, the verdict is the seeds' verdicts under the rule of [`super::seeds`].
-pub fn evaluate(theorem: &Theorem, origin: &str, scale: Scale, inputs: Vec<SeedInput>) -> ClaimReport {
-    let (results, missing): (Vec<SeedResult>, Vec<BTreeMap<String, String>>) =
+/// What the evaluation of a claim's seeds gives the report.
+pub struct Evaluation {
+    /// Each seed's verdict, checks and recorded quantities, in seed order.
+    pub seeds: Vec<SeedResult>,
+    /// The quantities the first seed's checks, orderings and events refer to that it could not
+    /// measure, with the reasons.
+    pub missing: BTreeMap<String, String>,
+    /// `(label, rendered ordering)` on the first seed.
+    pub orderings: Vec<(String, String)>,
+    /// The verdict over the seeds by the rule of [`super::seeds`], and its counts.
+    pub summary: Summary,
+    /// Why an expected failure failed for another reason (on the first seed that did).
+    pub mismatch_reason: Option<String>,
+    /// The first seed (its setting, runs and series: the details a report shows).
+    pub first: SeedInput,
+}
+
+/// Evaluates a measured claim on its seeds (at least one): every seed's checks and verdict, then
+/// the seeds' verdict by the rule of [`super::seeds`].
+pub fn evaluate(theorem: &Theorem, inputs: Vec<SeedInput>) -> Evaluation {
+    let (seeds, missing): (Vec<SeedResult>, Vec<BTreeMap<String, String>>) =
         inputs.iter().map(|s| evaluate_seed(theorem, s)).unzip();
     let first = inputs.into_iter().next().expect("at least one seed");
-    let m = first.m;
-    let setting = first.setting;
-    let orderings = theorem.orderings.iter().map(|o| (o.label.clone(), render_ordering(&o.items, &m))).collect();
-    // Steps of the tracked table: the requested ones and every run's last step.
-    let mut steps: Vec<usize> = theorem.track.steps.clone().unwrap_or_else(|| default_track_steps(setting.train.steps));
-    steps.extend(m.runs.iter().map(|r| r.steps));
-    steps.sort_unstable();
-    steps.dedup();
-    let tracked_quantities =
-        if theorem.kind == ClaimKind::Path { Vec::new() } else { theorem.track.quantities.clone() };
-    let tracked = if m.runs.is_empty() || theorem.kind == ClaimKind::Path {
-        Vec::new()
-    } else {
-        steps
-            .iter()
-            .map(|&step| TrackedRow {
-                step,
-                values: tracked_quantities
-                    .iter()
-                    .map(|q| m.series.get(q).and_then(|s| s.iter().rev().find(|(t, _)| *t <= step).map(|(_, v)| *v)))
-                    .collect(),
-            })
-            .collect()
-    };
-    let summary = seeds::summarize(&results);
-    let mismatch_reason = results.iter().find_map(|r| r.unexpected.clone());
-    let status = if theorem.expected.matches(&summary.verdict) && mismatch_reason.is_none() {
-        Status::AsExpected
-    } else if theorem.pending {
-        Status::Pending
-    } else {
-        Status::Mismatch
-    };
-    let (scale_label, scale_note) = match (scale, &theorem.test) {
-        (Scale::Test, Some(t)) => (t.scale.clone(), t.note.clone()),
-        _ => ("full".to_string(), String::new()),
-    };
-    let first_result = &results[0];
-    ClaimReport {
-        id: theorem.id.clone(),
-        title: theorem.title.clone(),
-        reference: theorem.reference.clone(),
-        statement: theorem.statement.trim().to_string(),
-        kind: theorem.kind,
-        origin: origin.to_string(),
-        scale: scale_label,
-        scale_note: scale_note.trim().to_string(),
-        setting,
-        runs: m.runs,
-        tracked_quantities,
-        tracked,
-        checks: first_result.checks.clone(),
-        orderings,
-        quantities: first_result.quantities.clone(),
-        missing: missing.into_iter().next().unwrap_or_default(),
-        spread: seeds::spread(&results),
-        verdict: summary.verdict,
-        paper_verdict: summary.paper_verdict,
-        holds_count: summary.holds,
-        lower_bound: summary.lower_bound,
-        rule: seeds::RULE.to_string(),
-        seeds: results,
-        expected: theorem.expected,
-        expect_fail: theorem.expect_fail.clone(),
-        pending: theorem.pending,
-        pending_reason: theorem.pending_reason.clone(),
-        status,
-        mismatch_reason,
-        notes: theorem.notes.trim().to_string(),
-        paper_setting: None,
-        path: None,
-    }
+    let orderings = theorem.orderings.iter().map(|o| (o.label.clone(), render_ordering(&o.items, &first.m))).collect();
+    let summary = seeds::summarize(&seeds);
+    let mismatch_reason = seeds.iter().find_map(|r| r.unexpected.clone());
+    Evaluation { missing: missing.into_iter().next().unwrap_or_default(), orderings, summary, mismatch_reason, first, seeds }
 }

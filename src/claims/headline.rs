@@ -4,34 +4,18 @@
 //! checks on the runs `adamgap run` already has. No threshold is restated here, so `adamgap run` and
 //! `adamgap check` cannot drift apart. See `docs/claims.md`.
 
+use super::builtin;
 use super::evaluate::{evaluate_check, verdict};
-use super::measure::{RunInfo, measure_runs};
+use super::measure::measure_runs;
+use super::outcome::RunInfo;
+use super::quantity::refers_to;
 use super::theorem::Theorem;
 use crate::train::{Experiment, Run};
 use crate::verdict::VerdictLine;
 
-/// The theorem files with `[[headline]]` entries, compiled in (the headline does not depend on the
-/// working directory).
-pub const SOURCES: [(&str, &str); 5] = [
-    ("theorems/01-adam-nonconvex.toml", include_str!("../../theorems/01-adam-nonconvex.toml")),
-    ("theorems/02-gd-nonconvex.toml", include_str!("../../theorems/02-gd-nonconvex.toml")),
-    ("theorems/03-different-global-solutions.toml", include_str!("../../theorems/03-different-global-solutions.toml")),
-    ("theorems/05-adam-feature-reversal.toml", include_str!("../../theorems/05-adam-feature-reversal.toml")),
-    ("theorems/06-gd-feature-first.toml", include_str!("../../theorems/06-gd-feature-first.toml")),
-];
-
-/// The compiled-in theorem files of the headline, parsed.
+/// The compiled-in theorem files of the headline ([`builtin::HEADLINE`]), parsed.
 pub fn theorems() -> Vec<Theorem> {
-    SOURCES
-        .iter()
-        .map(|(origin, text)| Theorem::from_toml_str(text, origin).unwrap_or_else(|e| panic!("compiled-in {e}")))
-        .collect()
-}
-
-/// Whether `run` is one of the runs a quantity name refers to (`adam.test_error`,
-/// `distance.gd.adam`).
-fn refers_to(quantity: &str, run: &str) -> bool {
-    quantity.split('.').any(|part| part == run)
+    builtin::HEADLINE.into_iter().map(builtin::theorem).collect()
 }
 
 /// The headline's verdict lines from `runs` (trained from `exp`'s initialization), in the order of

@@ -1,68 +1,21 @@
-//! Measurements: the named quantities a claim's checks read, from training runs ([`measure_runs`])
-//! or from the convex certificate ([`measure_convex`]). The names are documented in
+//! Measurements: the named quantities a claim's checks read ([`super::quantity`]), from training
+//! runs ([`measure_runs`]), the convex certificate ([`measure_convex`], [`measure_certificate`]) or
+//! the precision audit ([`measure_precision`], [`measure_audit`]). The names are documented in
 //! `docs/methodology.md`.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
+use super::outcome::{Measurement, RunInfo};
+use super::quantity::{Form, QUANTITIES};
+use crate::certify::ConvexReport;
 use crate::error::Result;
 use crate::model::Coefficients;
 use crate::optim::StopReason;
-use crate::setting::{NoiseKind, OptimizerSetting, Setting};
-use crate::train::{Checkpoint, Experiment, Run};
+use crate::precision::audit::{Audit, Headline};
+use crate::setting::{NoiseKind, Setting};
+use crate::train::{Experiment, Run};
 
-/// What a measurement gives the checks: named quantities, the reasons some could not be measured,
-/// per-checkpoint series of the tracked quantities, and the runs behind them.
-#[derive(Clone, Debug, Default)]
-pub struct Measurement {
-    /// Measured values by name (see `docs/methodology.md`).
-    pub quantities: BTreeMap<String, f64>,
-    /// Quantities that exist but have no value, with the reason (e.g. "the feature never reversed").
-    pub missing: BTreeMap<String, String>,
-    /// `(step, value)` series of per-checkpoint quantities (`<optimizer>.<field>`).
-    pub series: BTreeMap<String, Vec<(usize, f64)>>,
-    /// The runs measured.
-    pub runs: Vec<RunInfo>,
-    /// Set when the measurement itself cannot give an answer: the claim is inconclusive with this
-    /// reason, whatever the checks say.
-    pub inconclusive: Option<String>,
-}
-
-impl Measurement {
-    /// A measurement that cannot be made, with the reason.
-    pub fn unavailable(reason: impl Into<String>) -> Self {
-        Self { inconclusive: Some(reason.into()), ..Self::default() }
-    }
-}
-
-/// One run behind a measurement.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct RunInfo {
-    pub name: String,
-    pub optimizer: OptimizerSetting,
-    pub steps: usize,
-    pub stop: StopReason,
-    /// Wall-clock seconds (not part of the summary text; it varies).
-    pub seconds: f64,
-    /// Whether the run moved away from its initialization ([`Run::moved`]).
-    #[serde(skip)]
-    pub moved: bool,
-}
-
-impl RunInfo {
-    /// The run's name, optimizer, steps, stop reason and time.
-    pub fn of(run: &Run) -> Self {
-        Self {
-            name: run.name.clone(),
-            optimizer: run.optimizer.clone(),
-            steps: run.steps,
-            stop: run.stop,
-            seconds: run.seconds,
-            moved: run.moved,
-        }
-    }
-}
+pub use super::quantity::checkpoint_fields;
 
 /// The convex case: the data, `m`, `sigma_0` and `lambda` of `setting` (its activation must be
 /// linear), the certifier's documented default runs ([`crate::certify::default_runs`]), and the
@@ -78,13 +31,16 @@ pub fn measure_convex(setting: &Setting) -> Result<Measurement> {
         return Ok(Measurement::unavailable("the convex certificate needs model.activation = \"linear\""));
     }
     let convex = crate::certify::ConvexSetting::from_setting(setting);
-    let report = match crate::certify::run_convex(&convex) {
-        Ok(r) => r,
-        Err(crate::Error::Numerical(why)) => {
-            return Ok(Measurement::unavailable(format!("certificate not computed: {why}")));
-        }
-        Err(e) => return Err(e),
-    };
+    match crate::certify::run_convex(&convex) {
+        Ok(report) => Ok(measure_certificate(&report)),
+        Err(crate::Error::Numerical(why)) => Ok(Measurement::unavailable(format!("certificate not computed: {why}"))),
+        Err(e) => Err(e),
+    }
+}
+
+/// The quantities `certificate.*` of a convex certificate (see [`measure_convex`]), its runs (not
+/// Newton's), and the reason a run diverged.
+pub fn measure_certificate(report: &ConvexReport) -> Measurement {
     let mut m = Measurement::default();
     let q = &mut m.quantities;
     q.insert("certificate.max_radius".into(), report.max_radius);
@@ -105,7 +61,7 @@ pub fn measure_convex(setting: &Setting) -> Result<Measurement> {
         }
     }
     for (name, r) in &report.runs {
-        q.insert(format!("certificate.{name}.radius"), r.radius);
+        m.quantities.insert(format!("certificate.{name}.radius"), r.radius);
         if let Some(optimizer) = &r.optimizer {
             m.runs.push(RunInfo {
                 name: name.clone(),
@@ -120,26 +76,7 @@ pub fn measure_convex(setting: &Setting) -> Result<Measurement> {
     if let Some(r) = report.runs.values().find(|r| matches!(r.stop, StopReason::Diverged { .. })) {
         m.inconclusive = Some(format!("a convex run diverged ({})", r.stop));
     }
-    Ok(m)
-}
-
-/// `(field, value)` of a checkpoint: the names of per-checkpoint quantities.
-pub fn checkpoint_fields(c: &Checkpoint) -> [(&'static str, f64); 12] {
-    let co = &c.coefficients;
-    [
-        ("train_error", c.train_error),
-        ("test_error", c.test_error),
-        ("objective", c.objective),
-        ("loss", c.loss),
-        ("grad_norm", c.grad_norm_l2),
-        ("grad_norm_l1", c.grad_norm_l1),
-        ("weight_norm", c.weight_norm),
-        ("feature_max", co.feature_max),
-        ("feature_max_plus", co.feature_max_per_class[0]),
-        ("feature_max_minus", co.feature_max_per_class[1]),
-        ("noise_min_max", co.noise_min_max),
-        ("noise_max_max", co.noise_max_max),
-    ]
+    m
 }
 
 /// The number of nonzero coordinates of a noise vector besides coordinate 1: `s` for sparse noise,
@@ -270,13 +207,10 @@ pub fn measure_runs(exp: &Experiment, runs: &[&Run], feature_level: Option<f64>)
                 }
             }
         }
-        for (f, _) in checkpoint_fields(&run.last) {
-            let series = run
-                .trace
-                .iter()
-                .map(|c| (c.step, checkpoint_fields(c).iter().find(|(g, _)| *g == f).expect("field").1))
-                .collect();
-            m.series.insert(format!("{k}.{f}"), series);
+        for field in QUANTITIES.iter().filter(|q| q.form == Form::Checkpoint) {
+            let at = field.checkpoint.expect("a checkpoint field");
+            let series = run.trace.iter().map(|c| (c.step, at(c))).collect();
+            m.series.insert(format!("{k}.{}", field.names[0]), series);
         }
         m.runs.push(RunInfo::of(run));
     }
@@ -297,64 +231,25 @@ pub fn measure_runs(exp: &Experiment, runs: &[&Run], feature_level: Option<f64>)
     m
 }
 
-/// Whether a quantity changes with training (`<run>.*`, `distance.*`, `convex_radius.*`), as opposed
-/// to a property of the setting, the data or the initialization (`predicted.*`, `data.*`, `init.*`)
-/// or the convex certificate. A path claim's quantity (`last.<name>`, ...) is judged by its cell quantity `<name>`.
-pub fn is_training_quantity(name: &str) -> bool {
-    if let Some((pos, rest)) = name.split_once('.')
-        && super::path::POSITIONS.contains(&pos)
-    {
-        return is_training_quantity(rest);
-    }
-    !["predicted.", "data.", "init.", "certificate."].iter().any(|p| name.starts_with(p))
-}
-
-/// Per-run quantity fields beyond [`checkpoint_fields`].
-const RUN_FIELDS: [&str; 14] = [
-    "steps",
-    "grad_norm_max",
-    "diverged",
-    "distance_from_init",
-    "reversed",
-    "reversal_step",
-    "noise_growth_per_step",
-    "feature_growth_per_step",
-    "growth_ratio",
-    "feature_reach_step",
-    "feature_reach_after_step",
-    "noise_max_at_reach",
-    "noise_growth_at_reach",
-    "radius",
-];
-
-const CERTIFICATE: [&str; 8] = [
-    "max_radius",
-    "uncertified_predictions",
-    "disagreements",
-    "inconsistent_runs",
-    "minimizer_radius",
-    "test_size",
-    "runs_not_converged",
-    "adamw_distance_lower",
-];
-
-/// The quantities of a precision claim, for each optimizer `<run>` of the setting.
-const PRECISION: [&str; 1] = ["verdicts_agree"];
-const PRECISION_RUN: [&str; 5] =
-    ["verdicts_agree", "final_distance", "max_distance", "twin_test_error_spread", "twin_final_distance"];
-
-/// The precision audit of `setting` (4 one-ulp twins): `precision.verdicts_agree` (1 when every
-/// headline verdict is the same at binary64, double-double and in every twin), and per optimizer
-/// `precision.<run>.{verdicts_agree, final_distance, max_distance, twin_test_error_spread,
-/// twin_final_distance}` (relative distances `||W_f64 - W_dd|| / ||W_dd||` at the end and over the
-/// run; the twins' test-error range and their largest relative distance to the binary64 run).
-pub fn measure_precision(setting: &Setting) -> Result<Measurement> {
+/// The precision audit of `setting` (4 one-ulp twins, the headline's verdict lines by `headline`,
+/// [`crate::claims::headline`]), measured by [`measure_audit`].
+pub fn measure_precision(setting: &Setting, headline: Headline) -> Result<Measurement> {
     let a = crate::precision::audit::audit(&crate::precision::audit::AuditSetting {
         setting: setting.clone(),
-        headline: super::headline,
+        headline,
         twins: 4,
         ladder: None,
     })?;
+    Ok(measure_audit(&a))
+}
+
+/// The quantities of a precision audit: `precision.verdicts_agree` (1 when every headline verdict
+/// is the same at binary64, double-double and in every twin), and per optimizer
+/// `precision.<run>.{verdicts_agree, final_distance, max_distance, twin_test_error_spread,
+/// twin_final_distance}` (relative distances `||W_f64 - W_dd|| / ||W_dd||` at the end and over the
+/// run; the twins' test-error range and their largest relative distance to the binary64 run); the
+/// binary64 and double-double runs.
+pub fn measure_audit(a: &Audit) -> Measurement {
     let mut m = Measurement::default();
     m.quantities.insert("precision.verdicts_agree".into(), f64::from(u8::from(a.verdicts_agree)));
     for o in &a.optimizers {
@@ -374,81 +269,5 @@ pub fn measure_precision(setting: &Setting) -> Result<Measurement> {
             m.runs.push(RunInfo { name: format!("{} ({label})", r.name), ..RunInfo::of(r) });
         }
     }
-    Ok(m)
-}
-
-/// `Ok` when `name` is a quantity a claim of `kind` with these run names can measure; otherwise the
-/// allowed forms, for the load error.
-pub fn known_quantity(kind: super::ClaimKind, runs: &[String], name: &str) -> std::result::Result<(), String> {
-    let fields: Vec<&str> = checkpoint_fields_names().into_iter().chain(RUN_FIELDS[..13].iter().copied()).collect();
-    let ok = match kind {
-        super::ClaimKind::Path => return super::path::known_quantity(name),
-        super::ClaimKind::ConvexCertificate => match name.strip_prefix("certificate.") {
-            Some(rest) => CERTIFICATE.contains(&rest) || rest.strip_suffix(".radius").is_some_and(|r| !r.is_empty()),
-            None => false,
-        },
-        super::ClaimKind::Precision => match name.split('.').collect::<Vec<_>>().as_slice() {
-            ["precision", f] => PRECISION.contains(f),
-            ["precision", run, f] => runs.iter().any(|r| r == run) && PRECISION_RUN.contains(f),
-            _ => false,
-        },
-        super::ClaimKind::Training => {
-            let parts: Vec<&str> = name.split('.').collect();
-            match parts.as_slice() {
-                ["predicted", f] => ["noise_l1", "noise_init_scale"].contains(f),
-                ["data", f] => ["noise_l1_mean", "overlapping_pairs", "supports_per_coordinate"].contains(f),
-                ["init", f] => checkpoint_fields_names().contains(f),
-                ["certified", "distance_lower", a, b] => {
-                    (*a, *b) == ("gd", "adam") && runs.iter().any(|r| r == a) && runs.iter().any(|r| r == b)
-                }
-                ["certified", run, f] => {
-                    (*run == "init" || runs.iter().any(|r| r == run)) && crate::endpoints::CERTIFIED_FIELDS.contains(f)
-                }
-                ["distance" | "convex_radius", a, b] => runs.iter().any(|r| r == a) && runs.iter().any(|r| r == b),
-                [run, f] => runs.iter().any(|r| r == run) && fields.contains(f),
-                _ => false,
-            }
-        }
-    };
-    if ok {
-        return Ok(());
-    }
-    Err(match kind {
-        super::ClaimKind::Path => unreachable!("returned above"),
-        super::ClaimKind::ConvexCertificate => {
-            format!("certificate.{{{}}}, certificate.<run>.radius", CERTIFICATE.join(","))
-        }
-        super::ClaimKind::Precision => format!(
-            "precision.{{{}}}, precision.<run>.{{{}}} with <run> one of {{{}}}",
-            PRECISION.join(","),
-            PRECISION_RUN.join(","),
-            runs.join(",")
-        ),
-        super::ClaimKind::Training => format!(
-            "<run>.{{{}}} with <run> one of {{{}}}; init.<checkpoint field>; predicted.{{noise_l1,noise_init_scale}}; \
-             data.{{noise_l1_mean,overlapping_pairs,supports_per_coordinate}}; distance.<run>.<run>; convex_radius.<run>.<run>; \
-             certified.<run or init>.{{{}}}; certified.distance_lower.gd.adam",
-            fields.join(","),
-            runs.join(","),
-            crate::endpoints::CERTIFIED_FIELDS.join(",")
-        ),
-    })
-}
-
-/// The names of the per-checkpoint fields.
-fn checkpoint_fields_names() -> Vec<&'static str> {
-    vec![
-        "train_error",
-        "test_error",
-        "objective",
-        "loss",
-        "grad_norm",
-        "grad_norm_l1",
-        "weight_norm",
-        "feature_max",
-        "feature_max_plus",
-        "feature_max_minus",
-        "noise_min_max",
-        "noise_max_max",
-    ]
+    m
 }

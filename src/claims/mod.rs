@@ -2,28 +2,43 @@
 //! diverged run, a missing run, a tolerance not reached): an inconclusive run never reads as a
 //! confirmation.
 //!
-//! The paper's claims as data: [`theorem`] reads `theorems/*.toml` (one claim per file, with its
-//! setting, checks and expected verdict); [`checker`] measures a claim (one match arm per
-//! [`ClaimKind`]) through [`measure`]; [`evaluate`] turns the checks into a [`Verdict`] by the one
-//! verdict rule ([`evaluate::verdict`]); [`report`] renders the [`ClaimReport`] that `adamgap check`
-//! prints and `tests/claims.rs` snapshots. [`path`] measures a claim on the cells of a sweep grid
-//! along one axis (`kind = "path"`), the cells coming from a [`path::PathSource`]. [`headline()`] gives the verdict lines of `adamgap run`
-//! from the same theorem files' checks. See `docs/claims.md` and `docs/methodology.md`.
+//! The paper's claims as data, in layers (each file imports only files above it in this list;
+//! `tests/architecture.rs` checks that there is no circle):
+//!
+//! 1. [`quantity`]: the vocabulary, one table of every quantity a check can name.
+//! 2. [`theorem`]: the types of a theorem file (`theorems/*.toml`), [`theorem::PathSpec`] included.
+//! 3. [`outcome`]: the values passed between the layers ([`Measurement`], [`CheckOutcome`], ...).
+//! 4. `validate`: the loader ([`Theorem::from_toml_str`]) with its rules and exact error lines.
+//! 5. [`seeds`]: the rule that combines the seeds' verdicts, and the Clopper-Pearson bound.
+//! 6. [`measure`]: the quantities of training runs, the convex certificate and the precision audit.
+//! 7. [`path`]: the quantities of a path claim's sweep cells ([`path::PathSource`]).
+//! 8. [`evaluate`]: the checks against a measurement and the one verdict rule
+//!    ([`evaluate::verdict`]).
+//! 9. [`builtin`]: the theorem files compiled in; [`headline()`]: `adamgap run`'s verdict lines;
+//!    [`commands`]: the verdicts of `adamgap convex`, `adamgap precision` and `adamgap sweep merge`.
+//! 10. [`report`]: the [`ClaimReport`] that `adamgap check` prints and `tests/claims.rs` snapshots.
+//! 11. [`checker`]: measures a claim on its seeds (one match arm per [`ClaimKind`]), evaluates it
+//!     and assembles the report.
+//!
+//! See `docs/claims.md` and `docs/methodology.md`.
 
+pub mod builtin;
 pub mod checker;
+pub mod commands;
 pub mod evaluate;
 pub mod headline;
 pub mod measure;
+pub mod outcome;
 pub mod path;
+pub mod quantity;
 pub mod report;
 pub mod seeds;
 pub mod theorem;
-mod validate;
+pub mod validate;
 
 pub use checker::Checker;
-pub use evaluate::{CheckOutcome, Outcome};
 pub use headline::headline;
-pub use measure::{Measurement, RunInfo};
+pub use outcome::{CheckOutcome, Decision, Measurement, Outcome, RunInfo};
 pub use report::{ClaimReport, Status};
 pub use theorem::{ClaimKind, Expected, Scale, Theorem};
 

@@ -8,68 +8,26 @@
 //! verdicts combine by the one rule of [`super::seeds`], as for a training claim.
 //!
 //! The cells come from a [`PathSource`]: `crate::sweep::claim::GridSource` expands the grid and
-//! runs its cells with the sweep's own cell runner, or reads a merged sweep folder. The sweep module
-//! depends on this one, not the reverse, so the source is handed to the checker
+//! runs its cells with the sweep's own cell runner, or reads a merged sweep folder. A cell's result
+//! is the typed [`crate::results::Cell`] the sweep writes, so this file reads it without the sweep
+//! module, which depends on `claims`, not the reverse: the source is handed to the checker
 //! ([`super::Checker::with_paths`]).
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Serialize;
 
-use super::measure::{Measurement, RunInfo, predicted_noise_l1, supports_per_coordinate};
+use super::measure::{predicted_noise_l1, supports_per_coordinate};
+use super::outcome::{Measurement, RunInfo};
+use super::quantity::{self, Form};
 use super::theorem::{Scale, Theorem};
 use crate::error::Result;
 use crate::format::sig;
-use crate::optim::StopReason;
-use crate::setting::{OptimizerSetting, Setting};
-
-/// `[path]` of a theorem file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PathSpec {
-    /// The preset grid (`sweeps/<grid>.toml`); `adamgap check --path-results DIR` reads a merged
-    /// sweep folder of exactly this grid.
-    pub grid: String,
-    /// The axis the path runs along (default: the grid's `[plot] x`, else its first axis other
-    /// than `seed` with more than one value).
-    #[serde(default)]
-    pub along: Option<String>,
-    /// Overrides of the grid file at the full scale of `adamgap check` (tables `fixed`, `axes`,
-    /// `derived` merge key by key; a list replaces): a shorter path or budget that keeps
-    /// `adamgap check` within its time.
-    #[serde(default)]
-    pub check: toml::Table,
-}
+use crate::results::{Cell, RunResult, StageOne};
+use crate::setting::Setting;
 
 /// Seeds of a path claim (its grid's `seed` axis) at either scale, at least.
 pub const MIN_SEEDS: usize = 3;
-
-/// Where a path's quantities are taken: the first or last cell along the axis, or the smallest or
-/// largest value over the seed's cells.
-pub const POSITIONS: [&str; 4] = ["first", "last", "min", "max"];
-
-/// Per-run fields of a cell (from the sweep cell's `runs.<run>`; `grad_norm` is its
-/// `grad_norm_l2`, `reversed` whether `feature_reversal_step` is set).
-const RUN_FIELDS: [&str; 12] = [
-    "test_error",
-    "train_error",
-    "objective",
-    "loss",
-    "grad_norm",
-    "grad_norm_l1",
-    "weight_norm",
-    "feature_max",
-    "noise_min_max",
-    "noise_max_max",
-    "steps",
-    "reversed",
-];
-
-/// Adam's stage-I fields of a cell (`runs.adam.stage_one`), and `growth_ratio_log_error` =
-/// `|ln(growth_ratio / predicted.noise_l1)|`.
-const STAGE_ONE_FIELDS: [&str; 4] =
-    ["noise_growth_per_step", "feature_growth_per_step", "growth_ratio", "growth_ratio_log_error"];
 
 /// One cell of a path claim's grid.
 #[derive(Clone, Debug)]
@@ -79,8 +37,8 @@ pub struct PathCell {
     /// The cell's value on the path axis.
     pub position: f64,
     pub setting: Setting,
-    /// The cell's result (a sweep cell's JSON), `None` when there is none.
-    pub result: Option<Value>,
+    /// The cell's result (a sweep cell), `None` when there is none.
+    pub result: Option<Cell>,
 }
 
 /// The cells of a path claim at one scale, with what the report says about them.
@@ -133,52 +91,9 @@ pub struct PathRow {
     pub values: Vec<Option<f64>>,
 }
 
-/// `Ok` when `name` is a quantity of a path claim (`<position>.<cell quantity>`); otherwise the
-/// allowed forms.
-pub fn known_quantity(name: &str) -> std::result::Result<(), String> {
-    match name.split_once('.') {
-        Some((pos, rest)) if POSITIONS.contains(&pos) && known_cell_quantity(rest) => Ok(()),
-        _ => {
-            Err(format!("{{{}}}.<cell quantity>, a cell quantity being {}", POSITIONS.join(","), cell_quantity_forms()))
-        }
-    }
-}
-
-/// Whether `name` is a per-cell quantity (the `[track]` columns of a path claim).
-pub fn known_cell_quantity(name: &str) -> bool {
-    match name.split('.').collect::<Vec<_>>().as_slice() {
-        ["predicted", "noise_l1"] => true,
-        ["data", f] => ["supports_per_coordinate", "overlapping_pairs"].contains(f),
-        ["adam", f] if STAGE_ONE_FIELDS.contains(f) => true,
-        [run, f] => OptimizerSetting::default_for(run).is_ok() && RUN_FIELDS.contains(f),
-        _ => false,
-    }
-}
-
-/// The allowed per-cell quantities, for errors.
-pub fn cell_quantity_forms() -> String {
-    format!(
-        "<run>.{{{}}}, adam.{{{}}}, predicted.noise_l1, data.{{supports_per_coordinate,overlapping_pairs}}",
-        RUN_FIELDS.join(","),
-        STAGE_ONE_FIELDS.join(",")
-    )
-}
-
 /// `x` as a short label: whole numbers exactly, others to 3 significant digits.
 pub fn position_label(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 { format!("{}", x as i64) } else { sig(x, 3) }
-}
-
-/// A stop reason as a sweep cell writes it (`{"reason": "step-budget", "step": 500}`).
-fn stop_of(v: &Value) -> Option<StopReason> {
-    let step = v["step"].as_u64()? as usize;
-    Some(match v["reason"].as_str()? {
-        "step-budget" => StopReason::StepBudget { step },
-        "grad-tol" => StopReason::GradTol { step },
-        "diverged" => StopReason::Diverged { step },
-        "settled" => StopReason::Settled { step },
-        _ => return None,
-    })
 }
 
 /// What one cell gives: its per-cell quantities, the reasons for those it lacks, and its runs.
@@ -186,15 +101,13 @@ struct CellMeasure {
     quantities: BTreeMap<String, f64>,
     missing: BTreeMap<String, String>,
     runs: Vec<RunInfo>,
-    unreadable: Option<String>,
 }
 
 /// Reads one cell's quantities from its result; `names` are the per-cell quantities the claim
-/// reads (a name absent from the result is missing with the reason).
+/// reads (a name the result does not give is missing with the reason).
 fn measure_cell(cell: &PathCell, axis: &str, names: &[String]) -> CellMeasure {
     let at = format!("cell {} ({axis} = {}, seed {})", cell.id, position_label(cell.position), cell.seed);
-    let mut out =
-        CellMeasure { quantities: BTreeMap::new(), missing: BTreeMap::new(), runs: Vec::new(), unreadable: None };
+    let mut out = CellMeasure { quantities: BTreeMap::new(), missing: BTreeMap::new(), runs: Vec::new() };
     let Some(result) = &cell.result else {
         for n in names {
             out.missing.insert(n.clone(), format!("{at} has no result"));
@@ -204,45 +117,24 @@ fn measure_cell(cell: &PathCell, axis: &str, names: &[String]) -> CellMeasure {
     let s = &cell.setting;
     out.quantities.insert("predicted.noise_l1".into(), predicted_noise_l1(s));
     out.quantities.insert("data.supports_per_coordinate".into(), supports_per_coordinate(s));
-    let overlap = &result["overlap"];
-    if let (Some(k), Some(total)) = (overlap["pairs_overlapping"].as_f64(), overlap["pairs_total"].as_f64())
-        && total > 0.0
-    {
-        out.quantities.insert("data.overlapping_pairs".into(), k / total);
+    let overlap = &result.overlap;
+    if overlap.pairs_total > 0 {
+        out.quantities
+            .insert("data.overlapping_pairs".into(), overlap.pairs_overlapping as f64 / overlap.pairs_total as f64);
     }
-    for (name, r) in result["runs"].as_object().into_iter().flatten() {
-        let put = |q: &mut BTreeMap<String, f64>, f: &str, v: Option<f64>| {
-            if let Some(v) = v {
-                q.insert(format!("{name}.{f}"), v);
+    for (name, r) in &result.runs {
+        for (f, v) in quantity::cell_fields(r) {
+            // JSON writes a number that is not finite as `null`; the cell reads it back as NaN.
+            if v.is_nan() {
+                out.missing.insert(format!("{name}.{f}"), format!("{at}: `{name}.{f}` is not a finite number"));
+            } else {
+                out.quantities.insert(format!("{name}.{f}"), v);
             }
-        };
-        for f in RUN_FIELDS {
-            let key = match f {
-                "grad_norm" => "grad_norm_l2",
-                other => other,
-            };
-            let v = match f {
-                "reversed" => Some(f64::from(u8::from(!r["feature_reversal_step"].is_null()))),
-                _ => r[key].as_f64(),
-            };
-            put(&mut out.quantities, f, v);
         }
         if name == "adam" {
             stage_one(&mut out, r, s, &at);
         }
-        let optimizer = serde_json::from_value::<OptimizerSetting>(r["optimizer"].clone());
-        match (optimizer, stop_of(&r["stop"]), r["steps"].as_u64()) {
-            (Ok(optimizer), Some(stop), Some(steps)) => out.runs.push(RunInfo {
-                name: format!("{name} ({axis} = {})", position_label(cell.position)),
-                optimizer,
-                steps: steps as usize,
-                stop,
-                seconds: 0.0,
-                // Results written before adamgap recorded `moved`: a run that took steps.
-                moved: r["moved"].as_bool().unwrap_or(steps > 0),
-            }),
-            _ => out.unreadable = Some(format!("{at}: run `{name}` has no readable optimizer, stop or steps")),
-        }
+        out.runs.push(RunInfo::of_result(format!("{name} ({axis} = {})", position_label(cell.position)), r));
     }
     for n in names {
         if !out.quantities.contains_key(n) && !out.missing.contains_key(n) {
@@ -254,13 +146,14 @@ fn measure_cell(cell: &PathCell, axis: &str, names: &[String]) -> CellMeasure {
 
 /// Adam's stage-I quantities of a cell from `runs.adam.stage_one` (absent: results written before
 /// adamgap recorded it; `null`: a budget of 0 steps).
-fn stage_one(out: &mut CellMeasure, r: &Value, s: &Setting, at: &str) {
+fn stage_one(out: &mut CellMeasure, r: &RunResult, s: &Setting, at: &str) {
+    let fields = quantity::names(Form::StageOne);
     let mut missing = |f: &str, why: String| {
         out.missing.insert(format!("adam.{f}"), why);
     };
-    let so = match r.get("stage_one") {
+    let so: &StageOne = match &r.stage_one {
         None => {
-            for f in STAGE_ONE_FIELDS {
+            for f in &fields {
                 missing(
                     f,
                     format!(
@@ -271,16 +164,21 @@ fn stage_one(out: &mut CellMeasure, r: &Value, s: &Setting, at: &str) {
             }
             return;
         }
-        Some(Value::Null) => {
-            for f in STAGE_ONE_FIELDS {
+        Some(None) => {
+            for f in &fields {
                 missing(f, format!("{at}: a growth rate over 0 steps is not defined"));
             }
             return;
         }
-        Some(so) => so,
+        Some(Some(so)) => so,
     };
-    for f in &STAGE_ONE_FIELDS[..3] {
-        match so[*f].as_f64() {
+    let rates = [
+        ("noise_growth_per_step", so.noise_growth_per_step),
+        ("feature_growth_per_step", so.feature_growth_per_step),
+        ("growth_ratio", so.growth_ratio),
+    ];
+    for (f, v) in rates {
+        match v {
             Some(v) => {
                 out.quantities.insert(format!("adam.{f}"), v);
             }
@@ -288,7 +186,7 @@ fn stage_one(out: &mut CellMeasure, r: &Value, s: &Setting, at: &str) {
         }
     }
     let predicted = predicted_noise_l1(s);
-    match so["growth_ratio"].as_f64().filter(|r| *r > 0.0 && predicted > 0.0) {
+    match so.growth_ratio.filter(|r| *r > 0.0 && predicted > 0.0) {
         Some(ratio) => {
             out.quantities.insert("adam.growth_ratio_log_error".into(), (ratio / predicted).ln().abs());
         }
@@ -332,9 +230,6 @@ pub fn measure_seed(theorem: &Theorem, axis: &str, cells: &[&PathCell]) -> Measu
     }
     let names = cell_names(&claim_names(theorem));
     let measured: Vec<CellMeasure> = order.iter().map(|c| measure_cell(c, axis, &names)).collect();
-    if let Some(why) = measured.iter().find_map(|c| c.unreadable.clone()) {
-        m.inconclusive = Some(why);
-    }
     let lookup = |c: &CellMeasure, n: &str| -> std::result::Result<f64, String> {
         match (c.quantities.get(n), c.missing.get(n)) {
             (Some(v), _) => Ok(*v),

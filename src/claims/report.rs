@@ -1,15 +1,17 @@
-//! The report of a checked claim: what `adamgap check` prints and `tests/claims.rs` snapshots.
+//! The report of a checked claim: what `adamgap check` prints and `tests/claims.rs` snapshots,
+//! assembled ([`ClaimReport::of`]) from the claim's [`Evaluation`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::evaluate::{CheckOutcome, Outcome};
-use super::measure::RunInfo;
+use super::evaluate::Evaluation;
+use super::outcome::{CheckOutcome, Outcome, RunInfo, SeedResult};
 use super::path::{PathReport, position_label};
-use super::seeds::SeedResult;
-use super::theorem::{ClaimKind, Expected, IfFalse, is_certified};
+use super::quantity::{fmt_quantity, is_certified};
+use super::seeds;
+use super::theorem::{ClaimKind, Expected, IfFalse, Scale, Theorem};
 use crate::format::{Align, Table, sig};
 use crate::setting::Setting;
 use crate::verdict::Verdict;
@@ -111,7 +113,7 @@ pub struct PaperSettingReport {
 
 impl PaperSettingReport {
     /// From the report of the claim under the paper's setting.
-    pub fn of(theorem: &super::Theorem, r: ClaimReport) -> Self {
+    pub fn of(theorem: &Theorem, r: ClaimReport) -> Self {
         let mut overrides = Vec::new();
         fn flatten(prefix: &str, t: &toml::Table, out: &mut Vec<String>) {
             for (k, v) in t {
@@ -135,14 +137,96 @@ impl PaperSettingReport {
     }
 }
 
-/// Step counts and flags print exactly; everything else to 2 significant digits.
-pub(crate) fn fmt_quantity(name: &str, v: f64) -> String {
-    let exact =
-        [".reversal_step", ".feature_reach_step", ".feature_reach_after_step", ".steps", ".reversed", ".diverged"];
-    if exact.iter().any(|e| name.ends_with(e)) { format!("{v}") } else { sig(v, 2) }
+/// The default tracked steps: 0 and the powers of 10 below the budget.
+fn default_track_steps(budget: usize) -> Vec<usize> {
+    let mut steps = vec![0];
+    let mut p = 10usize;
+    while p < budget {
+        steps.push(p);
+        p = p.saturating_mul(10);
+    }
+    steps
 }
 
 impl ClaimReport {
+    /// The report of `theorem` (from the file `origin`, checked at `scale`) from its evaluation: the
+    /// details shown are the first seed's, the verdict the seeds'. The status compares the verdict
+    /// with the expected one. No paper-setting reading and no path table yet (the checker adds them).
+    pub fn of(theorem: &Theorem, origin: &str, scale: Scale, e: Evaluation) -> Self {
+        let Evaluation { seeds: results, missing, orderings, summary, mismatch_reason, first } = e;
+        let (m, setting) = (first.m, first.setting);
+        // Steps of the tracked table: the requested ones and every run's last step.
+        let mut steps: Vec<usize> =
+            theorem.track.steps.clone().unwrap_or_else(|| default_track_steps(setting.train.steps));
+        steps.extend(m.runs.iter().map(|r| r.steps));
+        steps.sort_unstable();
+        steps.dedup();
+        let tracked_quantities =
+            if theorem.kind == ClaimKind::Path { Vec::new() } else { theorem.track.quantities.clone() };
+        let tracked = if m.runs.is_empty() || theorem.kind == ClaimKind::Path {
+            Vec::new()
+        } else {
+            steps
+                .iter()
+                .map(|&step| TrackedRow {
+                    step,
+                    values: tracked_quantities
+                        .iter()
+                        .map(|q| {
+                            m.series.get(q).and_then(|s| s.iter().rev().find(|(t, _)| *t <= step).map(|(_, v)| *v))
+                        })
+                        .collect(),
+                })
+                .collect()
+        };
+        let status = if theorem.expected.matches(&summary.verdict) && mismatch_reason.is_none() {
+            Status::AsExpected
+        } else if theorem.pending {
+            Status::Pending
+        } else {
+            Status::Mismatch
+        };
+        let (scale_label, scale_note) = match (scale, &theorem.test) {
+            (Scale::Test, Some(t)) => (t.scale.clone(), t.note.clone()),
+            _ => ("full".to_string(), String::new()),
+        };
+        let first_result = &results[0];
+        ClaimReport {
+            id: theorem.id.clone(),
+            title: theorem.title.clone(),
+            reference: theorem.reference.clone(),
+            statement: theorem.statement.trim().to_string(),
+            kind: theorem.kind,
+            origin: origin.to_string(),
+            scale: scale_label,
+            scale_note: scale_note.trim().to_string(),
+            setting,
+            runs: m.runs,
+            tracked_quantities,
+            tracked,
+            checks: first_result.checks.clone(),
+            orderings,
+            quantities: first_result.quantities.clone(),
+            missing,
+            spread: seeds::spread(&results),
+            verdict: summary.verdict,
+            paper_verdict: summary.paper_verdict,
+            holds_count: summary.holds,
+            lower_bound: summary.lower_bound,
+            rule: seeds::RULE.to_string(),
+            seeds: results,
+            expected: theorem.expected,
+            expect_fail: theorem.expect_fail.clone(),
+            pending: theorem.pending,
+            pending_reason: theorem.pending_reason.clone(),
+            status,
+            mismatch_reason,
+            notes: theorem.notes.trim().to_string(),
+            paper_setting: None,
+            path: None,
+        }
+    }
+
     /// One line: `[holds] 01-adam-nonconvex (expected holds) title`, with the status when it is
     /// not `ok`.
     pub fn line(&self) -> String {
@@ -239,15 +323,9 @@ impl ClaimReport {
         if !self.checks.is_empty() {
             let _ = writeln!(o, "checks:");
             for c in &self.checks {
-                let mark = match (&c.outcome, c.if_false) {
-                    (Outcome::True, _) => "ok",
-                    (Outcome::False, IfFalse::Fails) => "FALSE",
-                    (Outcome::False, IfFalse::Inconclusive) => "not reached",
-                    (Outcome::Missing(_), _) => "not measured",
-                };
-                let _ = writeln!(o, "    [{mark}] {}: {}", c.what, c.text);
+                let _ = writeln!(o, "    [{}] {}: {}", c.mark(), c.what, c.text);
                 if let Some(p) = &c.paper {
-                    let _ = writeln!(o, "        paper's threshold {}: {}", p.value, word(&p.outcome));
+                    let _ = writeln!(o, "        paper's threshold {}: {}", p.value, p.outcome.word());
                 }
                 if let Some(a) = &c.at_init {
                     let value = a.value.map_or("not defined".to_string(), |v| fmt_quantity(&c.quantity, v));
@@ -374,10 +452,10 @@ impl ClaimReport {
                 serde_json::json!({
                     "what": c.what,
                     "text": c.text,
-                    "outcome": word(&c.outcome),
+                    "outcome": c.outcome.word(),
                     "at_init": c.at_init,
                     "holds_at_init": c.holds_at_init,
-                    "paper": c.paper.as_ref().map(|p| serde_json::json!({"value": p.value, "outcome": word(&p.outcome)})),
+                    "paper": c.paper.as_ref().map(|p| serde_json::json!({"value": p.value, "outcome": p.outcome.word()})),
                 })
             })
             .collect();
@@ -402,15 +480,6 @@ impl ClaimReport {
             "checks": checks,
             "report": self,
         })
-    }
-}
-
-/// `true`, `false`, `not measured`.
-fn word(o: &Outcome) -> &'static str {
-    match o {
-        Outcome::True => "true",
-        Outcome::False => "false",
-        Outcome::Missing(_) => "not measured",
     }
 }
 

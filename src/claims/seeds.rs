@@ -2,11 +2,7 @@
 //! in `docs/methodology.md`, "Seeds"), the one-sided Clopper-Pearson lower bound on the probability
 //! that the claim holds for a random seed, and the spread of each recorded quantity.
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
-
-use super::evaluate::CheckOutcome;
+use super::outcome::SeedResult;
 use crate::verdict::Verdict;
 
 /// The rule, as printed in every report.
@@ -14,20 +10,6 @@ pub const RULE: &str = "holds: every seed holds; fails: every seed fails; otherw
 
 /// Confidence of the lower bound (one-sided).
 pub const CONFIDENCE: f64 = 0.95;
-
-/// One seed's verdict and what it rests on.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SeedResult {
-    pub seed: u64,
-    pub verdict: Verdict,
-    /// The verdict with the paper's thresholds where the file relaxes them.
-    pub paper_verdict: Option<Verdict>,
-    pub checks: Vec<CheckOutcome>,
-    /// The quantities the checks and orderings read.
-    pub quantities: BTreeMap<String, f64>,
-    /// For an expected failure: the checks that failed (or held) against `expect_fail`.
-    pub unexpected: Option<String>,
-}
 
 /// The claim's verdict over its seeds.
 pub struct Summary {

@@ -7,14 +7,17 @@
 //! what a reviewer reads (`[track]`, `[[ordering]]`), and the verdict it must produce
 //! (`expected`, `pending`). `[test]` gives the reduced-scale overrides used by `tests/claims.rs`.
 //! The format is documented field by field in `docs/methodology.md`; every table rejects unknown
-//! fields, and a parse error names the file and the field.
+//! fields. This file holds the types (read by the loader, [`super::validate`], and by every
+//! measurement); parsing and the rules serde cannot check are the loader's.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::quantity::is_certified;
 use crate::error::{Error, Result};
 use crate::setting::Setting;
+use crate::spans::Spans;
 
 /// What a claim measures; the checker dispatches on it (one match arm per kind in
 /// `Checker::measure_all` in `checker.rs`).
@@ -30,8 +33,8 @@ pub enum ClaimKind {
     /// The precision audit (`adamgap precision`): binary64 against double-double and one-ulp twins
     /// of the initialization; whether the headline verdicts depend on rounding.
     Precision,
-    /// The cells of a sweep grid along one axis (`[path]`, [`super::path`]): each seed of the
-    /// grid's seed axis is one trial, its checks read that seed's cells.
+    /// The cells of a sweep grid along one axis (`[path]`, [`PathSpec`]): each seed of the grid's
+    /// seed axis is one trial, its checks read that seed's cells.
     Path,
 }
 
@@ -224,6 +227,24 @@ pub struct HeadlineLine {
     pub checks: Vec<String>,
 }
 
+/// `[path]` of a theorem file (a path claim, `super::path`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathSpec {
+    /// The preset grid (`sweeps/<grid>.toml`); `adamgap check --path-results DIR` reads a merged
+    /// sweep folder of exactly this grid.
+    pub grid: String,
+    /// The axis the path runs along (default: the grid's `[plot] x`, else its first axis other
+    /// than `seed` with more than one value).
+    #[serde(default)]
+    pub along: Option<String>,
+    /// Overrides of the grid file at the full scale of `adamgap check` (tables `fixed`, `axes`,
+    /// `derived` merge key by key; a list replaces): a shorter path or budget that keeps
+    /// `adamgap check` within its time.
+    #[serde(default)]
+    pub check: toml::Table,
+}
+
 /// The reduced-scale overrides used by the snapshot test.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -292,9 +313,9 @@ pub struct Theorem {
     pub paper_setting: Option<toml::Table>,
     #[serde(default)]
     pub measure: MeasureParams,
-    /// For a path claim: the grid and the path axis ([`super::path::PathSpec`]).
+    /// For a path claim: the grid and the path axis.
     #[serde(default)]
-    pub path: Option<super::path::PathSpec>,
+    pub path: Option<PathSpec>,
     #[serde(default, rename = "check")]
     pub checks: Vec<Check>,
     #[serde(default, rename = "ordering")]
@@ -307,9 +328,9 @@ pub struct Theorem {
     /// Free text: what the numbers mean, what was chosen and why.
     #[serde(default)]
     pub notes: String,
-    /// The file's text, for errors that name a line (not part of the format).
+    /// The line of every key of the file, for errors that name a line (not part of the format).
     #[serde(skip)]
-    pub source: String,
+    pub spans: Spans,
 }
 
 /// Which setting of a theorem file to run.
@@ -324,20 +345,6 @@ pub enum Scale {
 }
 
 impl Theorem {
-    /// Parses a theorem file's text; `origin` names it in errors.
-    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
-        let mut t: Self = crate::setting::parse_toml(text, origin)?;
-        t.validate(text, origin)?;
-        t.source = text.to_string();
-        Ok(t)
-    }
-
-    /// Reads and parses a theorem file.
-    pub fn from_file(path: &Path) -> Result<Self> {
-        let text = crate::setting::read_text_file(path)?;
-        Self::from_toml_str(&text, &path.display().to_string())
-    }
-
     /// The setting to run at `scale`: the preset, `[setting]`, then (at the test scale)
     /// `[test.setting]`; validated. Errors name the file and the field.
     pub fn setting(&self, scale: Scale, origin: &str) -> Result<Setting> {
@@ -366,11 +373,47 @@ impl Theorem {
             (false, true) => "[setting] with [paper_setting]",
             (false, false) => "[setting]",
         };
-        let err =
-            |message: String| Error::Config { origin: origin.to_string(), message: format!("{tables}: {message}") };
-        let s = Setting::deserialize(toml::Value::Table(table)).map_err(|e| err(e.to_string().trim().to_string()))?;
-        s.validate().map_err(|e| err(e.to_string()))?;
+        let err = |at: String, message: String| Error::Config { origin: at, message: format!("{tables}: {message}") };
+        let s = Setting::deserialize(toml::Value::Table(table))
+            .map_err(|e| err(origin.to_string(), e.to_string().trim().to_string()))?;
+        s.validate().map_err(|e| {
+            let at = match &e {
+                Error::InvalidParameter { field, .. } => self.setting_line(scale, paper, field),
+                _ => None,
+            };
+            err(at.map_or(origin.to_string(), |l| format!("{origin} line {l}")), e.to_string())
+        })?;
         Ok(s)
+    }
+
+    /// The line of a setting's field (`data.d`, `optimizers.adam.eta`) in the topmost of the tables
+    /// merged at `scale` that gives it.
+    fn setting_line(&self, scale: Scale, paper: Option<&toml::Table>, field: &str) -> Option<usize> {
+        use crate::spans::Seg;
+        let mut tables: Vec<(Vec<Seg>, &toml::Table)> = Vec::new();
+        if let Some(p) = paper {
+            tables.push((vec![Seg::key("paper_setting")], p));
+        }
+        if scale == Scale::Test
+            && let Some(t) = &self.test
+        {
+            tables.push((vec![Seg::key("test"), Seg::key("setting")], &t.setting));
+        }
+        tables.push((vec![Seg::key("setting")], &self.setting));
+        let parts: Vec<&str> = field.split('.').collect();
+        tables.into_iter().find_map(|(mut path, table)| {
+            match parts.as_slice() {
+                // `optimizers.<kind>.<field>`: the list item of that kind.
+                ["optimizers", kind, rest @ ..] => {
+                    let list = table.get("optimizers")?.as_array()?;
+                    let k = list.iter().position(|o| o.get("kind").and_then(toml::Value::as_str) == Some(*kind))?;
+                    path.extend([Seg::key("optimizers"), Seg::Index(k)]);
+                    path.extend(rest.iter().map(|r| Seg::key(r)));
+                }
+                _ => path.extend(parts.iter().map(|p| Seg::key(p))),
+            }
+            self.spans.line(&path)
+        })
     }
 
     /// The seeds to check at `scale`: `[setting].seed` and the next ones.
@@ -390,7 +433,7 @@ impl Theorem {
     }
 
     /// The optimizer keys of `[setting].optimizers` (the run names of a training claim).
-    pub(super) fn optimizer_keys(&self) -> Vec<String> {
+    pub fn optimizer_keys(&self) -> Vec<String> {
         let list = self.setting.get("optimizers").and_then(toml::Value::as_array);
         let keys = list
             .map(|a| a.iter().filter_map(|o| o.get("kind").and_then(toml::Value::as_str)).map(String::from).collect());
@@ -403,12 +446,10 @@ impl Theorem {
         self.checks.iter().any(|c| is_certified(&c.quantity) || c.of.as_deref().is_some_and(is_certified))
     }
 
-    /// `origin`, with the line of the first occurrence of `needle` in the file's text when found.
-    pub fn at_line(&self, origin: &str, needle: &str) -> String {
-        match super::validate::line_of(&self.source, needle) {
-            Some(l) => format!("{origin} line {l}"),
-            None => origin.to_string(),
-        }
+    /// `origin`, with the line where `field` (`check[3].what`, `path.grid`) is written, when the
+    /// file gives it.
+    pub fn at(&self, origin: &str, field: &str) -> String {
+        self.spans.at(origin, &crate::spans::field(field))
     }
 
     /// `full` or `reduced` at `scale`.
@@ -441,10 +482,4 @@ pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>> {
         .collect();
     files.sort();
     Ok(files)
-}
-
-/// Whether a quantity name is a certified one (`certified.*`: proved in exact arithmetic from the
-/// final weights, not a binary64 observation).
-pub fn is_certified(quantity: &str) -> bool {
-    quantity.starts_with("certified.")
 }

@@ -1,138 +1,159 @@
-//! Load-time validation of a theorem file: what serde cannot check (right-hand sides, known
-//! quantities, expected failures, seed counts). Errors name the file, the line where it can be
-//! found, the field and the allowed values.
+//! The loader of theorem files: parsing ([`Theorem::from_toml_str`], [`Theorem::from_file`]) and the
+//! rules serde cannot check (right-hand sides, known quantities, expected failures, seed counts,
+//! the rules of a path claim). Every error names the file, the exact line of the field it is about
+//! (from `toml`'s spans, [`crate::spans`]), the field and the allowed values.
 
+use serde::Deserialize;
+
+use super::quantity;
 use super::theorem::{ClaimKind, Expected, FULL_SEEDS, IfFalse, Op, TEST_SEEDS, Theorem};
 use crate::error::{Error, Result};
+use crate::setting::Setting;
+use crate::spans::Spans;
 
 impl Theorem {
+    /// Parses a theorem file's text; `origin` names it in errors.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
+        let mut t: Self = crate::setting::parse_toml(text, origin)?;
+        // The setting tables, each alone in the shape of a config file: an unknown or mistyped key
+        // there is an error at its own line (the merged tables have no positions).
+        crate::setting::parse_toml::<SettingTables>(text, origin)?;
+        t.spans = Spans::parse(text);
+        t.validate(origin)?;
+        Ok(t)
+    }
+
+    /// Reads and parses a theorem file.
+    pub fn from_file(path: &std::path::Path) -> Result<Self> {
+        let text = crate::setting::read_text_file(path)?;
+        Self::from_toml_str(&text, &path.display().to_string())
+    }
+
     /// Checks what serde cannot: every check has a right-hand side, `within` where needed, ids
-    /// non-empty. Errors name the file and the field.
-    pub(super) fn validate(&self, text: &str, origin: &str) -> Result<()> {
-        let bad = |field: String, message: &str| Error::Config {
-            origin: origin.to_string(),
-            message: format!("field `{field}`: {message}"),
-        };
-        let bad_at = |needle: &str, field: String, message: &str| Error::Config {
-            origin: format!("{origin}{}", line_of(text, needle).map_or(String::new(), |l| format!(" line {l}"))),
+    /// non-empty. Errors name the file, the line and the field.
+    fn validate(&self, origin: &str) -> Result<()> {
+        // `at` is where the error is written (a field path as `self.at` reads it); `field` what it names.
+        let bad = |at: &str, field: &str, message: &str| Error::Config {
+            origin: self.at(origin, at),
             message: format!("field `{field}`: {message}"),
         };
         let whats: Vec<&str> = self.checks.iter().map(|c| c.what.as_str()).collect();
         if (self.expected == Expected::Fails) == self.expect_fail.is_empty() {
             return Err(bad(
-                "expect_fail".into(),
+                if self.expect_fail.is_empty() { "expected" } else { "expect_fail" },
+                "expect_fail",
                 "`expected = \"fails\"` needs `expect_fail` (the `what` of every check that must be false), and only then",
             ));
         }
-        for name in &self.expect_fail {
+        for (k, name) in self.expect_fail.iter().enumerate() {
             if !whats.contains(&name.as_str()) {
-                return Err(bad_at(name, "expect_fail".into(), &format!("no [[check]] has what = {name:?}")));
+                return Err(bad(&format!("expect_fail[{k}]"), "expect_fail", &format!("no [[check]] has what = {name:?}")));
             }
         }
         if self.kind == ClaimKind::Training {
             let (full, test) = (self.seeds.unwrap_or(FULL_SEEDS), self.test.as_ref().and_then(|t| t.seeds));
             if full < FULL_SEEDS {
-                return Err(bad_at("seeds", "seeds".into(), &format!("a training claim needs >= {FULL_SEEDS} seeds")));
+                return Err(bad("seeds", "seeds", &format!("a training claim needs >= {FULL_SEEDS} seeds")));
             }
             if test.is_some_and(|n| n < TEST_SEEDS) {
-                return Err(bad_at(
-                    "seeds",
-                    "test.seeds".into(),
-                    &format!("a training claim needs >= {TEST_SEEDS} seeds"),
-                ));
+                return Err(bad("test.seeds", "test.seeds", &format!("a training claim needs >= {TEST_SEEDS} seeds")));
             }
         }
-        if self.seeds == Some(0) || self.test.as_ref().and_then(|t| t.seeds) == Some(0) {
-            return Err(bad_at("seeds", "seeds".into(), ">= 1"));
+        if self.seeds == Some(0) {
+            return Err(bad("seeds", "seeds", ">= 1"));
+        }
+        if self.test.as_ref().and_then(|t| t.seeds) == Some(0) {
+            return Err(bad("test.seeds", "test.seeds", ">= 1"));
         }
         if self.id.trim().is_empty() {
-            return Err(bad("id".into(), "must not be empty"));
+            return Err(bad("id", "id", "must not be empty"));
         }
         if self.kind == ClaimKind::Training && self.checks.is_empty() {
-            return Err(bad("check".into(), "a training claim needs at least one [[check]]"));
+            return Err(bad("kind", "check", "a training claim needs at least one [[check]]"));
         }
-        self.validate_path(text, origin)?;
+        self.validate_path(origin)?;
+        let optimizers = self.optimizer_keys();
         for (k, c) in self.checks.iter().enumerate() {
             let f = |name: &str| format!("check[{k}].{name}");
+            let item = format!("check[{k}]");
             match (&c.value, &c.of) {
-                (None, None) => return Err(bad(f("value"), "give `value` (a number) or `of` (a quantity)")),
-                (Some(_), Some(_)) => return Err(bad(f("of"), "give either `value` or `of`, not both")),
+                (None, None) => return Err(bad(&item, &f("value"), "give `value` (a number) or `of` (a quantity)")),
+                (Some(_), Some(_)) => return Err(bad(&f("of"), &f("of"), "give either `value` or `of`, not both")),
                 _ => {}
             }
             if c.op == Op::WithinFactor {
                 match c.within {
                     Some(w) if w.is_finite() && w > 1.0 => {}
-                    _ => return Err(bad(f("within"), "`within-factor` needs `within`, a finite number > 1")),
+                    Some(_) => {
+                        return Err(bad(&f("within"), &f("within"), "`within-factor` needs `within`, a finite number > 1"));
+                    }
+                    None => return Err(bad(&f("op"), &f("within"), "`within-factor` needs `within`, a finite number > 1")),
                 }
             } else if c.within.is_some() {
-                return Err(bad(f("within"), "only used with op = \"within-factor\""));
+                return Err(bad(&f("within"), &f("within"), "only used with op = \"within-factor\""));
             }
             if c.if_false == IfFalse::Inconclusive && c.reason.is_none() {
-                return Err(bad(f("reason"), "an `if_false = \"inconclusive\"` check needs a `reason`"));
+                return Err(bad(&f("if_false"), &f("reason"), "an `if_false = \"inconclusive\"` check needs a `reason`"));
             }
             if c.paper_value.is_some() && c.value.is_none() {
-                return Err(bad(f("paper_value"), "only with a constant `value` (the relaxed threshold)"));
+                return Err(bad(&f("paper_value"), &f("paper_value"), "only with a constant `value` (the relaxed threshold)"));
             }
-            let optimizers = self.optimizer_keys();
-            for name in std::iter::once(&c.quantity).chain(c.of.iter()) {
-                if let Err(allowed) = super::measure::known_quantity(self.kind, &optimizers, name) {
-                    return Err(bad_at(
-                        &format!("\"{name}\""),
-                        f(if name == &c.quantity { "quantity" } else { "of" }),
-                        &format!("unknown quantity `{name}` (allowed: {allowed})"),
-                    ));
+            for (side, name) in std::iter::once(("quantity", &c.quantity)).chain(c.of.iter().map(|o| ("of", o))) {
+                if let Err(allowed) = known_quantity(self.kind, &optimizers, name) {
+                    return Err(bad(&f(side), &f(side), &format!("unknown quantity `{name}` (allowed: {allowed})")));
                 }
             }
         }
         for (k, h) in self.headline.iter().enumerate() {
+            let field = format!("headline[{k}].checks");
             if h.checks.is_empty() {
-                return Err(bad(format!("headline[{k}].checks"), "list at least one check (its `what`)"));
+                return Err(bad(&field, &field, "list at least one check (its `what`)"));
             }
-            for name in &h.checks {
+            for (i, name) in h.checks.iter().enumerate() {
                 if !self.checks.iter().any(|c| &c.what == name) {
                     return Err(bad(
-                        format!("headline[{k}].checks"),
+                        &format!("{field}[{i}]"),
+                        &field,
                         &format!("no [[check]] has what = {name:?}; give the `what` of a check of this file"),
                     ));
                 }
             }
         }
         for (k, o) in self.orderings.iter().enumerate() {
+            let field = format!("ordering[{k}].items");
             if o.items.len() < 2 {
-                return Err(bad(format!("ordering[{k}].items"), "list at least two items"));
+                return Err(bad(&field, &field, "list at least two items"));
             }
         }
         if let Some(t) = &self.test
             && t.scale != "full"
             && t.scale != "reduced"
         {
-            return Err(bad("test.scale".into(), "\"full\" or \"reduced\""));
+            return Err(bad("test.scale", "test.scale", "\"full\" or \"reduced\""));
         }
         Ok(())
     }
-}
 
-impl Theorem {
     /// The rules of a path claim: `[path]` present (and only then), the grid gives the settings and
     /// seeds (no `[setting]`, `seeds`, `[paper_setting]`, `[test.setting]`, `[measure]`,
     /// `[[headline]]`, `[track] steps`), `[track] quantities` are per-cell quantities.
-    fn validate_path(&self, text: &str, origin: &str) -> Result<()> {
-        let bad_at = |needle: &str, field: &str, message: String| Error::Config {
-            origin: format!("{origin}{}", line_of(text, needle).map_or(String::new(), |l| format!(" line {l}"))),
+    fn validate_path(&self, origin: &str) -> Result<()> {
+        let bad = |at: &str, field: &str, message: String| Error::Config {
+            origin: self.at(origin, at),
             message: format!("field `{field}`: {message}"),
         };
         let is_path = self.kind == ClaimKind::Path;
         if !is_path {
             if self.path.is_some() {
-                return Err(bad_at("[path]", "path", "only for kind = \"path\"".into()));
+                return Err(bad("path", "path", "only for kind = \"path\"".into()));
             }
             if self.test.as_ref().is_some_and(|t| !t.grid.is_empty()) {
-                return Err(bad_at("grid", "test.grid", "only for kind = \"path\"".into()));
+                return Err(bad("test.grid", "test.grid", "only for kind = \"path\"".into()));
             }
             return Ok(());
         }
         if self.path.is_none() {
-            return Err(bad_at(
+            return Err(bad(
                 "kind",
                 "path",
                 "a path claim needs [path] with `grid` (a preset of sweeps/, e.g. \"path-d\")".into(),
@@ -150,18 +171,18 @@ impl Theorem {
             ("track.steps", self.track.steps.is_some()),
         ];
         if let Some((field, _)) = unused.iter().find(|(_, given)| *given) {
-            let needle = field.rsplit('.').next().unwrap_or(field);
-            return Err(bad_at(needle, field, from_grid.into()));
+            return Err(bad(field, field, from_grid.into()));
         }
         if self.checks.is_empty() {
-            return Err(bad_at("kind", "check", "a path claim needs at least one [[check]]".into()));
+            return Err(bad("kind", "check", "a path claim needs at least one [[check]]".into()));
         }
         for (k, q) in self.track.quantities.iter().enumerate() {
-            if !super::path::known_cell_quantity(q) {
-                return Err(bad_at(
-                    &format!("\"{q}\""),
-                    &format!("track.quantities[{k}]"),
-                    format!("unknown cell quantity `{q}` (allowed: {})", super::path::cell_quantity_forms()),
+            if !quantity::known_cell_quantity(q) {
+                let field = format!("track.quantities[{k}]");
+                return Err(bad(
+                    &field,
+                    &field,
+                    format!("unknown cell quantity `{q}` (allowed: {})", quantity::cell_quantity_forms()),
                 ));
             }
         }
@@ -169,7 +190,35 @@ impl Theorem {
     }
 }
 
-/// The 1-based line of the first occurrence of `needle` in `text`.
-pub(super) fn line_of(text: &str, needle: &str) -> Option<usize> {
-    text.find(needle).map(|at| text[..at].matches('\n').count() + 1)
+/// `Ok` when `name` is a quantity a claim of `kind` with these run names can measure; otherwise the
+/// allowed forms, for the load error ([`quantity`]).
+pub fn known_quantity(kind: ClaimKind, runs: &[String], name: &str) -> std::result::Result<(), String> {
+    match kind {
+        ClaimKind::Training => quantity::known_training(runs, name),
+        ClaimKind::ConvexCertificate => quantity::known_certificate(name),
+        ClaimKind::Precision => quantity::known_precision(runs, name),
+        ClaimKind::Path => quantity::known_path(name),
+    }
+}
+
+/// The setting tables of a theorem file, each read alone as a config file (every other key is
+/// [`Theorem`]'s to check).
+#[derive(Deserialize)]
+struct SettingTables {
+    #[serde(default)]
+    #[allow(dead_code)]
+    setting: Option<Setting>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    paper_setting: Option<Setting>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    test: Option<TestSetting>,
+}
+
+#[derive(Deserialize)]
+struct TestSetting {
+    #[serde(default)]
+    #[allow(dead_code)]
+    setting: Option<Setting>,
 }

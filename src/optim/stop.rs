@@ -1,10 +1,12 @@
 //! How an optimization run ends ([`super::driver::minimize`] decides it).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// Why a run stopped. A budget stop is not convergence; a divergence names its step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "reason", rename_all = "kebab-case")]
+/// Why a run stopped. A budget stop is not convergence; a divergence names its step. In JSON:
+/// `{"reason": "step-budget", "step": 500}` (the reason is [`StopReason::label`]); read back the
+/// same way, an unknown reason or a missing step being an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum StopReason {
     /// The step budget was used up (no convergence test passed).
     StepBudget { step: usize },
@@ -65,6 +67,13 @@ mod tests {
             assert_eq!(reason.step(), k + 3);
             assert_eq!(reason.label(), label);
             assert_eq!(reason.to_string(), text);
+            let json = serde_json::to_string(&reason).expect("JSON");
+            assert_eq!(json, format!("{{\"reason\":\"{label}\",\"step\":{}}}", k + 3));
+            assert_eq!(serde_json::from_str::<StopReason>(&json).expect("read back"), reason);
+        }
+        for bad in [r#"{"reason":"gave-up","step":1}"#, r#"{"reason":"grad-tol"}"#, r#"{"reason":"grad-tol","step":1,"x":0}"#]
+        {
+            assert!(serde_json::from_str::<StopReason>(bad).is_err(), "{bad} read");
         }
     }
 }

@@ -58,11 +58,14 @@ pub struct AuditSetting {
 }
 
 /// A least-squares fit of `ln distance = a + rate t` over steps `from..=to`.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Growth {
     /// Exponent per step (`distance ~ e^(rate t)`).
+    #[serde(deserialize_with = "crate::results::number")]
     pub rate: f64,
     /// Steps for the distance to grow tenfold, `ln 10 / rate`.
+    #[serde(deserialize_with = "crate::results::number")]
     pub steps_per_decade: f64,
     pub from: usize,
     pub to: usize,
@@ -89,7 +92,8 @@ pub struct OptimizerAudit {
 }
 
 /// One headline verdict line in every variant.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VerdictRow {
     pub statement: String,
     pub f64: String,

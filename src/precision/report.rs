@@ -1,115 +1,219 @@
-//! The audit's text table and JSON (`adamgap precision`, `--json`).
+//! The audit's text table and JSON (`adamgap precision`, `--json`). The JSON is [`AuditReport`],
+//! read back strictly (unknown or missing fields are errors). Its agreement (`verdicts_agree`, and
+//! the text's last verdict line) is claim 11's checks on the audit by the one verdict rule
+//! (`claims::commands::precision`), which the caller passes in: `precision` does not import
+//! `claims`, which measures its precision claim through this audit.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use crate::format::sig;
-use crate::train::{Experiment, Run};
+use crate::results::{RunResult, number_list, required};
+use crate::setting::Setting;
+use crate::train::Run;
+use crate::verdict::Verdict;
 
-use super::audit::{Audit, Growth, OptimizerAudit, THRESHOLDS};
+use super::audit::{Audit, Growth, OptimizerAudit, THRESHOLDS, VerdictRow};
 use super::ladder::{LADDER_THRESHOLDS, Ladder};
 
-/// A run's final quantities with the keys of the headline's `runs.*` in `adamgap --json`.
-pub fn run_json(exp: &Experiment, run: &Run) -> Value {
-    crate::report::json_summary(exp, std::slice::from_ref(run), &[])["runs"][&run.name].clone()
+/// The audit as JSON (`adamgap precision --json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditReport {
+    pub setting: Setting,
+    /// The relative distances whose first crossing is a parting step.
+    pub thresholds: Vec<f64>,
+    pub runs: BTreeMap<String, OptimizerReport>,
+    /// Every headline verdict line in every variant.
+    pub verdicts: Vec<VerdictRow>,
+    /// `true` exactly when claim 11's checks hold on this audit (`theorems/11-precision-robust.toml`).
+    pub verdicts_agree: bool,
+    /// The ladder, when asked for.
+    #[serde(deserialize_with = "required")]
+    pub ladder: Option<LadderReport>,
+    pub seconds: f64,
 }
 
-fn parting_json(thresholds: &[f64], steps: &[Option<usize>]) -> Value {
-    let mut o = serde_json::Map::new();
-    for (h, s) in thresholds.iter().zip(steps) {
-        o.insert(format!("{h:e}"), json!(s));
-    }
-    Value::Object(o)
+/// One optimizer's audit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerReport {
+    /// First step above each threshold (`"1e-9"`, ...), `null`: never.
+    pub parting_step: BTreeMap<String, Option<usize>>,
+    /// [`Growth::rate`] of `growth_fit`.
+    #[serde(deserialize_with = "required")]
+    pub growth_rate: Option<f64>,
+    /// The growth of the distance from its first value to its maximum.
+    #[serde(deserialize_with = "required")]
+    pub growth_fit: Option<Growth>,
+    /// The growth above the roundoff floor.
+    #[serde(deserialize_with = "required")]
+    pub growth_above_floor: Option<Growth>,
+    /// `||W_f64 - W_dd|| / ||W_dd||` at steps 0, 1, 2, 5, 10, ... and the last, by step.
+    pub distance: BTreeMap<String, Option<f64>>,
+    pub f64: RunResult,
+    pub dd: RunResult,
+    pub twins: Vec<RunResult>,
+    /// Each twin's final relative distance to the binary64 run.
+    #[serde(deserialize_with = "number_list")]
+    pub twins_final_distance_to_f64: Vec<f64>,
+    pub twins_spread: TwinsSpread,
+    /// Every headline verdict is the same with this optimizer's run replaced by its `dd` run or any
+    /// twin's.
+    pub verdicts_agree: bool,
+}
+
+/// The range of final quantities over the twins.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwinsSpread {
+    pub test_error: Spread,
+    pub feature_max: Spread,
+    pub noise_min_max: Spread,
+    pub feature_reversal_step: Spread,
+}
+
+/// `[min, max]` of a quantity over the twins.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spread {
+    #[serde(deserialize_with = "required")]
+    pub min: Option<f64>,
+    #[serde(deserialize_with = "required")]
+    pub max: Option<f64>,
+    /// Twins without a value (a feature that never reversed); written only when there are some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<usize>,
+}
+
+/// The ladder as JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LadderReport {
+    pub setting: Setting,
+    pub runs: BTreeMap<String, LadderRowReport>,
+    pub seconds: f64,
+}
+
+/// One optimizer of the ladder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LadderRowReport {
+    pub f64_parting_step: BTreeMap<String, Option<usize>>,
+    pub dd_parting_step: BTreeMap<String, Option<usize>>,
+    #[serde(deserialize_with = "required")]
+    pub f64_growth: Option<Growth>,
+    #[serde(deserialize_with = "required")]
+    pub dd_growth: Option<Growth>,
+    pub f64_distance: BTreeMap<String, Option<f64>>,
+    pub dd_distance: BTreeMap<String, Option<f64>>,
+}
+
+/// A run's final quantities with the keys of the headline's `runs.*` in `adamgap --json`.
+pub fn run_json(run: &Run) -> RunResult {
+    RunResult::of(run)
+}
+
+fn parting(thresholds: &[f64], steps: &[Option<usize>]) -> BTreeMap<String, Option<usize>> {
+    thresholds.iter().zip(steps).map(|(h, s)| (format!("{h:e}"), *s)).collect()
 }
 
 /// Steps `0, 1, 2, 5, 10, ...` and the last, with the distance there.
-fn sampled(distance: &[f64]) -> Value {
-    let mut o = serde_json::Map::new();
+fn sampled(distance: &[f64]) -> BTreeMap<String, Option<f64>> {
+    let mut o = BTreeMap::new();
     let mut base = 1usize;
-    o.insert("0".into(), json!(distance.first()));
+    o.insert("0".into(), distance.first().copied());
     while base < distance.len() {
         for k in [1, 2, 5] {
             if let Some(d) = distance.get(base * k) {
-                o.insert((base * k).to_string(), json!(d));
+                o.insert((base * k).to_string(), Some(*d));
             }
         }
         base *= 10;
     }
     if let Some(d) = distance.last() {
-        o.insert((distance.len() - 1).to_string(), json!(d));
+        o.insert((distance.len() - 1).to_string(), Some(*d));
     }
-    Value::Object(o)
+    o
 }
 
 /// `[min, max]` of `f` over the twins.
-fn spread(runs: &[Run], f: impl Fn(&Run) -> Option<f64>) -> Value {
+fn spread(runs: &[Run], f: impl Fn(&Run) -> Option<f64>) -> Spread {
     let v: Vec<f64> = runs.iter().filter_map(f).collect();
-    if v.len() < runs.len() {
-        // Some twin has no value (e.g. no reversal): say so instead of a range.
-        return json!({ "min": v.iter().copied().reduce(f64::min), "max": v.iter().copied().reduce(f64::max), "missing": runs.len() - v.len() });
+    Spread {
+        min: v.iter().copied().reduce(f64::min),
+        max: v.iter().copied().reduce(f64::max),
+        // Some twin has no value (e.g. no reversal): say so beside the range.
+        missing: (v.len() < runs.len()).then(|| runs.len() - v.len()),
     }
-    json!({ "min": v.iter().copied().reduce(f64::min), "max": v.iter().copied().reduce(f64::max) })
 }
 
-fn optimizer_json(exp: &Experiment, o: &OptimizerAudit) -> Value {
-    let twins: Vec<Value> = o.twins.iter().map(|r| run_json(exp, r)).collect();
-    let twin_distance: Vec<f64> =
-        o.twins.iter().map(|r| r.weights.distance(&o.f64.weights) / o.f64.weights.norm()).collect();
-    json!({
-        "parting_step": parting_json(&THRESHOLDS, &o.parting),
-        "growth_rate": o.growth.map(|g| g.rate),
-        "growth_fit": o.growth,
-        "growth_above_floor": o.growth_above_floor,
-        "distance": sampled(&o.distance),
-        "f64": run_json(exp, &o.f64),
-        "dd": run_json(exp, &o.dd),
-        "twins": twins,
-        "twins_final_distance_to_f64": twin_distance,
-        "twins_spread": {
-            "test_error": spread(&o.twins, |r| Some(r.last.test_error)),
-            "feature_max": spread(&o.twins, |r| Some(r.last.coefficients.feature_max)),
-            "noise_min_max": spread(&o.twins, |r| Some(r.last.coefficients.noise_min_max)),
-            "feature_reversal_step": spread(&o.twins, |r| r.feature_reversal_step.map(|s| s as f64)),
+fn optimizer_report(o: &OptimizerAudit) -> OptimizerReport {
+    OptimizerReport {
+        parting_step: parting(&THRESHOLDS, &o.parting),
+        growth_rate: o.growth.map(|g| g.rate),
+        growth_fit: o.growth,
+        growth_above_floor: o.growth_above_floor,
+        distance: sampled(&o.distance),
+        f64: run_json(&o.f64),
+        dd: run_json(&o.dd),
+        twins: o.twins.iter().map(run_json).collect(),
+        twins_final_distance_to_f64: o
+            .twins
+            .iter()
+            .map(|r| r.weights.distance(&o.f64.weights) / o.f64.weights.norm())
+            .collect(),
+        twins_spread: TwinsSpread {
+            test_error: spread(&o.twins, |r| Some(r.last.test_error)),
+            feature_max: spread(&o.twins, |r| Some(r.last.coefficients.feature_max)),
+            noise_min_max: spread(&o.twins, |r| Some(r.last.coefficients.noise_min_max)),
+            feature_reversal_step: spread(&o.twins, |r| r.feature_reversal_step.map(|s| s as f64)),
         },
-        "verdicts_agree": o.verdicts_agree,
-    })
+        verdicts_agree: o.verdicts_agree,
+    }
 }
 
 /// The ladder as JSON.
-pub fn ladder_json(l: &Ladder) -> Value {
-    let mut rows = serde_json::Map::new();
-    for r in &l.rows {
-        rows.insert(
-            r.name.clone(),
-            json!({
-                "f64_parting_step": parting_json(&LADDER_THRESHOLDS, &r.f64_parting),
-                "dd_parting_step": parting_json(&LADDER_THRESHOLDS, &r.dd_parting),
-                "f64_growth": r.f64_growth,
-                "dd_growth": r.dd_growth,
-                "f64_distance": sampled(&r.f64_distance),
-                "dd_distance": sampled(&r.dd_distance),
-            }),
-        );
-    }
-    json!({ "setting": l.setting, "runs": rows, "seconds": l.seconds })
+pub fn ladder_json(l: &Ladder) -> LadderReport {
+    let runs = l
+        .rows
+        .iter()
+        .map(|r| {
+            let row = LadderRowReport {
+                f64_parting_step: parting(&LADDER_THRESHOLDS, &r.f64_parting),
+                dd_parting_step: parting(&LADDER_THRESHOLDS, &r.dd_parting),
+                f64_growth: r.f64_growth,
+                dd_growth: r.dd_growth,
+                f64_distance: sampled(&r.f64_distance),
+                dd_distance: sampled(&r.dd_distance),
+            };
+            (r.name.clone(), row)
+        })
+        .collect();
+    LadderReport { setting: l.setting.clone(), runs, seconds: l.seconds }
 }
 
-/// The audit as JSON.
-pub fn json(a: &Audit) -> Value {
-    let mut runs = serde_json::Map::new();
-    for o in &a.optimizers {
-        runs.insert(o.name.clone(), optimizer_json(&a.exp, o));
+impl AuditReport {
+    /// The report of an audit; `agreement` is claim 11's verdict on it
+    /// (`claims::commands::precision`).
+    pub fn of(a: &Audit, agreement: &Verdict) -> Self {
+        Self {
+            setting: a.exp.setting.clone(),
+            thresholds: THRESHOLDS.to_vec(),
+            runs: a.optimizers.iter().map(|o| (o.name.clone(), optimizer_report(o))).collect(),
+            verdicts: a.verdicts.clone(),
+            verdicts_agree: *agreement == Verdict::Holds,
+            ladder: a.ladder.as_ref().map(ladder_json),
+            seconds: a.seconds,
+        }
     }
-    json!({
-        "setting": a.exp.setting,
-        "thresholds": THRESHOLDS,
-        "runs": runs,
-        "verdicts": a.verdicts,
-        "verdicts_agree": a.verdicts_agree,
-        "ladder": a.ladder.as_ref().map(ladder_json),
-        "seconds": a.seconds,
-    })
+}
+
+/// The audit as JSON ([`AuditReport`], keys in alphabetical order).
+pub fn json(a: &Audit, agreement: &Verdict) -> serde_json::Value {
+    crate::results::to_json(&AuditReport::of(a, agreement))
 }
 
 fn step(s: Option<usize>) -> String {
@@ -130,8 +234,8 @@ fn triple(o: &OptimizerAudit, f: impl Fn(&Run) -> f64) -> String {
     format!("{} | {} | {}..{}", sig(f(&o.f64), 4), sig(f(&o.dd), 4), sig(lo, 4), sig(hi, 4))
 }
 
-/// The audit as a text table.
-pub fn text(a: &Audit) -> String {
+/// The audit as a text table; `agreement` is claim 11's verdict on it (the last verdict line).
+pub fn text(a: &Audit, agreement: &Verdict) -> String {
     let s = &a.exp.setting;
     let mut out = String::new();
     let _ = writeln!(
@@ -179,11 +283,7 @@ pub fn text(a: &Audit) -> String {
             if v.agree { "" } else { "  <- differs" }
         );
     }
-    let _ = writeln!(
-        out,
-        "every headline verdict the same in f64, dd and every twin: {}",
-        if a.verdicts_agree { "yes" } else { "no" }
-    );
+    let _ = writeln!(out, "every headline verdict the same in f64, dd and every twin: {}", agreement.yes_no());
     if let Some(l) = &a.ladder {
         let ls = &l.setting;
         let _ = writeln!(

@@ -7,13 +7,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
-use super::grid::Grid;
+use super::grid::{Grid, Manifest};
 use super::run::{run_cell, run_cell_steps};
 use crate::claims::path::{PathCell, PathCells, PathSource, position_label};
 use crate::claims::{Scale, Theorem};
 use crate::error::{Error, Result};
+use crate::results::Cell;
 
 /// Gives a path claim its cells: computed, or read from a merged sweep folder.
 #[derive(Clone, Debug, Default)]
@@ -39,7 +38,7 @@ impl GridSource {
         let Some((name, text)) = super::PRESETS.iter().find(|(n, _)| *n == spec.grid) else {
             let names: Vec<&str> = super::PRESETS.iter().map(|(n, _)| *n).collect();
             return Err(Error::Config {
-                origin: theorem.at_line(origin, "grid"),
+                origin: theorem.at(origin, "path.grid"),
                 message: format!("field `path.grid`: unknown preset `{}` (allowed: {})", spec.grid, names.join(", ")),
             });
         };
@@ -65,7 +64,7 @@ impl GridSource {
                 format!("preset {name} (sweeps/{name}.toml) with [path.check] and [test.grid]")
             }
         };
-        let grid = Grid::from_table(table, &format!("{} ([path] grid, {label})", theorem.at_line(origin, "[path]")))?;
+        let grid = Grid::from_table(table, &format!("{} ([path] grid, {label})", theorem.at(origin, "path")))?;
         Ok((grid, label))
     }
 }
@@ -94,13 +93,14 @@ fn path_axis(grid: &Grid, along: Option<&str>, origin: &str) -> Result<usize> {
 }
 
 /// The cells of a merged sweep folder of `grid`, in cell order (`None`: a cell without a result).
-fn read_folder(dir: &Path, grid: &Grid, name: &str) -> Result<Vec<Option<Value>>> {
+/// A line of `sweep.jsonl` that is not a cell is an error naming the line and the field.
+fn read_folder(dir: &Path, grid: &Grid, name: &str) -> Result<Vec<Option<Cell>>> {
     let refuse = |what: String| Error::invalid("--path-results", dir.display(), what);
-    let manifest: Value = std::fs::read_to_string(dir.join("grid.json"))
+    let manifest: Manifest = std::fs::read_to_string(dir.join("grid.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .ok_or_else(|| refuse(format!("a merged sweep folder of the preset `{name}` (no readable grid.json)")))?;
-    let hash = manifest["grid_hash"].as_str().unwrap_or("(none)");
+    let hash = manifest.grid_hash.as_str();
     if hash != grid.hash {
         return Err(refuse(format!(
             "a sweep folder of the preset `{name}` (grid hash {}); this folder holds grid {hash}",
@@ -109,14 +109,12 @@ fn read_folder(dir: &Path, grid: &Grid, name: &str) -> Result<Vec<Option<Value>>
     }
     let text = std::fs::read_to_string(dir.join("sweep.jsonl"))
         .map_err(|_| refuse("a merged folder: run `adamgap sweep merge DIR` first (no sweep.jsonl)".into()))?;
-    let mut by_id: BTreeMap<String, Value> = BTreeMap::new();
+    let mut by_id: BTreeMap<String, Cell> = BTreeMap::new();
     for (k, line) in text.lines().enumerate() {
-        let v: Value = serde_json::from_str(line)
+        let cell: Cell = serde_json::from_str(line)
             .map_err(|e| Error::io(dir.join("sweep.jsonl"), format!("line {}: {e}", k + 1)))?;
-        if v["grid_hash"].as_str() == Some(&grid.hash)
-            && let Some(id) = v["cell"].as_str()
-        {
-            by_id.insert(id.to_string(), v);
+        if cell.grid_hash == grid.hash {
+            by_id.insert(cell.cell.clone(), cell);
         }
     }
     Ok(grid.cells.iter().map(|c| by_id.remove(&c.id)).collect())
@@ -133,7 +131,7 @@ impl PathSource for GridSource {
     ) -> Result<PathCells> {
         let (grid, label) = self.grid(theorem, origin, scale)?;
         let spec = theorem.path.as_ref().expect("checked by grid()");
-        let k = path_axis(&grid, spec.along.as_deref(), &theorem.at_line(origin, "[path]"))?;
+        let k = path_axis(&grid, spec.along.as_deref(), &theorem.at(origin, "path"))?;
         // A folder of another grid is refused before any cell is computed, the baselines included.
         let read = self.results.as_ref().map(|dir| read_folder(dir, &grid, &spec.grid)).transpose()?;
         let (results, source) = match (at_init, read) {

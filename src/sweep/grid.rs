@@ -39,7 +39,8 @@ pub struct PlotAxes {
 }
 
 /// One axis: a key and its values, in file order.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Axis {
     pub key: String,
     pub values: Vec<serde_json::Value>,
@@ -221,18 +222,43 @@ impl Grid {
     }
 
     /// The description written to `DIR/grid.json`: hash, axes, derived keys, plot axes, cell ids.
-    pub fn manifest(&self) -> serde_json::Value {
-        json!({
-            "format": "adamgap-sweep-1",
-            "grid_hash": self.hash,
-            "description": self.description,
-            "base": self.base,
-            "axes": self.axes,
-            "derived": self.derived,
-            "plot": self.plot,
-            "cells": self.cells.iter().map(|c| json!({"id": c.id, "axes": self.axis_values(c)})).collect::<Vec<_>>(),
-        })
+    pub fn manifest(&self) -> Manifest {
+        Manifest {
+            format: "adamgap-sweep-1".into(),
+            grid_hash: self.hash.clone(),
+            description: self.description.clone(),
+            base: self.base.clone(),
+            axes: self.axes.clone(),
+            derived: self.derived.clone(),
+            plot: self.plot.clone(),
+            cells: self.cells.iter().map(|c| ManifestCell { id: c.id.clone(), axes: self.axis_values(c) }).collect(),
+        }
     }
+}
+
+/// `DIR/grid.json` of a sweep folder ([`Grid::manifest`]), read back strictly (unknown or missing
+/// fields are errors).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// `adamgap-sweep-1`.
+    pub format: String,
+    pub grid_hash: String,
+    pub description: String,
+    pub base: String,
+    pub axes: Vec<Axis>,
+    /// `(key, expression)` of each derived key.
+    pub derived: Vec<(String, String)>,
+    pub plot: PlotAxes,
+    pub cells: Vec<ManifestCell>,
+}
+
+/// A cell of a [`Manifest`]: its id and axis values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestCell {
+    pub id: String,
+    pub axes: serde_json::Map<String, serde_json::Value>,
 }
 
 /// FNV-1a, 64 bits: a stable hash (the standard library's may change between releases).

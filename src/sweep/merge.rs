@@ -1,14 +1,17 @@
 //! Merging a sweep folder: `sweep.jsonl` (cells in order, timing dropped), `sweep.md` (tables with
-//! Adam's stage-I ratio where the cells have it, and the gap check) and SVG figures (heat maps over two axes, or curves along one).
+//! Adam's stage-I ratio where the cells have it, and the gap check) and SVG figures (heat maps over
+//! two axes, or curves along one). The gap check is claim 12's checks on the test errors
+//! (`theorems/12-gap-opens-with-d.toml`, [`crate::claims::commands::gap`]).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
-use super::run::{cell_path, remove_stale_temp_files};
+use super::folder::{Merged, RunQuantity, label};
+use super::run::remove_stale_temp_files;
+use crate::claims::commands;
 use crate::error::{Error, Result};
 use crate::format::sig;
+use crate::verdict::Verdict;
 
 /// What to merge and plot.
 #[derive(Clone, Debug, Default)]
@@ -20,11 +23,6 @@ pub struct MergeOptions {
     pub x: Option<String>,
     /// Vertical axis of the heat maps (default: `[plot] y`, else the next such axis; none: curves).
     pub y: Option<String>,
-    /// Gap check at the largest `x` (over all cells without an `x`): Adam's test error at least
-    /// this in every cell ...
-    pub adam_min: f64,
-    /// ... and GD's at most this.
-    pub gd_max: f64,
 }
 
 /// What a merge found and wrote.
@@ -35,151 +33,34 @@ pub struct MergeOutcome {
     pub cells: usize,
     /// Files written (none when cells are missing and `allow_missing` is off).
     pub written: Vec<PathBuf>,
-    /// The gap check's lines (empty without both Adam and GD).
+    /// The gap check's lines (empty without the runs its checks read, Adam and GD).
     pub gap: Vec<String>,
-    /// Whether the gap check holds at the largest `x` (`None`: no check, or cells missing there).
-    pub gap_holds: Option<bool>,
+    /// The gap check's verdict at the largest `x` (`None`: no check).
+    pub gap_verdict: Option<Verdict>,
 }
 
-/// The quantities tabulated and plotted, per optimizer: `(JSON key, label)`.
-pub const QUANTITIES: &[(&str, &str)] = &[
-    ("test_error", "test error"),
-    ("train_error", "train error"),
-    ("feature_max", "max gamma"),
-    ("noise_min_max", "min_i max_r rho"),
+/// The quantities tabulated, per optimizer.
+pub const QUANTITIES: &[RunQuantity] = &[
+    RunQuantity { key: "test_error", label: "test error", get: |r| Some(r.test_error) },
+    RunQuantity { key: "train_error", label: "train error", get: |r| Some(r.train_error) },
+    RunQuantity { key: "feature_max", label: "max gamma", get: |r| Some(r.feature_max) },
+    RunQuantity { key: "noise_min_max", label: "min_i max_r rho", get: |r| Some(r.noise_min_max) },
 ];
 
 /// Adam's stage-I growth in a cell (`runs.<opt>.stage_one`, [`super::run::run_cell`]): columns
-/// shown for the optimizers that have it, `(key path, label)`.
-pub const STAGE_ONE: &[(&str, &str)] =
-    &[("stage_one.growth_ratio", "stage-I ratio"), ("stage_one.predicted_ratio", "predicted s sigma_p sqrt(2/pi)")];
-
-/// The merged data: the manifest's axes and cells, and each cell's result (timing dropped).
-pub struct Merged {
-    pub manifest: Value,
-    pub axes: Vec<(String, Vec<Value>)>,
-    /// `(id, axis value indices, result)`, in cell order.
-    pub cells: Vec<(String, Vec<usize>, Option<Value>)>,
-    pub optimizers: Vec<String>,
-}
-
-impl Merged {
-    /// Reads `DIR/grid.json` and every `DIR/results/<id>.json` of this grid.
-    pub fn read(dir: &Path) -> Result<Self> {
-        let mpath = dir.join("grid.json");
-        let text = std::fs::read_to_string(&mpath)
-            .map_err(|e| Error::io(&mpath, format!("{e} (not a sweep folder? `adamgap sweep` writes it)")))?;
-        let manifest: Value = serde_json::from_str(&text).map_err(|e| Error::io(&mpath, e))?;
-        let hash = manifest["grid_hash"].as_str().unwrap_or_default().to_string();
-        let axes: Vec<(String, Vec<Value>)> = manifest["axes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|a| {
-                (a["key"].as_str().unwrap_or_default().to_string(), a["values"].as_array().cloned().unwrap_or_default())
-            })
-            .collect();
-        let mut cells = Vec::new();
-        let mut optimizers: Vec<String> = Vec::new();
-        for c in manifest["cells"].as_array().into_iter().flatten() {
-            let id = c["id"].as_str().unwrap_or_default().to_string();
-            let coords =
-                axes.iter().map(|(k, vals)| vals.iter().position(|v| *v == c["axes"][k]).unwrap_or(0)).collect();
-            let result = std::fs::read_to_string(cell_path(dir, &id))
-                .ok()
-                .and_then(|t| serde_json::from_str::<Value>(t.trim_end()).ok())
-                .filter(|v| v["grid_hash"] == hash.as_str())
-                .map(|mut v| {
-                    v.as_object_mut().expect("a cell is an object").remove("timing");
-                    v
-                });
-            if let Some(r) = &result {
-                for k in r["runs"].as_object().into_iter().flatten().map(|(k, _)| k) {
-                    if !optimizers.contains(k) {
-                        optimizers.push(k.clone());
-                    }
-                }
-            }
-            cells.push((id, coords, result));
-        }
-        Ok(Merged { manifest, axes, cells, optimizers })
-    }
-
-    /// A run quantity of a cell (`None` if the cell is missing or the value is not a number); a
-    /// dotted key reaches into an object (`stage_one.growth_ratio`).
-    pub fn value(&self, cell: usize, opt: &str, key: &str) -> Option<f64> {
-        let run = &self.cells[cell].2.as_ref()?["runs"][opt];
-        key.split('.').fold(run, |v, k| &v[k]).as_f64()
-    }
-
-    fn axis_index(&self, key: &str) -> Result<usize> {
-        self.axes.iter().position(|(k, _)| k == key).ok_or_else(|| {
-            let keys: Vec<&str> = self.axes.iter().map(|(k, _)| k.as_str()).collect();
-            Error::invalid("--x/--y", key, format!("an axis of this grid: {}", keys.join(", ")))
-        })
-    }
-
-    /// Mean, min and max of a quantity over the cells at `coords` (`None` entries free), with
-    /// the number of cells that had a value and the number expected.
-    pub fn stats(&self, fixed: &[(usize, usize)], opt: &str, key: &str) -> Stats {
-        let mut s = Stats::default();
-        for (i, (_, coords, _)) in self.cells.iter().enumerate() {
-            if fixed.iter().all(|&(a, v)| coords[a] == v) {
-                s.expected += 1;
-                if let Some(x) = self.value(i, opt, key) {
-                    s.push(x);
-                }
-            }
-        }
-        s
-    }
-}
-
-/// Mean and range of a group of values, summed in cell order.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Stats {
-    pub count: usize,
-    pub expected: usize,
-    pub sum: f64,
-    pub min: f64,
-    pub max: f64,
-}
-
-impl Stats {
-    fn push(&mut self, x: f64) {
-        if self.count == 0 {
-            (self.min, self.max) = (x, x);
-        }
-        self.count += 1;
-        self.sum += x;
-        self.min = self.min.min(x);
-        self.max = self.max.max(x);
-    }
-
-    pub fn mean(&self) -> Option<f64> {
-        (self.count > 0).then(|| self.sum / self.count as f64)
-    }
-
-    fn cell(&self) -> String {
-        match self.mean() {
-            None => "-".into(),
-            Some(m) if self.count == 1 => sig(m, 3),
-            Some(m) => format!("{} [{}, {}]", sig(m, 3), sig(self.min, 3), sig(self.max, 3)),
-        }
-    }
-}
-
-/// A JSON axis value as a short label (`1e-5`, `1000`, `"sparse"` without quotes).
-pub fn label(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) if n.is_f64() => {
-            let x = n.as_f64().unwrap_or(f64::NAN);
-            if x != 0.0 && (x.abs() < 1e-3 || x.abs() >= 1e6) { format!("{x:e}") } else { format!("{x}") }
-        }
-        other => other.to_string(),
-    }
-}
+/// shown for the optimizers that have it.
+pub const STAGE_ONE: &[RunQuantity] = &[
+    RunQuantity {
+        key: "stage_one.growth_ratio",
+        label: "stage-I ratio",
+        get: |r| r.stage_one.as_ref().and_then(Option::as_ref).and_then(|s| s.growth_ratio),
+    },
+    RunQuantity {
+        key: "stage_one.predicted_ratio",
+        label: "predicted s sigma_p sqrt(2/pi)",
+        get: |r| r.stage_one.as_ref().and_then(Option::as_ref).map(|s| s.predicted_ratio),
+    },
+];
 
 /// Merges `dir`: see the module docs.
 pub fn merge(dir: &Path, opts: &MergeOptions) -> Result<MergeOutcome> {
@@ -191,7 +72,8 @@ pub fn merge(dir: &Path, opts: &MergeOptions) -> Result<MergeOutcome> {
         ..Default::default()
     };
     let plot_axis = |given: &Option<String>, key: &str, skip: Option<usize>| -> Result<Option<usize>> {
-        if let Some(k) = given.as_ref().or(m.manifest["plot"][key].as_str().map(String::from).as_ref()) {
+        let planned = if key == "x" { &m.manifest.plot.x } else { &m.manifest.plot.y };
+        if let Some(k) = given.as_ref().or(planned.as_ref()) {
             return m.axis_index(k).map(Some);
         }
         Ok(m.axes.iter().enumerate().position(|(i, (k, v))| k != "seed" && v.len() > 1 && Some(i) != skip))
@@ -201,14 +83,14 @@ pub fn merge(dir: &Path, opts: &MergeOptions) -> Result<MergeOutcome> {
     if y.is_some() && y == x {
         return Err(Error::invalid("--y", m.axes[x.unwrap_or(0)].0.as_str(), "an axis other than --x"));
     }
-    gap_check(&m, x, opts, &mut out);
+    gap_check(&m, x, &mut out);
     if !out.missing.is_empty() && !opts.allow_missing {
         return Ok(out);
     }
     let mut jsonl = String::new();
     for (_, _, r) in &m.cells {
         if let Some(v) = r {
-            jsonl.push_str(&serde_json::to_string(v).expect("JSON of plain data"));
+            jsonl.push_str(&serde_json::to_string(&crate::results::to_json(v)).expect("JSON of plain data"));
             jsonl.push('\n');
         }
     }
@@ -224,11 +106,12 @@ pub fn merge(dir: &Path, opts: &MergeOptions) -> Result<MergeOutcome> {
     Ok(out)
 }
 
-/// Adam's smallest and GD's largest test error at every value of axis `xi` (over all cells when
-/// there is no such axis), and the verdict at the largest value.
-fn gap_check(m: &Merged, xi: Option<usize>, opts: &MergeOptions, out: &mut MergeOutcome) {
-    let has = |o: &str| m.optimizers.iter().any(|k| k == o);
-    if !has("adam") || !has("gd") {
+/// The gap check at every value of axis `xi` (over all cells when there is no such axis): claim
+/// 12's checks on Adam's and GD's test error ([`commands::gap_checks`]), each read at the group's
+/// worst cell, by the one verdict rule ([`commands::gap`]); the verdict at the largest value.
+fn gap_check(m: &Merged, xi: Option<usize>, out: &mut MergeOutcome) {
+    let checks = commands::gap_checks();
+    if !checks.iter().all(|c| m.optimizers.iter().any(|k| k == commands::gap_run(c))) {
         return;
     }
     let groups: Vec<(String, Vec<(usize, usize)>)> = match xi {
@@ -240,25 +123,44 @@ fn gap_check(m: &Merged, xi: Option<usize>, opts: &MergeOptions, out: &mut Merge
     };
     let last = groups.len() - 1;
     for (i, (name, fixed)) in groups.into_iter().enumerate() {
-        let a = m.stats(&fixed, "adam", "test_error");
-        let g = m.stats(&fixed, "gd", "test_error");
-        let complete = a.count == a.expected && g.count == g.expected && a.count > 0;
-        let holds = complete.then_some(a.min >= opts.adam_min && g.max <= opts.gd_max);
+        let members: Vec<_> = m.cells.iter().filter(|(_, coords, _)| fixed.iter().all(|&(a, v)| coords[a] == v)).collect();
+        let present: Vec<&crate::results::Cell> = members.iter().filter_map(|(_, _, r)| r.as_ref()).collect();
+        let (outcomes, verdict) = commands::gap(&checks, &present, members.len());
+        let count = present.iter().filter(|c| checks.iter().all(|k| c.runs.contains_key(commands::gap_run(k)))).count();
+        let sides: Vec<String> = checks
+            .iter()
+            .zip(&outcomes)
+            .map(|(c, o)| {
+                let run = commands::gap_run(c);
+                let who = match run {
+                    "adam" => "Adam".to_string(),
+                    "gd" => "GD".to_string(),
+                    other => other.to_string(),
+                };
+                let worst = if matches!(c.op, crate::claims::theorem::Op::Ge | crate::claims::theorem::Op::Gt) {
+                    "min"
+                } else {
+                    "max"
+                };
+                let value = c.value.map_or(String::new(), |v| format!("{v}"));
+                format!(
+                    "{who} test error {worst} {} ({} {value})",
+                    o.lhs.map_or("-".into(), |v| sig(v, 3)),
+                    c.op.symbol()
+                )
+            })
+            .collect();
         out.gap.push(format!(
-            "{name}: Adam test error min {} (>= {}), GD test error max {} (<= {}) over {} cells: {}",
-            a.mean().map_or("-".into(), |_| sig(a.min, 3)),
-            opts.adam_min,
-            g.mean().map_or("-".into(), |_| sig(g.max, 3)),
-            opts.gd_max,
-            a.count,
-            match holds {
-                Some(true) => "gap holds".to_string(),
-                Some(false) => "gap does not hold".to_string(),
-                None => format!("inconclusive ({} of {} cells missing)", a.expected - a.count.min(g.count), a.expected),
+            "{name}: {} over {count} cells: {}",
+            sides.join(", "),
+            match &verdict {
+                Verdict::Holds => "gap holds".to_string(),
+                Verdict::Fails => "gap does not hold".to_string(),
+                Verdict::Inconclusive(why) => format!("inconclusive ({why})"),
             }
         ));
         if i == last {
-            out.gap_holds = holds;
+            out.gap_verdict = Some(verdict);
         }
     }
 }
@@ -266,20 +168,15 @@ fn gap_check(m: &Merged, xi: Option<usize>, opts: &MergeOptions, out: &mut Merge
 fn markdown(m: &Merged, x: Option<usize>, out: &MergeOutcome) -> String {
     let mf = &m.manifest;
     let mut s = String::from("# adamgap sweep\n\n");
-    if let Some(d) = mf["description"].as_str().filter(|d| !d.is_empty()) {
-        let _ = writeln!(s, "{}\n", d.trim());
+    if !mf.description.is_empty() {
+        let _ = writeln!(s, "{}\n", mf.description.trim());
     }
-    let _ = writeln!(
-        s,
-        "- grid hash: `{}`; base: `{}`",
-        mf["grid_hash"].as_str().unwrap_or(""),
-        mf["base"].as_str().unwrap_or("")
-    );
+    let _ = writeln!(s, "- grid hash: `{}`; base: `{}`", mf.grid_hash, mf.base);
     for (k, v) in &m.axes {
         let _ = writeln!(s, "- axis `{k}`: {}", v.iter().map(label).collect::<Vec<_>>().join(", "));
     }
-    for d in mf["derived"].as_array().into_iter().flatten() {
-        let _ = writeln!(s, "- derived `{}` = `{}`", d[0].as_str().unwrap_or(""), d[1].as_str().unwrap_or(""));
+    for (key, expr) in &mf.derived {
+        let _ = writeln!(s, "- derived `{key}` = `{expr}`");
     }
     let _ = writeln!(s, "- cells: {} of {} present", out.cells - out.missing.len(), out.cells);
     if !out.missing.is_empty() {
@@ -293,10 +190,11 @@ fn markdown(m: &Merged, x: Option<usize>, out: &MergeOutcome) -> String {
         let _ = writeln!(
             s,
             "\nAt the largest value: {}.",
-            match out.gap_holds {
-                Some(true) => "the gap holds in every cell",
-                Some(false) => "the gap does not hold in every cell",
-                None => "inconclusive (cells missing)",
+            match &out.gap_verdict {
+                Some(Verdict::Holds) => "the gap holds in every cell".to_string(),
+                Some(Verdict::Fails) => "the gap does not hold in every cell".to_string(),
+                Some(Verdict::Inconclusive(why)) => format!("inconclusive ({why})"),
+                None => "no gap check".to_string(),
             }
         );
     }
@@ -327,28 +225,28 @@ fn combos(m: &Merged, shown: &[usize]) -> Vec<Vec<(usize, usize)>> {
 fn table(s: &mut String, m: &Merged, shown: &[usize], rows: &[Vec<(usize, usize)>]) {
     let mut head: Vec<String> = shown.iter().map(|&a| format!("`{}`", m.axes[a].0)).collect();
     for o in &m.optimizers {
-        for (_, l) in QUANTITIES {
-            head.push(format!("{o} {l}"));
+        for q in QUANTITIES {
+            head.push(format!("{o} {}", q.label));
         }
     }
     let staged: Vec<&String> =
-        m.optimizers.iter().filter(|o| (0..m.cells.len()).any(|c| m.value(c, o, STAGE_ONE[0].0).is_some())).collect();
+        m.optimizers.iter().filter(|o| (0..m.cells.len()).any(|c| m.value(c, o, &STAGE_ONE[0]).is_some())).collect();
     for o in &staged {
-        for (_, l) in STAGE_ONE {
-            head.push(format!("{o} {l}"));
+        for q in STAGE_ONE {
+            head.push(format!("{o} {}", q.label));
         }
     }
     let _ = writeln!(s, "| {} |\n|{}", head.join(" | "), "---|".repeat(head.len()));
     for row in rows {
         let mut cols: Vec<String> = row.iter().map(|&(a, v)| label(&m.axes[a].1[v])).collect();
         for o in &m.optimizers {
-            for (k, _) in QUANTITIES {
-                cols.push(m.stats(row, o, k).cell());
+            for q in QUANTITIES {
+                cols.push(m.stats(row, o, q).cell());
             }
         }
         for o in &staged {
-            for (k, _) in STAGE_ONE {
-                cols.push(m.stats(row, o, k).cell());
+            for q in STAGE_ONE {
+                cols.push(m.stats(row, o, q).cell());
             }
         }
         let _ = writeln!(s, "| {} |", cols.join(" | "));

@@ -6,8 +6,10 @@
 //!   derived keys.
 //! - [`run`]: runs a shard of the cells in parallel; each cell writes `DIR/results/<id>.json`
 //!   atomically; cells done for the same grid are skipped, so a run resumes where it stopped.
+//! - [`folder`]: a sweep folder read back (its manifest and typed cells, [`crate::results::Cell`]).
 //! - [`merge`]: `DIR/sweep.jsonl` (cells in order, timing dropped: the bytes do not depend on
-//!   how the cells were sharded or on the thread count), `DIR/sweep.md`, and [`plot`]'s SVGs.
+//!   how the cells were sharded or on the thread count), `DIR/sweep.md` with the gap check (claim
+//!   12's checks on the test errors), and [`plot`]'s SVGs.
 //!
 //! - [`claim`]: the cells of path claims (`kind = "path"` theorem files), run with [`run`]'s
 //!   cell runner or read from a merged folder.
@@ -16,6 +18,7 @@
 
 pub mod claim;
 pub mod expr;
+pub mod folder;
 pub mod grid;
 pub mod merge;
 pub mod plot;

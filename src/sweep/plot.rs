@@ -6,18 +6,18 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
-use super::merge::{Merged, label};
+use super::folder::{Merged, RunQuantity, label};
 use crate::error::{Error, Result};
 use crate::format::sig;
 
 /// A value range of a colour scale or an axis: `(low, high)`.
 type Range = Option<(f64, f64)>;
 
-/// The quantities plotted: `(JSON key, label, fixed range)`.
-const PLOTTED: &[(&str, &str, Range)] = &[
-    ("test_error", "test error", Some((0.0, 1.0))),
-    ("feature_max", "feature: max gamma", None),
-    ("noise_min_max", "noise: min_i max_r rho", None),
+/// The quantities plotted, with their fixed range.
+const PLOTTED: &[(RunQuantity, Range)] = &[
+    (RunQuantity { key: "test_error", label: "test error", get: |r| Some(r.test_error) }, Some((0.0, 1.0))),
+    (RunQuantity { key: "feature_max", label: "feature: max gamma", get: |r| Some(r.feature_max) }, None),
+    (RunQuantity { key: "noise_min_max", label: "noise: min_i max_r rho", get: |r| Some(r.noise_min_max) }, None),
 ];
 
 /// The viridis colour map at `(v - lo) / (hi - lo)`, linear between nine of its colours.
@@ -48,16 +48,17 @@ fn plot_err(e: impl std::fmt::Display) -> Error {
 pub fn figures(m: &Merged, x: usize, y: Option<usize>, dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let opts: Vec<&str> = ["adam", "gd"].into_iter().filter(|o| m.optimizers.iter().any(|k| k == o)).collect();
     let mut out = Vec::new();
-    for &(key, what, range) in PLOTTED {
+    for (q, range) in PLOTTED {
+        let (key, what, range) = (q.key, q.label, *range);
         match y {
             Some(y) => {
                 for o in &opts {
-                    let svg = heatmap(m, x, y, o, key, &format!("{o}: {what}"), range)?;
+                    let svg = heatmap(m, x, y, o, q, &format!("{o}: {what}"), range)?;
                     out.push((dir.join(format!("phase-{o}-{key}.svg")), svg.into_bytes()));
                 }
             }
             None => {
-                out.push((dir.join(format!("path-{key}.svg")), path_plot(m, x, &opts, key, what, range)?.into_bytes()))
+                out.push((dir.join(format!("path-{key}.svg")), path_plot(m, x, &opts, q, range)?.into_bytes()))
             }
         }
     }
@@ -69,7 +70,7 @@ fn heatmap(
     x: usize,
     y: usize,
     opt: &str,
-    key: &str,
+    key: &RunQuantity,
     title: &str,
     range: Option<(f64, f64)>,
 ) -> Result<String> {
@@ -159,7 +160,8 @@ fn heatmap(
     Ok(svg)
 }
 
-fn path_plot(m: &Merged, x: usize, opts: &[&str], key: &str, what: &str, range: Range) -> Result<String> {
+fn path_plot(m: &Merged, x: usize, opts: &[&str], key: &RunQuantity, range: Range) -> Result<String> {
+    let what = key.label;
     let nx = m.axes[x].1.len() as i32;
     let mut all = Vec::new();
     for o in opts {

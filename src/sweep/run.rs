@@ -6,10 +6,10 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use serde_json::{Value, json};
 
-use super::grid::{Cell, Grid};
+use super::grid::{Cell, Grid, Manifest};
 use crate::error::{Error, Result};
+use crate::results::{StageOne, Timing};
 use crate::setting::OptimizerSetting;
 use crate::train::Experiment;
 
@@ -91,11 +91,16 @@ pub fn cell_path(dir: &Path, id: &str) -> PathBuf {
     dir.join("results").join(format!("{id}.json"))
 }
 
-/// The grid hash recorded in a cell file, if the file exists and parses.
-pub fn recorded_hash(path: &Path) -> Option<String> {
+/// A cell file: the cell, if the file exists and reads as one ([`crate::results::Cell`]); `None`
+/// otherwise (a cell not yet run, or a file of an older or broken format, which is run again).
+pub fn read_cell(path: &Path) -> Option<crate::results::Cell> {
     let text = std::fs::read_to_string(path).ok()?;
-    let v: Value = serde_json::from_str(text.trim_end()).ok()?;
-    v.get("grid_hash")?.as_str().map(String::from)
+    serde_json::from_str(text.trim_end()).ok()
+}
+
+/// The grid hash recorded in a cell file, if the file exists and reads as a cell.
+pub fn recorded_hash(path: &Path) -> Option<String> {
+    read_cell(path).map(|c| c.grid_hash)
 }
 
 /// Removes the temporary files that killed processes of this host left in the sweep folder `dir`
@@ -110,8 +115,8 @@ pub fn remove_stale_temp_files(dir: &Path) {
 fn write_manifest(dir: &Path, grid: &Grid) -> Result<()> {
     let path = dir.join("grid.json");
     if let Ok(text) = std::fs::read_to_string(&path) {
-        let old: Value = serde_json::from_str(&text).map_err(|e| Error::io(&path, e))?;
-        let old_hash = old["grid_hash"].as_str().unwrap_or("");
+        let old: Manifest = serde_json::from_str(&text).map_err(|e| Error::io(&path, e))?;
+        let old_hash = old.grid_hash;
         if old_hash == grid.hash {
             return Ok(());
         }
@@ -121,7 +126,7 @@ fn write_manifest(dir: &Path, grid: &Grid) -> Result<()> {
             format!("a folder of this grid; it holds grid {old_hash}, this grid is {} (use a new folder)", grid.hash),
         ));
     }
-    let text = serde_json::to_string_pretty(&grid.manifest()).expect("JSON of plain data") + "\n";
+    let text = serde_json::to_string_pretty(&crate::results::to_json(&grid.manifest())).expect("JSON of plain data") + "\n";
     crate::outdir::write_file(&path, text.as_bytes())
 }
 
@@ -130,46 +135,37 @@ fn write_manifest(dir: &Path, grid: &Grid) -> Result<()> {
 /// presets (`T_0 ~ 1/(eta s sigma_p)` = 500 steps on `path-d`, 2,000 at the default setting).
 pub const STAGE_ONE_STEPS: usize = 50;
 
-/// Runs one cell: the headline's JSON summary (`crate::report::json_summary`) with the cell's
-/// id, index, axis values and the grid hash; per run also `moved` (whether it left `W^(0)`) and,
-/// for Adam, `stage_one` (the private function of that name in this file); timings go to
-/// `timing`, which the merge drops.
-pub fn run_cell(grid: &Grid, cell: &Cell) -> Result<Value> {
+/// Runs one cell: the headline's summary ([`crate::results::RunSummary`]) with the cell's id, index, axis values
+/// and the grid hash; per run also `moved` (whether it left `W^(0)`) and, for Adam, `stage_one`
+/// (the private function of that name in this file); timings go to `timing`, which the merge drops.
+pub fn run_cell(grid: &Grid, cell: &Cell) -> Result<crate::results::Cell> {
     run_cell_steps(grid, cell, cell.setting.train.steps)
 }
 
 /// [`run_cell`] with a budget of `steps` instead of the cell's (0: every run cut to `W^(0)`, the
 /// baselines at initialization of a path claim).
-pub fn run_cell_steps(grid: &Grid, cell: &Cell, steps: usize) -> Result<Value> {
+pub fn run_cell_steps(grid: &Grid, cell: &Cell, steps: usize) -> Result<crate::results::Cell> {
     let start = Instant::now();
     let mut exp = Experiment::new(&cell.setting)?;
     exp.setting.train.steps = steps;
     let runs: Vec<_> = exp.setting.optimizers.par_iter().map(|o| exp.run(o, &|_| {})).collect();
     let verdicts = crate::claims::headline(&exp, &runs);
-    let mut summary = crate::report::json_summary(&exp, &runs, &verdicts);
-    let mut timing = serde_json::Map::new();
-    for (name, run) in summary["runs"].as_object_mut().expect("runs is an object").iter_mut() {
-        if let Some(s) = run.as_object_mut().and_then(|r| r.remove("seconds")) {
-            timing.insert(name.clone(), s);
-        }
-    }
+    let mut summary = crate::results::RunSummary::of(&exp, &runs, &verdicts);
+    let mut times = std::collections::BTreeMap::new();
     for r in &runs {
-        summary["runs"][&r.name]["moved"] = json!(r.moved);
+        let result = summary.runs.get_mut(&r.name).expect("a result per run");
+        if let Some(s) = result.seconds.take() {
+            times.insert(r.name.clone(), s);
+        }
+        result.moved = Some(r.moved);
     }
     for o in cell.setting.optimizers.iter().filter(|o| o.key() == "adam") {
-        summary["runs"][o.key()]["stage_one"] = stage_one(&mut exp, o);
+        let window = stage_one(&mut exp, o);
+        summary.runs.get_mut(o.key()).expect("adam's result").stage_one = Some(window);
     }
-    let mut out = json!({
-        "cell": cell.id,
-        "index": cell.index,
-        "grid_hash": grid.hash,
-        "axes": grid.axis_values(cell),
-    });
-    let obj = out.as_object_mut().expect("object");
-    for (k, v) in summary.as_object_mut().expect("object") {
-        obj.insert(k.clone(), v.take());
-    }
-    obj.insert("timing".into(), json!({"seconds": start.elapsed().as_secs_f64(), "runs": timing}));
+    let mut out =
+        crate::results::Cell::of(cell.id.clone(), cell.index, grid.hash.clone(), grid.axis_values(cell), summary);
+    out.timing = Some(Timing { seconds: start.elapsed().as_secs_f64(), runs: times });
     Ok(out)
 }
 
@@ -180,24 +176,23 @@ pub fn run_cell_steps(grid: &Grid, cell: &Cell, steps: usize) -> Result<Value> {
 /// of `eta` per step), `growth_ratio` (their quotient) and `predicted_ratio` = `s sigma_p sqrt(2/pi)`
 /// (`claims::measure::predicted_noise_l1`). `null` when the budget is 0 steps; the rates are `null`
 /// when not defined (no active filter, non-finite weights, no feature movement).
-fn stage_one(exp: &mut Experiment, opt: &OptimizerSetting) -> Value {
+fn stage_one(exp: &mut Experiment, opt: &OptimizerSetting) -> Option<StageOne> {
     let budget = exp.setting.train.steps;
     let window = STAGE_ONE_STEPS.min(budget);
     if window == 0 {
-        return Value::Null;
+        return None;
     }
     exp.setting.train.steps = window;
     let run = exp.run(opt, &|_| {});
     let growth = crate::claims::measure::stage_one_growth(exp, &run);
     exp.setting.train.steps = budget;
-    let (noise, feature) = (growth.map(|g| g.0), growth.map(|g| g.1));
-    json!({
-        "steps": run.steps,
-        "stop": run.stop.label(),
-        "noise_growth_per_step": noise,
-        "feature_growth_per_step": feature,
-        "growth_ratio": growth.filter(|g| g.1 > 0.0).map(|(n, f)| n / f),
-        "predicted_ratio": crate::claims::measure::predicted_noise_l1(&exp.setting),
+    Some(StageOne {
+        steps: run.steps,
+        stop: run.stop.label().to_string(),
+        noise_growth_per_step: growth.map(|g| g.0),
+        feature_growth_per_step: growth.map(|g| g.1),
+        growth_ratio: growth.filter(|g| g.1 > 0.0).map(|(n, f)| n / f),
+        predicted_ratio: crate::claims::measure::predicted_noise_l1(&exp.setting),
     })
 }
 
@@ -242,7 +237,7 @@ pub fn run(
             *interrupted.lock().expect("lock") = true;
             return Ok(());
         }
-        let line = serde_json::to_string(&v).expect("JSON of plain data") + "\n";
+        let line = serde_json::to_string(&crate::results::to_json(&v)).expect("JSON of plain data") + "\n";
         crate::outdir::write_file(&cell_path(dir, &cell.id), line.as_bytes())?;
         w.push(cell.id.clone());
         on_cell(&cell.id, start.elapsed().as_secs_f64(), w.len(), total);

@@ -162,13 +162,15 @@ pub fn main(args: &ConvexArgs) -> super::CliResult<i32> {
         certify::export::export(&outcome, dir)?;
     }
     let r = &outcome.report;
+    // The verdict is claim 07's checks on the certificate (theorems/07-convex-unique-minimizer.toml).
+    let verdicts = adamgap::claims::commands::convex(r);
     if let Some(dir) = &args.report {
-        adamgap::report_folder::write_convex(dir, &text(r), r)?;
+        adamgap::report_folder::write_convex(dir, &text(r, &verdicts), r)?;
     }
     if args.json {
-        super::output::json(r)?;
+        super::output::json(&adamgap::claims::commands::ConvexOutput { report: r.clone(), verdicts: verdicts.clone() })?;
     } else {
-        super::output::stdout(&text(r))?;
+        super::output::stdout(&text(r, &verdicts))?;
         if let Some(dir) = &args.export {
             super::output::stdout(&format!(
                 "\nexported to {} (check with: python3 tools/check_certificate.py {})\n",
@@ -177,24 +179,15 @@ pub fn main(args: &ConvexArgs) -> super::CliResult<i32> {
             ))?;
         }
     }
-    Ok(if r.verdicts.holds == Verdict::Holds { 0 } else { 1 })
+    Ok(if verdicts.verdict == Verdict::Holds { 0 } else { 1 })
 }
 
 fn yes(b: bool) -> &'static str {
     if b { "yes" } else { "NO" }
 }
 
-/// A verdict in the text report: `yes`, `NO`, or `inconclusive (reason)`.
-fn judged(v: &Verdict) -> String {
-    match v {
-        Verdict::Holds => "yes".into(),
-        Verdict::Fails => "NO".into(),
-        Verdict::Inconclusive(r) => format!("inconclusive ({r})"),
-    }
-}
-
-/// The human-readable report.
-pub fn text(r: &ConvexReport) -> String {
+/// The human-readable report, with claim 07's checks and verdict.
+pub fn text(r: &ConvexReport, verdicts: &adamgap::claims::Decision) -> String {
     let mut o = String::new();
     let space = if r.m.is_some() { "W" } else { "u" };
     o += &format!(
@@ -277,18 +270,13 @@ pub fn text(r: &ConvexReport) -> String {
             a.prediction_differences
         );
     }
-    let v = &r.verdicts;
-    o += &format!(
-        "\nverdicts: all runs certified within target: {}; minimizer reached: {}; consistent: {}; all predictions certified: {}; AdamW separated: {}\n",
-        judged(&v.all_certified_within_target),
-        judged(&v.minimizer_reached),
-        judged(&v.consistent),
-        judged(&v.all_predictions_certified),
-        judged(&v.adamw_separated)
-    );
+    o += &format!("\nverdicts ({}):\n", verdicts.theorem);
+    for c in &verdicts.checks {
+        o += &format!("  [{}] {}: {}\n", c.mark, c.what, c.text);
+    }
     o += &format!(
         "claim (every optimizer reaches the one minimizer, identical certified predictions): {}\n",
-        match &v.holds {
+        match &verdicts.verdict {
             Verdict::Holds => "holds".to_string(),
             Verdict::Fails => "fails".to_string(),
             Verdict::Inconclusive(r) => format!("inconclusive: {r}"),

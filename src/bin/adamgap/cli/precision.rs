@@ -58,10 +58,12 @@ pub fn main(args: &PrecisionArgs) -> CliResult<i32> {
         None
     };
     let a = audit(&AuditSetting { setting, headline: adamgap::claims::headline, twins: args.twins, ladder })?;
+    // The agreement line is claim 11's checks on the audit (theorems/11-precision-robust.toml).
+    let agreement = adamgap::claims::commands::precision(&a).verdict;
     if args.json {
-        output::json(&adamgap::precision::report::json(&a))?;
+        output::json(&adamgap::precision::report::json(&a, &agreement))?;
     } else {
-        output::stdout(&adamgap::precision::report::text(&a))?;
+        output::stdout(&adamgap::precision::report::text(&a, &agreement))?;
     }
     Ok(0)
 }

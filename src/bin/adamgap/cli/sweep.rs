@@ -73,12 +73,6 @@ pub struct MergeArgs {
     /// --x alone, or no such axis: curves along x).
     #[arg(long, value_name = "KEY")]
     pub y: Option<String>,
-    /// Gap check at the largest x: Adam's test error at least this in every cell.
-    #[arg(long, default_value_t = 0.5)]
-    pub adam_min: f64,
-    /// Gap check at the largest x: GD's test error at most this in every cell.
-    #[arg(long, default_value_t = 0.02)]
-    pub gd_max: f64,
 }
 
 impl SweepArgs {
@@ -161,13 +155,7 @@ fn run_main(a: &SweepRunArgs) -> CliResult<i32> {
 }
 
 fn merge_main(a: &MergeArgs) -> CliResult<i32> {
-    let opts = merge::MergeOptions {
-        allow_missing: a.allow_missing,
-        x: a.x.clone(),
-        y: a.y.clone(),
-        adam_min: a.adam_min,
-        gd_max: a.gd_max,
-    };
+    let opts = merge::MergeOptions { allow_missing: a.allow_missing, x: a.x.clone(), y: a.y.clone() };
     let out = merge::merge(&a.dir, &opts)?;
     let mut text = String::new();
     for l in &out.gap {
