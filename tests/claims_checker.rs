@@ -6,7 +6,6 @@
 mod common;
 
 use adamgap::claims::{Checker, Scale, Status, Theorem, Verdict};
-use adamgap::setting::Setting;
 use adamgap::train::Experiment;
 use common::claims::{SMALL_CLAIM, mutated};
 
@@ -101,12 +100,7 @@ fn the_runs_at_initialization_took_no_step() {
 /// and a diverged GD makes exactly the lines that read GD inconclusive.
 #[test]
 fn headline_verdict_lines_come_from_the_theorem_files() {
-    let mut s = Setting::default();
-    s.data.d = 300;
-    s.data.n = 40;
-    s.data.s = 30;
-    s.data.test_size = 500;
-    s.model.m = 8;
+    let mut s = common::small(300, 40, 30, 500, 8);
     s.train.steps = 400;
     let exp = Experiment::new(&s).expect("valid");
     let runs = exp.run_all(&|_, _| {});

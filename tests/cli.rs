@@ -45,6 +45,15 @@ fn json_is_reproducible_across_runs_and_threads() {
         assert_eq!(r["steps"], 400);
     }
     assert!(one["distance_gd_adam"].as_f64().is_some_and(|d| d > 0.0));
+    // The JSON reads back as the typed summary, strictly: a misspelt key is an error naming it.
+    let summary: adamgap::results::RunSummary = serde_json::from_value(one.clone()).expect("a run summary");
+    assert_eq!((summary.runs["adam"].steps, summary.verdicts.len()), (400, 6));
+    let mut misspelt = one.clone();
+    let adam = misspelt["runs"]["adam"].as_object_mut().expect("adam");
+    let test = adam.remove("test_error").expect("test_error");
+    adam.insert("test_eror".into(), test);
+    let e = serde_json::from_value::<adamgap::results::RunSummary>(misspelt).expect_err("misspelt").to_string();
+    assert!(e.contains("test_eror"), "{e}");
     let other = {
         let mut a = SMALL.to_vec();
         a.extend(["--json", "--seed", "5"]);

@@ -212,3 +212,35 @@ fn a_dd_export_writes_the_low_parts() {
         assert!(lo.iter().any(|&l| l != 0.0), "{name}: every low part is zero");
     }
 }
+
+/// The audit's JSON reads back as the typed report (strictly), and its agreement is claim 11's
+/// checks by the one verdict rule: `verdicts_agree` is `true` exactly when that verdict holds, and
+/// the text's agreement line says it (a failed or inconclusive verdict reads `no` or
+/// `inconclusive (...)`, never `yes`).
+#[test]
+fn the_audit_report_reads_back_and_its_agreement_is_claim_11() {
+    use adamgap::precision::audit::{AuditSetting, audit};
+    use adamgap::precision::report::{AuditReport, json, text};
+    use adamgap::verdict::Verdict;
+    let a = audit(&AuditSetting { setting: small(40), headline: adamgap::claims::headline, twins: 2, ladder: None })
+        .expect("audited");
+    let claim = adamgap::claims::commands::precision(&a);
+    assert_eq!(claim.theorem, "theorems/11-precision-robust.toml");
+    assert_eq!(claim.checks.len(), 3);
+    assert_eq!(claim.verdict == Verdict::Holds, a.verdicts_agree, "{claim:?}");
+    let v = json(&a, &claim.verdict);
+    let back: AuditReport = serde_json::from_value(v.clone()).expect("an audit report");
+    assert_eq!(back, AuditReport::of(&a, &claim.verdict));
+    assert_eq!(back.verdicts_agree, claim.verdict == Verdict::Holds);
+    let mut extra = v;
+    extra["runs"]["gd"]["twin_spread"] = serde_json::json!(0);
+    let e = serde_json::from_value::<AuditReport>(extra).expect_err("unknown field").to_string();
+    assert!(e.contains("twin_spread"), "{e}");
+    let line = |v: &Verdict| {
+        text(&a, v).lines().find(|l| l.starts_with("every headline verdict the same")).expect("the line").to_string()
+    };
+    assert!(line(&Verdict::Holds).ends_with(": yes"));
+    assert!(line(&Verdict::Fails).ends_with(": no"));
+    assert!(line(&Verdict::Inconclusive("why".into())).ends_with(": inconclusive (why)"));
+    assert!(!json(&a, &Verdict::Fails)["verdicts_agree"].as_bool().expect("a bool"));
+}

@@ -232,7 +232,7 @@ pub fn measure_runs(exp: &Experiment, runs: &[&Run], feature_level: Option<f64>)
 }
 
 /// The precision audit of `setting` (4 one-ulp twins, the headline's verdict lines by `headline`,
-/// [`crate::claims::headline`]), measured by [`measure_audit`].
+/// [`crate::claims::headline()`]), measured by [`measure_audit`].
 pub fn measure_precision(setting: &Setting, headline: Headline) -> Result<Measurement> {
     let a = crate::precision::audit::audit(&crate::precision::audit::AuditSetting {
         setting: setting.clone(),
