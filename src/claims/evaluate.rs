@@ -164,9 +164,11 @@ fn render_ordering(items: &[String], m: &Measurement) -> String {
 }
 
 /// The one verdict rule (`docs/methodology.md`, "The verdict"), used by every claim and by the
-/// headline's verdict lines: inconclusive when the measurement could not be made or one of `runs`
-/// diverged or never left its initialization (no step, or steps that did not move it); `fails` when a check with `if_false = "fails"` is false; inconclusive with the reasons
-/// when a quantity is missing or an `if_false = "inconclusive"` check is false; `holds` otherwise.
+/// headline's verdict lines, in order: inconclusive when the measurement could not be made or one
+/// of `runs` diverged or never left its initialization (no step, or steps that did not move it);
+/// inconclusive with the reasons when an `if_false = "inconclusive"` check (a precondition) is
+/// false; `fails` when a check with `if_false = "fails"` is false; inconclusive when a quantity is
+/// missing; `holds` otherwise.
 pub fn verdict<'a>(m: &Measurement, runs: impl IntoIterator<Item = &'a RunInfo>, checks: &[CheckOutcome]) -> Verdict {
     if let Some(r) = &m.inconclusive {
         return Verdict::Inconclusive(r.clone());
@@ -194,21 +196,31 @@ pub fn verdict<'a>(m: &Measurement, runs: impl IntoIterator<Item = &'a RunInfo>,
     if !untrained.is_empty() {
         return Verdict::Inconclusive(format!("not trained: {}", untrained.join("; ")));
     }
+    // A false `if_false = "inconclusive"` check is a precondition not met (a tolerance not reached
+    // within the budget, say): the other checks then measured a run the claim is not about, and a
+    // false `fails` check among them proves nothing.
+    let unmet: Vec<String> = checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::False && c.if_false == IfFalse::Inconclusive)
+        .map(|c| match &c.reason {
+            Some(r) => format!("{r}: {} ({})", c.what, c.text),
+            None => format!("{} ({})", c.what, c.text),
+        })
+        .collect();
+    if !unmet.is_empty() {
+        return Verdict::Inconclusive(unmet.join("; "));
+    }
     if checks.iter().any(|c| c.outcome == Outcome::False && c.if_false == IfFalse::Fails) {
         return Verdict::Fails;
     }
-    let mut reasons = Vec::new();
-    for c in checks {
-        match &c.outcome {
-            Outcome::Missing(why) => reasons.push(format!("not measured: {why}")),
-            Outcome::False => match &c.reason {
-                Some(r) => reasons.push(format!("{r}: {} ({})", c.what, c.text)),
-                None => reasons.push(format!("{} ({})", c.what, c.text)),
-            },
-            Outcome::True => {}
-        }
-    }
-    if reasons.is_empty() { Verdict::Holds } else { Verdict::Inconclusive(reasons.join("; ")) }
+    let missing: Vec<String> = checks
+        .iter()
+        .filter_map(|c| match &c.outcome {
+            Outcome::Missing(why) => Some(format!("not measured: {why}")),
+            _ => None,
+        })
+        .collect();
+    if missing.is_empty() { Verdict::Holds } else { Verdict::Inconclusive(missing.join("; ")) }
 }
 
 /// What one seed gives the evaluation: its setting, its measurement and (for a training claim) the
