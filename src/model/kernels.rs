@@ -4,7 +4,8 @@
 
 use rayon::prelude::*;
 
-use super::{Cnn, LossEval, Workspace, misclassified, softplus_sigmoid};
+use super::activation::softplus_sigmoid;
+use super::cnn::{Cnn, LossEval, Workspace, misclassified};
 use crate::data::{PatchData, SparseRows};
 
 /// Work split of the parallel passes: samples per forward task, rows of `G` per backward task.

@@ -21,7 +21,8 @@
 //!
 //! | file | what |
 //! |---|---|
-//! | `mod.rs` | [`Cnn`] and its public passes |
+//! | `mod.rs` | the public passes of [`Cnn`] |
+//! | `cnn.rs` | [`Cnn`], [`Workspace`], [`LossEval`], [`regularized`], [`misclassified`] |
 //! | `activation.rs` | [`Activation`], [`softplus`], [`sigmoid`] |
 //! | `weights.rs` | [`Weights`] and the [`Layout`] it is stored in |
 //! | `kernels.rs` | the fused, AVX-dispatched loss/gradient and error passes |
@@ -30,6 +31,7 @@
 
 #[macro_use]
 mod activation;
+mod cnn;
 mod coefficients;
 mod dense;
 mod kernels;
@@ -39,95 +41,15 @@ use rayon::prelude::*;
 
 pub(crate) use activation::softplus_sigmoid;
 pub use activation::{Activation, sigmoid, softplus};
+pub use cnn::{Cnn, LossEval, Workspace, misclassified, regularized};
 pub use coefficients::{CoefficientSummary, Coefficients};
 pub use dense::DenseReference;
 use kernels::{EVAL_SAMPLES_PER_TASK, Kernels, errors_block};
 pub use weights::{FEATURE_ROW, Layout, Weights, lane_sum};
 
 use crate::data::PatchData;
-use crate::setting::{ActivationKind, ModelSetting};
-
-/// The regularized gradient `g_loss + lambda w` of one coordinate: the loss gradient plus the weight
-/// decay's. Every place that forms the objective's full gradient uses this, so it is the same
-/// floating-point expression everywhere.
-#[inline(always)]
-pub fn regularized(g_loss: f64, lambda: f64, w: f64) -> f64 {
-    g_loss + lambda * w
-}
-
-/// Whether a point with margin `y f` counts as an error: `y f <= 0`, or a margin that is not
-/// finite (a non-finite output never counts as a correct prediction).
-#[inline(always)]
-pub fn misclassified(margin: f64) -> bool {
-    !(margin.is_finite() && margin > 0.0)
-}
-
-/// The CNN with its objective's constants.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Cnn {
-    pub d: usize,
-    pub m: usize,
-    pub activation: Activation,
-    /// `c` in `F_j = c * sum ...`: 1, or `1/m`.
-    pub scale: f64,
-    /// Weight decay.
-    pub lambda: f64,
-}
-
-/// Scratch space of one forward/backward pass (allocated once, reused every step).
-///
-/// `z` holds the pre-activations `<w_c, x_{i,p}>` of every patch of the data set (`n P 2m` values,
-/// grown on the first [`Cnn::loss_grad`] call; `P 2m` suffice for forward-only passes), `c` the
-/// backward coefficients of every patch. After the first call nothing in a pass allocates.
-#[derive(Clone, Debug)]
-pub struct Workspace {
-    z: Vec<f64>,
-    c: Vec<f64>,
-    /// Per sample: `log(1 + exp(-y f))` and whether `y f <= 0`.
-    sample: Vec<(f64, bool)>,
-}
-
-impl Workspace {
-    /// Makes room for `len` pre-activations and coefficients and `samples` per-sample results
-    /// (allocates on the first call only).
-    fn grow(&mut self, len: usize, samples: usize) {
-        if self.z.len() < len {
-            self.z.resize(len, 0.0);
-        }
-        if self.c.len() < len {
-            self.c.resize(len, 0.0);
-        }
-        if self.sample.len() < samples {
-            self.sample.resize(samples, (0.0, false));
-        }
-    }
-}
-
-/// What a pass over the training data gives besides the gradient.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LossEval {
-    /// `(1/n) sum_i log(1 + exp(-y_i f_i))` (no weight decay).
-    pub loss: f64,
-    /// Number of points with `y_i f_i <= 0`.
-    pub errors: usize,
-}
 
 impl Cnn {
-    /// The model a setting describes, for patches of dimension `d`.
-    pub fn from_setting(s: &ModelSetting, d: usize) -> Self {
-        let activation = match s.activation {
-            ActivationKind::PolyRelu => Activation::PolyRelu(s.q),
-            ActivationKind::Linear => Activation::Linear,
-        };
-        let scale = if s.mean_over_filters { 1.0 / s.m as f64 } else { 1.0 };
-        Self { d, m: s.m, activation, scale, lambda: s.lambda }
-    }
-
-    /// A workspace for data with `patches` patches per sample.
-    pub fn workspace(&self, patches: usize) -> Workspace {
-        Workspace { z: vec![0.0; patches * 2 * self.m], c: Vec::new(), sample: Vec::new() }
-    }
-
     /// `f(W, x_i)` for every sample.
     pub fn outputs(&self, w: &Weights, data: &PatchData, ws: &mut Workspace) -> Vec<f64> {
         (0..data.len()).map(|i| self.forward_sample(w.as_slice(), data, i, &mut ws.z)).collect()
