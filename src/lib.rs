@@ -18,6 +18,7 @@
 //! [`report`] prints them. Data flows one way: setting -> data -> model -> optim/train -> claims ->
 //! report, with exact/certify beside the model for the convex case.
 
+pub mod app;
 pub mod certify;
 pub mod claims;
 pub mod data;

@@ -171,18 +171,14 @@ impl OptimizerSetting {
     }
     /// Default hyperparameters for an optimizer named by its key, for the nonconvex setting.
     pub fn default_for(key: &str) -> Result<Self> {
-        let adam_like = |adamw: bool| {
-            let (eta, b1, b2, eps, bias_correction) = (5e-5, 0.9, 0.999, 1e-8, true);
-            if adamw {
-                Self::AdamW { eta, b1, b2, eps, bias_correction }
-            } else {
-                Self::Adam { eta, b1, b2, eps, bias_correction }
-            }
-        };
         Ok(match key {
             "gd" => Self::paper_gd(),
-            "adam" => adam_like(false),
-            "adamw" => adam_like(true),
+            "adam" => Self::paper_adam(),
+            // AdamW: the paper's Adam hyperparameters with decoupled decay.
+            "adamw" => match Self::paper_adam() {
+                Self::Adam { eta, b1, b2, eps, bias_correction } => Self::AdamW { eta, b1, b2, eps, bias_correction },
+                _ => unreachable!("paper_adam is Adam"),
+            },
             "sign-gd" => Self::SignGd { eta: 5e-5, decay: Decay::Constant },
             "momentum" => Self::Momentum { eta: 0.1, beta: 0.9 },
             "rmsprop" => Self::RmsProp { eta: 5e-5, beta: 0.999, eps: 1e-8 },

@@ -38,31 +38,18 @@ pub use big::Big;
 pub use dd::Dd;
 pub use real::Real;
 
-use crate::error::{Error, Result};
-
 /// The arithmetic of a training run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Precision {
     /// Binary64 through the fast kernels (the default).
+    #[default]
     F64,
     /// Double-double through the generic path.
     Dd,
 }
 
 impl Precision {
-    /// The allowed spellings of `--precision`.
-    pub const ALLOWED: &'static str = "f64, dd";
-
-    /// Parses `f64` or `dd`; the error names the allowed values.
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "f64" => Ok(Self::F64),
-            "dd" => Ok(Self::Dd),
-            other => Err(Error::invalid("--precision", other, format!("one of {}", Self::ALLOWED))),
-        }
-    }
-
     /// `f64` or `dd`.
     pub fn label(self) -> &'static str {
         match self {

@@ -11,6 +11,8 @@ use adamgap::claims::theorem::files_in;
 use adamgap::claims::{Checker, Scale, Status};
 use adamgap::error::{Error, Result};
 
+use super::output::{self, CliResult, json, stdout};
+
 /// Which setting of each theorem file to run.
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
 pub enum ScaleArg {
@@ -39,10 +41,8 @@ pub struct CheckArgs {
     /// Which setting to run: full (the paper's) or test (the reduced one of tests/claims.rs).
     #[arg(long, value_enum, default_value_t = ScaleArg::Full)]
     pub scale: ScaleArg,
-    /// Threads: the optimizers of one claim run side by side and each step's passes split over
-    /// them (results do not depend on this).
-    #[arg(long, default_value_t = 2)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub threads: adamgap::app::flags::ThreadsArg,
     /// No progress lines on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -59,11 +59,7 @@ pub struct CheckArgs {
 }
 
 /// Runs `adamgap check`.
-pub fn main(args: &CheckArgs) -> super::CliResult<i32> {
-    use super::output::{json, stdout};
-    if args.threads == 0 {
-        return Err(Error::invalid("--threads", 0, ">= 1").into());
-    }
+pub fn main(args: &CheckArgs) -> CliResult<i32> {
     if let Some(dir) = &args.report {
         adamgap::outdir::check_target(dir, &adamgap::report_folder::claims_owned)?;
     }
@@ -82,7 +78,7 @@ pub fn main(args: &CheckArgs) -> super::CliResult<i32> {
         }
         if !args.quiet && !args.json {
             // Best effort, like the progress lines.
-            let _ = super::output::stderr(&format!("reading theorem files from {}\n", dir.display()));
+            let _ = output::stderr(&format!("reading theorem files from {}\n", dir.display()));
         }
         let files = files_in(&dir).map_err(|e| e.given_by("--theorems"))?;
         if files.is_empty() {
@@ -130,7 +126,7 @@ pub fn main(args: &CheckArgs) -> super::CliResult<i32> {
     if !(args.quiet || args.json) {
         // Progress is best effort: a closed or full stderr does not stop the check.
         checker.progress = Box::new(|line| {
-            let _ = super::output::stderr(&format!("{line}\n"));
+            let _ = output::stderr(&format!("{line}\n"));
         });
     }
     let mut reports = Vec::new();

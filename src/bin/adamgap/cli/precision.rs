@@ -6,7 +6,9 @@ use adamgap::error::Error;
 use adamgap::precision::audit::{AuditSetting, audit};
 use adamgap::precision::ladder::LadderSetting;
 
-use super::{CliResult, SettingArgs, check_memory, output};
+use adamgap::app::flags::{MemoryArg, SettingArgs, ThreadsArg};
+
+use super::output::{self, CliResult};
 
 /// Arguments of `adamgap precision`.
 #[derive(Debug, Args, Clone)]
@@ -16,9 +18,8 @@ pub struct PrecisionArgs {
     /// Number of one-ulp twins of W^(0) (>= 1).
     #[arg(long, default_value_t = 4)]
     pub twins: usize,
-    /// Threads (results do not depend on this).
-    #[arg(long, default_value_t = 2)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
     /// Also run the ladder: f64 and dd against a 256-bit trajectory on a small setting.
     #[arg(long)]
     pub ladder: bool,
@@ -28,10 +29,8 @@ pub struct PrecisionArgs {
     /// Print JSON instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Refuse settings whose estimated memory exceeds this (bytes, or with K/M/G/T, e.g. 8G)
-    /// [default: 3/4 of the available memory].
-    #[arg(long, value_name = "SIZE", value_parser = super::parse_size)]
-    pub max_memory: Option<u64>,
+    #[command(flatten)]
+    pub memory: MemoryArg,
 }
 
 /// Runs the audit and prints it.
@@ -44,7 +43,7 @@ pub fn main(args: &PrecisionArgs) -> CliResult<i32> {
     let mut estimate = adamgap::memory::of_setting(&setting);
     let again = estimate.bytes();
     estimate.add("double-double copies of the training arrays (a second binary64 footprint)", again);
-    check_memory(&estimate, args.max_memory)?;
+    args.memory.check(&estimate)?;
     let ladder = if args.ladder || args.ladder_steps.is_some() {
         let mut l = LadderSetting::small();
         if let Some(s) = args.ladder_steps {

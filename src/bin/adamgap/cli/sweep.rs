@@ -6,8 +6,9 @@ use clap::{Args, Subcommand};
 
 use adamgap::error::Error;
 
-use super::CliResult;
-use super::output::{stderr, stdout};
+use adamgap::app::flags::{MemoryArg, ThreadsArg};
+
+use super::output::{CliResult, stderr, stdout};
 use adamgap::sweep::{self, Grid, merge, run};
 
 /// Arguments of `adamgap sweep` (see docs/cluster.md).
@@ -43,19 +44,18 @@ pub struct SweepRunArgs {
     /// SLURM_ARRAY_TASK_COUNT in a Slurm array job, else all cells.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
-    /// Threads: cells run side by side (results do not depend on this).
-    #[arg(long, default_value_t = 2)]
-    pub threads: usize,
+    // --threads: cells run side by side.
+    #[command(flatten)]
+    pub threads: ThreadsArg,
     /// No line per finished cell on stderr.
     #[arg(long)]
     pub quiet: bool,
     /// Only expand and validate the grid, print its cells, run nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Refuse a sweep whose cells running side by side (--threads of them) would need more memory
-    /// than this (bytes, or with K/M/G/T) [default: 3/4 of the available memory].
-    #[arg(long, value_name = "SIZE", value_parser = super::parse_size)]
-    pub max_memory: Option<u64>,
+    // --max-memory: the estimate is of the largest cell times the cells running side by side.
+    #[command(flatten)]
+    pub memory: MemoryArg,
 }
 
 /// Merging a sweep folder.
@@ -80,7 +80,7 @@ impl SweepArgs {
     pub fn threads(&self) -> usize {
         match &self.command {
             Some(SweepCommand::Merge(_)) => 1,
-            None => self.run.threads,
+            None => self.run.threads.threads,
         }
     }
 }
@@ -120,13 +120,13 @@ fn run_main(a: &SweepRunArgs) -> CliResult<i32> {
     };
     // The largest cell, times the cells that run side by side.
     let in_shard = grid.cells.iter().filter(|c| shard.has(c.index)).count();
-    let side = a.threads.min(in_shard).max(1) as u128;
+    let side = a.threads.threads.min(in_shard).max(1) as u128;
     if let Some(big) = grid.cells.iter().max_by_key(|c| adamgap::memory::of_setting(&c.setting).bytes()) {
         let mut e = adamgap::memory::Estimate::default();
         for (what, bytes) in adamgap::memory::of_setting(&big.setting).parts {
             e.add(format!("{side} cells side by side like {}: {what}", big.id), side * bytes);
         }
-        super::check_memory(&e, a.max_memory)?;
+        a.memory.check(&e)?;
     }
     let opts = run::RunOptions { shard, fail_after };
     let start = std::time::Instant::now();

@@ -1,0 +1,179 @@
+//! `adamgap run`, the headline experiment: GD and Adam (and any other optimizers of the setting)
+//! from one initialization, every output the run can write, and what it prints.
+//!
+//! The order is the reliability rule of `docs/reliability.md`: the setting is resolved and its
+//! memory estimated, and every output folder is checked, before any training; the folders are
+//! written (atomically, through `crate::outdir`) only after every run has finished.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::flags::{MemoryArg, SettingArgs, ThreadsArg};
+use crate::error::{Error, Result};
+use crate::precision::Precision;
+use crate::setting::Setting;
+use crate::train::{Experiment, Run};
+
+/// Arguments of `adamgap run`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub setting: SettingArgs,
+    /// Print a machine-readable JSON summary to stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a report folder: report.md (tables, verdicts, full trace) and the SVG figures
+    /// dynamics.svg, errors.svg, filters.svg (written atomically).
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Also export the run for Python (format adamgap-run-1, docs/interchange.md): manifest.json,
+    /// the data as CSR .npy files, W^(0), final weights and traces (written atomically).
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
+    /// Train on the data and W^(0) of an exported folder (its manifest's setting is the default;
+    /// flags override what does not describe the data or W^(0)).
+    #[arg(long, value_name = "DIR", conflicts_with = "config")]
+    pub import: Option<PathBuf>,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Arithmetic of the training path: f64 (fast, default) or dd (double-double, ~106 bits).
+    #[arg(long, value_enum, default_value_t = Precision::F64)]
+    pub precision: Precision,
+    #[command(flatten)]
+    pub memory: MemoryArg,
+    /// Certify the final weights of every optimizer and the initialization in exact arithmetic
+    /// (training and test error, objective, gradient norm, coefficients, GD-Adam distance); see
+    /// docs/certified-endpoints.md.
+    #[arg(long)]
+    pub certify: bool,
+    /// With --certify: write the certificate's inputs and claimed bounds to this directory
+    /// (`python3 tools/check_endpoints.py DIR` re-checks them independently). Implies --certify.
+    #[arg(long, value_name = "DIR")]
+    pub certify_export: Option<PathBuf>,
+}
+
+/// What a caller sees of a run as it goes (the binary's progress bars; `()` sees nothing).
+pub trait Progress: Sync {
+    /// Once, before training, with the resolved setting (its optimizers and step budget).
+    fn begin(&self, _setting: &Setting) {}
+    /// Optimizer `k` (its index in the setting) has made step `t`.
+    fn step(&self, _k: usize, _t: usize) {}
+}
+
+impl Progress for () {}
+
+/// What `adamgap run` prints: the JSON summary (`--json`) or the text report.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunOutput {
+    Json(serde_json::Value),
+    Text(String),
+}
+
+/// The experiment `args` describe: the imported folder's data and `W^(0)` with the flags on its
+/// manifest's setting, or a new draw from the config file and the flags; the memory estimate is
+/// checked before anything is drawn.
+pub fn experiment(args: &RunArgs) -> Result<Experiment> {
+    match &args.import {
+        Some(dir) => {
+            let imported = crate::interchange::import::read(dir).map_err(|e| e.given_by("--import"))?;
+            let setting = args.setting.resolve_from(imported.setting.clone())?;
+            args.memory.check(&crate::memory::of_setting(&setting))?;
+            imported.experiment(&setting)
+        }
+        None => {
+            let setting = args.setting.resolve()?;
+            args.memory.check(&crate::memory::of_setting(&setting))?;
+            Experiment::new(&setting)
+        }
+    }
+}
+
+/// Checks every output folder of `args` before any work: distinct, folder paths, and each either
+/// absent, empty or a folder the same output wrote before (`crate::outdir::check_target`).
+pub fn check_outputs(args: &RunArgs) -> Result<()> {
+    if args.report.is_some() && args.report == args.export {
+        return Err(Error::invalid(
+            "--export",
+            args.export.as_ref().expect("set").display(),
+            "a folder other than --report's",
+        ));
+    }
+    if let Some(dir) = &args.report {
+        if dir.extension().is_some_and(|e| e == "md") {
+            return Err(Error::invalid(
+                "--report",
+                dir.display(),
+                "a folder path: the report is a folder (DIR/report.md and its SVG figures)",
+            ));
+        }
+        crate::outdir::check_target(dir, &crate::report_folder::owned)?;
+    }
+    if let Some(dir) = &args.export {
+        crate::outdir::check_target(dir, &crate::interchange::owned)?;
+    }
+    if let Some(dir) = &args.certify_export {
+        if dir.exists() && !dir.is_dir() {
+            return Err(Error::invalid("--certify-export", dir.display(), "a folder (or a path to create)"));
+        }
+        crate::outdir::check_target(dir, &crate::endpoints::export::owned)?;
+    }
+    Ok(())
+}
+
+/// Trains every optimizer of `exp` in `precision`, reporting `(optimizer index, step)` to
+/// `progress` (binary64 runs only).
+pub fn train(exp: &Experiment, precision: Precision, progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<Run> {
+    match precision {
+        Precision::F64 => exp.run_all(progress),
+        p => crate::precision::run_all(exp, p),
+    }
+}
+
+/// `adamgap run`: the experiment, its outputs and what to print; `progress` sees the setting
+/// and the steps as the runs go.
+pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutput> {
+    let exp = experiment(args)?;
+    check_outputs(args)?;
+    progress.begin(&exp.setting);
+    let runs = train(&exp, args.precision, &|k, t| progress.step(k, t));
+    let verdicts = crate::claims::headline(&exp, &runs);
+    let run_refs: Vec<&Run> = runs.iter().collect();
+    let certified = (args.certify || args.certify_export.is_some())
+        .then(|| crate::endpoints::certify_experiment(&exp, &run_refs, &crate::endpoints::EndpointOptions::default()));
+    if let (Some(c), Some(dir)) = (&certified, &args.certify_export) {
+        crate::endpoints::export::export(&exp, &run_refs, c, dir)?;
+    }
+    if let Some(dir) = &args.report {
+        let extra = certified.as_ref().map(crate::endpoints::markdown).unwrap_or_default();
+        crate::report_folder::write_with(dir, &exp, &runs, &verdicts, &extra)?;
+    }
+    if let Some(dir) = &args.export {
+        crate::interchange::export::write(dir, &exp, &runs, certified.as_ref())?;
+    }
+    if args.json {
+        let mut v = crate::report::json_summary(&exp, &runs, &verdicts);
+        if args.precision != Precision::F64 {
+            v["precision"] = serde_json::json!(args.precision.label());
+        }
+        if let Some(c) = &certified {
+            v["certify"] = crate::endpoints::json(c);
+        }
+        return Ok(RunOutput::Json(v));
+    }
+    let mut text = String::new();
+    if args.precision != Precision::F64 {
+        text += &format!("precision: {} (every step after the draw)\n", args.precision.label());
+    }
+    text += &crate::report::text(&exp, &runs, &verdicts);
+    if let Some(c) = &certified {
+        text.push_str(&crate::endpoints::text(c));
+    }
+    if let Some(path) = &args.report {
+        text += &format!("\nreport written to {}\n", path.join("report.md").display());
+    }
+    Ok(RunOutput::Text(text))
+}
