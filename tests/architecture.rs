@@ -497,3 +497,29 @@ fn references_are_read_from_use_trees_and_code() {
     ]);
     assert_eq!(circles(&g), ["a -> b -> c -> a"]);
 }
+
+/// The README's layout table names every top-level module of `src/` (a file `x.rs` or a folder
+/// `x/`, the binary's folder `src/bin/adamgap/` included), so a newcomer's map is complete.
+#[test]
+fn the_readme_layout_names_every_top_level_module() {
+    let readme = std::fs::read_to_string("README.md").expect("README.md");
+    let layout = readme.split("## Layout").nth(1).expect("a Layout section");
+    let mut missing = Vec::new();
+    for e in std::fs::read_dir("src").expect("src") {
+        let p = e.expect("entry").path();
+        let name = p.file_name().expect("name").to_string_lossy().into_owned();
+        let named = match (p.is_dir(), name.as_str()) {
+            (true, "bin") => "`src/bin/adamgap/".to_string(),
+            // A folder is named by itself or by a file in it (`src/train/lazy.rs`).
+            (true, _) => format!("`src/{name}/"),
+            (false, "lib.rs") => continue,
+            (false, _) if name.ends_with(".rs") => format!("`src/{name}`"),
+            _ => continue,
+        };
+        if !layout.contains(&named) {
+            missing.push(named);
+        }
+    }
+    missing.sort();
+    assert!(missing.is_empty(), "README.md's layout table does not name {missing:?}");
+}

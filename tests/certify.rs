@@ -192,12 +192,15 @@ fn a_run_that_stops_early_is_not_certified() {
     let r = run_convex_full(&s).unwrap().report;
     assert!(!r.runs["gd"].certified_within_target);
     assert!(matches!(r.runs["gd"].stop, adamgap::optim::StopReason::StepBudget { step: 3 }));
-    // An unfinished run never confirms claim 07: its convergence checks are not reached (claim 07
-    // makes them inconclusive), and with no test prediction certified the claim fails by its check
-    // on the predictions (`if_false = "fails"`, as in `adamgap check`); without AdamW that check is
-    // not measured.
+    // An unfinished run neither confirms nor refutes claim 07: its convergence checks (preconditions,
+    // `if_false = "inconclusive"`) are not reached, so the verdict is inconclusive with that reason
+    // although the check on the predictions (`if_false = "fails"`) is false on these 3-step runs
+    // (the verdict rule of docs/methodology.md); without AdamW that check is not measured.
     let v = adamgap::claims::commands::convex(&r);
-    assert_eq!(v.verdict, Verdict::Fails, "{v:?}");
+    assert!(
+        matches!(&v.verdict, Verdict::Inconclusive(why) if why.contains("step budget")),
+        "{v:?}"
+    );
     let mark = |what: &str| v.checks.iter().find(|c| c.what.starts_with(what)).map(|c| c.mark.as_str());
     assert_eq!(mark("every optimizer stopped"), Some("not reached"));
     assert_eq!(mark("every optimizer is certified within"), Some("not reached"));

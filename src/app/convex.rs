@@ -244,11 +244,7 @@ pub fn text(r: &ConvexReport, verdicts: &crate::claims::Decision) -> String {
     }
     o += &format!(
         "claim (every optimizer reaches the one minimizer, identical certified predictions): {}\n",
-        match &verdicts.verdict {
-            Verdict::Holds => "holds".to_string(),
-            Verdict::Fails => "fails".to_string(),
-            Verdict::Inconclusive(r) => format!("inconclusive: {r}"),
-        }
+        verdicts.verdict
     );
     o += &format!("wall time {} s\n", sig(r.seconds, 3));
     o
