@@ -17,8 +17,6 @@ use std::path::{Path, PathBuf};
 const KNOWN: &[&str] = &[
     "src/bin/adamgap/cli: check -> mod.rs -> check (with convex, precision, sweep in the same circle)",
     "src/model: kernels -> mod.rs -> kernels",
-    "src/precision: audit -> ladder -> audit",
-    "src/train: lazy -> train.rs -> lazy",
 ];
 
 /// A module folder: its directory, its module path (`["claims"]`; empty for a crate root) and its

@@ -380,15 +380,12 @@ pub fn run(args: &RunArgs) -> CliResult<i32> {
         }
         adamgap::outdir::check_target(dir, &adamgap::endpoints::export::owned)?;
     }
-    let bars = progress_bars(&setting, args.quiet || args.json || precision != adamgap::precision::Precision::F64);
-    let runs = match precision {
-        adamgap::precision::Precision::F64 => exp.run_all(&|k, t| {
-            if let Some(b) = bars.get(k) {
-                b.set_position(t as u64);
-            }
-        }),
-        p => adamgap::precision::run_all(&exp, p),
-    };
+    let bars = progress_bars(&setting, args.quiet || args.json);
+    let runs = adamgap::precision::run_all(&exp, precision, &|k, t| {
+        if let Some(b) = bars.get(k) {
+            b.set_position(t as u64);
+        }
+    });
     for b in &bars {
         b.finish_and_clear();
     }
