@@ -120,20 +120,25 @@ impl DivF64 for Dd {
 fn dd_and_f64_adam_agree_over_the_first_steps() {
     let exp = Experiment::new(&small(20)).unwrap();
     let opt = OptimizerSetting::paper_adam();
-    let mut wf = exp.init.clone();
-    let mut gf = vec![0.0; wf.as_slice().len()];
-    let mut ws = exp.model.workspace(exp.train.patches);
-    let mut optf = adamgap::optim::build(&opt, gf.len());
-    let mut worst = 0.0f64;
-    train::run_with::<Dd>(&exp, &opt, &exp.init, &mut |t, w| {
-        if t > 0 {
-            exp.model.loss_grad(wf.as_slice(), &exp.train, &mut gf, &mut ws);
-            optf.step(wf.as_mut_slice(), &gf, exp.model.lambda);
-        }
-        worst = worst.max(adamgap::precision::audit::relative_distance(w, wf.as_slice()));
+    let objective = adamgap::train::TrainObjective::new(&exp.model, &exp.train);
+    let method = adamgap::optim::FirstOrder::new(&opt, adamgap::optim::Schedule::Constant, exp.init.as_slice().len());
+    let mut copy = adamgap::optim::Lockstep::new(objective, method, exp.init.clone(), |w: &[Dd], f: &[f64]| {
+        adamgap::precision::audit::relative_distance(w, f)
     });
+    train::run_with::<Dd, _>(&exp, &opt, &exp.init, &|_| {}, &mut copy);
+    assert_eq!(copy.distances.len(), 21);
+    let worst = copy.distances.iter().copied().fold(0.0f64, f64::max);
     assert!(worst <= 1e-12, "relative distance {worst}");
     assert!(worst > 0.0, "the two precisions round differently");
+}
+
+/// Keeps the last point a run shows.
+struct Last(Vec<Dd>);
+
+impl adamgap::optim::Observer<Vec<Dd>, train::RealExtra<Dd>, Dd> for Last {
+    fn after_step(&mut self, _t: usize, w: &Vec<Dd>) {
+        self.0.clone_from(w);
+    }
 }
 
 /// A double-double run is deterministic and does not depend on the number of threads.
@@ -145,9 +150,9 @@ fn dd_runs_do_not_depend_on_the_thread_count() {
         pool.install(|| {
             let mut out = Vec::new();
             for opt in [OptimizerSetting::paper_adam(), OptimizerSetting::Gd { eta: 0.5 }] {
-                let mut last = Vec::new();
-                let run = train::run_with::<Dd>(&exp, &opt, &exp.init, &mut |_, w| last = w.to_vec());
-                out.extend(last.iter().flat_map(|x| [x.hi.to_bits(), x.lo.to_bits()]));
+                let mut last = Last(Vec::new());
+                let run = train::run_with::<Dd, _>(&exp, &opt, &exp.init, &|_| {}, &mut last);
+                out.extend(last.0.iter().flat_map(|x| [x.hi.to_bits(), x.lo.to_bits()]));
                 out.push(run.last.test_error.to_bits());
                 out.push(run.last.loss.to_bits());
             }
@@ -243,4 +248,44 @@ fn the_audit_report_reads_back_and_its_agreement_is_claim_11() {
     assert!(line(&Verdict::Fails).ends_with(": no"));
     assert!(line(&Verdict::Inconclusive("why".into())).ends_with(": inconclusive (why)"));
     assert!(!json(&a, &Verdict::Fails)["verdicts_agree"].as_bool().expect("a bool"));
+}
+
+/// A double-double run goes through the one driver and its bookkeeping: it stops for the binary64
+/// run's reason at the binary64 run's step (the step budget, the gradient tolerance, a divergence),
+/// records the same checkpoint steps, and reports its progress through the callback of
+/// `Experiment::run_all`, up to the step it stopped at.
+#[test]
+fn dd_runs_stop_for_the_same_reasons_as_f64_runs() {
+    use adamgap::optim::StopReason;
+    use adamgap::precision::Precision;
+    let both = |s: &Setting, opt: &OptimizerSetting| {
+        let exp = Experiment::new(s).unwrap();
+        let (f, d) = (exp.run(opt, &|_| {}), train::run::<Dd>(&exp, opt));
+        let steps = |r: &adamgap::train::Run| r.trace.iter().map(|c| c.step).collect::<Vec<_>>();
+        assert_eq!(steps(&f), steps(&d), "{:?}", f.stop);
+        assert_eq!(d.stop, f.stop);
+        (f, d)
+    };
+    let gd = OptimizerSetting::Gd { eta: 0.5 };
+    let (budget, _) = both(&small(12), &gd);
+    assert_eq!(budget.stop, StopReason::StepBudget { step: 12 });
+    // A tolerance between the gradient norms at steps 2 and 5 of that run: met after step 2.
+    let norm = |t: usize| budget.trace.iter().find(|c| c.step == t).expect("a checkpoint").grad_norm_l2;
+    assert!(norm(2) > 1.01 * norm(5), "the norm falls: {} {}", norm(2), norm(5));
+    let mut s = small(12);
+    s.train.grad_tol = (norm(2) * norm(5)).sqrt();
+    let (tol, _) = both(&s, &gd);
+    assert!(matches!(tol.stop, StopReason::GradTol { step: 3..=5 }), "{:?}", tol.stop);
+    // A step far too long: the loss overflows.
+    let (diverged, _) = both(&small(12), &OptimizerSetting::Gd { eta: 1e150 });
+    assert!(matches!(diverged.stop, StopReason::Diverged { step: 1..=11 }), "{:?}", diverged.stop);
+    // Progress in double-double, through the callback `run_all` takes in either precision.
+    let exp = Experiment::new(&s).unwrap();
+    let seen = std::sync::Mutex::new(vec![0usize; exp.setting.optimizers.len()]);
+    let runs = adamgap::precision::run_all(&exp, Precision::Dd, &|k, t| {
+        let mut seen = seen.lock().unwrap();
+        seen[k] = seen[k].max(t);
+    });
+    let seen = seen.into_inner().unwrap();
+    assert!(runs.iter().zip(&seen).all(|(r, &t)| r.steps == t && r.weights_lo.is_some()), "{seen:?}");
 }

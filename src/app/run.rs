@@ -124,22 +124,13 @@ pub fn check_outputs(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-/// Trains every optimizer of `exp` in `precision`, reporting `(optimizer index, step)` to
-/// `progress` (binary64 runs only).
-pub fn train(exp: &Experiment, precision: Precision, progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<Run> {
-    match precision {
-        Precision::F64 => exp.run_all(progress),
-        p => crate::precision::run_all(exp, p),
-    }
-}
-
 /// `adamgap run`: the experiment, its outputs and what to print; `progress` sees the setting
 /// and the steps as the runs go.
 pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutput> {
     let exp = experiment(args)?;
     check_outputs(args)?;
     progress.begin(&exp.setting);
-    let runs = train(&exp, args.precision, &|k, t| progress.step(k, t));
+    let runs = crate::precision::run_all(&exp, args.precision, &|k, t| progress.step(k, t));
     let verdicts = crate::claims::headline(&exp, &runs);
     let run_refs: Vec<&Run> = runs.iter().collect();
     let certified = (args.certify || args.certify_export.is_some())

@@ -1,6 +1,12 @@
-//! The one optimization loop. Every run of the crate (the nonconvex experiment, the convex
-//! comparison, Newton's method) goes through [`minimize`], which alone decides when and why a run
-//! stops ([`StopReason`]).
+//! The one optimization loop. Every run of the crate (the nonconvex experiment in binary64 and in
+//! double-double, the precision ladder's 256-bit runs, the convex comparison, Newton's method) goes
+//! through [`minimize`], which alone decides when and why a run stops ([`StopReason`]). Only the
+//! deferred-rows run (`crate::train`'s `train/lazy.rs`) steps by hand, calling [`decide`].
+//!
+//! The loop is generic over the scalar `S` of the parameters ([`Scalar`]): `f64`, or any scalar of
+//! the precision-generic path (`crate::precision::Real`: double-double, 256 bits). It never does
+//! arithmetic on `S`: the objective evaluates (and reports the loss and the squared gradient norm
+//! rounded to binary64, which the stop decision reads), the method steps, the observer measures.
 //!
 //! At every point `W_t` (`t = 0, 1, ...`) the loop evaluates the [`Objective`] (the loss, the
 //! gradient of the loss into a buffer, and `||grad L(W_t)||_2` with weight decay included when
@@ -22,6 +28,12 @@ use std::convert::Infallible;
 use super::{Optimizer, Schedule, StopReason, Update};
 use crate::setting::OptimizerSetting;
 
+/// The scalar of a run's parameters: `f64`, or a scalar of the precision-generic path
+/// (`crate::precision::Real`). The loop only allocates the gradient buffer (`S::default()`, zero).
+pub trait Scalar: Clone + Default + Send + Sync + 'static {}
+
+impl<T: Clone + Default + Send + Sync + 'static> Scalar for T {}
+
 /// The limits of a run.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Budget {
@@ -34,33 +46,36 @@ pub struct Budget {
 /// One evaluation of the objective at the current point.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Eval<X> {
-    /// The loss (what the objective calls its loss; the driver only tests it for finiteness).
+    /// The loss (what the objective calls its loss; the driver only tests it for finiteness), in
+    /// binary64 (rounded from the scalar's value).
     pub loss: f64,
-    /// `||grad L||_2^2`, weight decay included. `None` only when the driver did not ask for it and
-    /// the objective established that it is finite.
+    /// `||grad L||_2^2`, weight decay included, in binary64. `None` only when the driver did not ask
+    /// for it and the objective established that it is finite.
     pub grad_norm2: Option<f64>,
     /// What else the objective measured at this point (the CNN's training error count).
     pub extra: X,
 }
 
-/// What [`minimize`] minimizes: a loss with its gradient, and the weight decay handed to the method.
-pub trait Objective {
+/// What [`minimize`] minimizes: a loss with its gradient in the scalar `S`, and the weight decay
+/// handed to the method.
+pub trait Objective<S = f64> {
     /// Extra measurements of an evaluation, passed on to the observer.
     type Extra;
     /// The weight decay `lambda` passed to [`Method::step`].
     fn lambda(&self) -> f64;
     /// Writes the gradient of the loss at `w` into `g` (same length as `w`) and returns the
     /// evaluation; `grad_norm2` must be `Some` when `need_norm`.
-    fn eval(&mut self, w: &[f64], g: &mut [f64], need_norm: bool) -> Eval<Self::Extra>;
+    fn eval(&mut self, w: &[S], g: &mut [S], need_norm: bool) -> Eval<Self::Extra>;
 }
 
-/// How a run moves: a first-order optimizer ([`FirstOrder`]) or Newton's method
+/// How a run moves in the scalar `S`: a first-order optimizer ([`FirstOrder`] in binary64,
+/// `crate::precision::optim::GenericOptimizer` in any `Real`) or Newton's method
 /// (`crate::certify::newton::Newton`).
-pub trait Method {
+pub trait Method<S = f64> {
     /// Why a step can fail (`Infallible` for first-order methods).
     type Error;
     /// Step `t` (`t >= 1`): moves `w` from the loss gradient `g_loss` at `w` and the weight decay.
-    fn step(&mut self, t: usize, w: &mut [f64], g_loss: &[f64], lambda: f64) -> Result<(), Self::Error>;
+    fn step(&mut self, t: usize, w: &mut [S], g_loss: &[S], lambda: f64) -> Result<(), Self::Error>;
     /// The method's own convergence test passed (first-order methods: never).
     fn settled(&self) -> bool {
         false
@@ -73,28 +88,29 @@ pub trait Method {
     }
 }
 
-/// Parameters the loop can work on (a flat `f64` vector, the CNN's weights).
-pub trait Point {
+/// Parameters in the scalar `S` the loop can work on (a flat vector, the CNN's weights).
+pub trait Point<S = f64> {
     /// The parameters as one flat slice.
-    fn params(&self) -> &[f64];
+    fn params(&self) -> &[S];
     /// The same, mutable.
-    fn params_mut(&mut self) -> &mut [f64];
+    fn params_mut(&mut self) -> &mut [S];
 }
 
-impl Point for Vec<f64> {
-    fn params(&self) -> &[f64] {
+impl<S> Point<S> for Vec<S> {
+    fn params(&self) -> &[S] {
         self
     }
-    fn params_mut(&mut self) -> &mut [f64] {
+    fn params_mut(&mut self) -> &mut [S] {
         self
     }
 }
 
 /// What the loop shows to the caller: every point with its evaluation, and every step. Serves
-/// checkpoints, feature-reversal detection and progress bars.
-pub trait Observer<P, X> {
+/// checkpoints, feature-reversal detection, progress bars and lockstep companions
+/// ([`super::lockstep::Lockstep`]).
+pub trait Observer<P, X, S = f64> {
     /// At point `t`, after the stop decision (`stop` is `Some` when the run ends here).
-    fn at_point(&mut self, t: usize, w: &P, g_loss: &[f64], eval: &Eval<X>, stop: Option<StopReason>) {
+    fn at_point(&mut self, t: usize, w: &P, g_loss: &[S], eval: &Eval<X>, stop: Option<StopReason>) {
         let _ = (t, w, g_loss, eval, stop);
     }
     /// After step `t` (`w` is the new point `W_t`).
@@ -104,7 +120,29 @@ pub trait Observer<P, X> {
 }
 
 /// The observer that watches nothing.
-impl<P, X> Observer<P, X> for () {}
+impl<P, X, S> Observer<P, X, S> for () {}
+
+/// An observer borrowed.
+impl<P, X, S, A: Observer<P, X, S> + ?Sized> Observer<P, X, S> for &mut A {
+    fn at_point(&mut self, t: usize, w: &P, g_loss: &[S], eval: &Eval<X>, stop: Option<StopReason>) {
+        (**self).at_point(t, w, g_loss, eval, stop);
+    }
+    fn after_step(&mut self, t: usize, w: &P) {
+        (**self).after_step(t, w);
+    }
+}
+
+/// Two observers: the first sees each point and step before the second.
+impl<P, X, S, A: Observer<P, X, S>, B: Observer<P, X, S>> Observer<P, X, S> for (A, B) {
+    fn at_point(&mut self, t: usize, w: &P, g_loss: &[S], eval: &Eval<X>, stop: Option<StopReason>) {
+        self.0.at_point(t, w, g_loss, eval, stop);
+        self.1.at_point(t, w, g_loss, eval, stop);
+    }
+    fn after_step(&mut self, t: usize, w: &P) {
+        self.0.after_step(t, w);
+        self.1.after_step(t, w);
+    }
+}
 
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -123,8 +161,8 @@ impl Stop {
 }
 
 /// The stop decision at point `t` (see the module doc): the one place that decides a stop reason.
-/// [`minimize`] calls it at every point; the double-double training path (`crate::precision`), which
-/// cannot use the binary64 loop, calls it too.
+/// [`minimize`] calls it at every point; the deferred-rows run (`train/lazy.rs`), which steps by
+/// hand, calls it too.
 pub fn decide<X>(
     t: usize,
     budget: Budget,
@@ -150,7 +188,7 @@ pub fn decide<X>(
 
 /// Runs `method` on `objective` from `w` (overwritten with the last point) within `budget`,
 /// showing every point and step to `observer`. Fails only if a step of the method fails.
-pub fn minimize<P, O, M, B>(
+pub fn minimize<S, P, O, M, B>(
     objective: &mut O,
     method: &mut M,
     w: &mut P,
@@ -158,12 +196,13 @@ pub fn minimize<P, O, M, B>(
     observer: &mut B,
 ) -> Result<Stop, M::Error>
 where
-    P: Point,
-    O: Objective,
-    M: Method,
-    B: Observer<P, O::Extra>,
+    S: Scalar,
+    P: Point<S>,
+    O: Objective<S>,
+    M: Method<S>,
+    B: Observer<P, O::Extra, S>,
 {
-    let mut g = vec![0.0; w.params().len()];
+    let mut g = vec![S::default(); w.params().len()];
     let lambda = objective.lambda();
     let need_norm = budget.grad_tol > 0.0;
     let mut t = 0usize;

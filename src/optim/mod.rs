@@ -23,9 +23,11 @@
 use rayon::prelude::*;
 
 pub mod driver;
+pub mod lockstep;
 mod schedule;
 mod stop;
-pub use driver::{Budget, Eval, FirstOrder, Method, Objective, Observer, Point, Stop, minimize};
+pub use driver::{Budget, Eval, FirstOrder, Method, Objective, Observer, Point, Scalar, Stop, minimize};
+pub use lockstep::Lockstep;
 pub use schedule::Schedule;
 pub use stop::StopReason;
 

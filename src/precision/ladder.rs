@@ -9,16 +9,15 @@
 
 use std::time::Instant;
 
-use crate::optim;
+use crate::optim::{FirstOrder, Lockstep, Schedule};
 use crate::setting::{OptimizerSetting, Setting};
-use crate::train::Experiment;
+use crate::train::{Experiment, TrainObjective};
 
-use super::audit::{Growth, growth_to_max, parting_steps};
 use super::big::Big;
 use super::dd::Dd;
-use super::model::loss_grad;
+use super::distance::{Growth, growth_to_max, parting_steps};
 use super::optim::GenericOptimizer;
-use super::train::{init_in, run_with};
+use super::train::{GenericObjective, init_in, run_with};
 
 /// Thresholds of the ladder's parting steps.
 pub const LADDER_THRESHOLDS: [f64; 6] = [1e-25, 1e-20, 1e-15, 1e-9, 1e-6, 1e-3];
@@ -81,28 +80,25 @@ fn big_distance(w: &[Big], a: impl Iterator<Item = Big>) -> f64 {
     if r.is_nan() { f64::INFINITY } else { r }
 }
 
-/// One optimizer: the 256-bit run with binary64 and double-double stepped in lockstep.
+/// One optimizer: the 256-bit run with binary64 and double-double copies stepped in lockstep
+/// ([`Lockstep`]).
 pub fn ladder_row(exp: &Experiment, opt: &OptimizerSetting) -> LadderRow {
-    let model = &exp.model;
-    let lambda = model.lambda;
-    let mut wf = exp.init.clone();
-    let mut gf = vec![0.0; wf.as_slice().len()];
-    let mut ws = model.workspace(exp.train.patches);
-    let mut optf = optim::build(opt, gf.len());
-    let mut wd: Vec<Dd> = init_in(&exp.init);
-    let mut gd = vec![Dd::ZERO; wd.len()];
-    let mut optd = GenericOptimizer::<Dd>::new(opt, wd.len());
-    let (mut fdist, mut ddist) = (Vec::new(), Vec::new());
-    run_with::<Big>(exp, opt, &exp.init, &mut |t, w| {
-        if t > 0 {
-            model.loss_grad(wf.as_slice(), &exp.train, &mut gf, &mut ws);
-            optf.step(wf.as_mut_slice(), &gf, lambda);
-            loss_grad(model, &wd, &exp.train, &mut gd);
-            optd.step(&mut wd, &gd, lambda);
-        }
-        fdist.push(big_distance(w, wf.as_slice().iter().map(|&x| Big::from_f64(x))));
-        ddist.push(big_distance(w, wd.iter().map(|&x| Big::from_dd(x))));
-    });
+    let dim = exp.init.as_slice().len();
+    let f64_objective = TrainObjective::new(&exp.model, &exp.train);
+    let mut f = Lockstep::new(
+        f64_objective,
+        FirstOrder::new(opt, Schedule::Constant, dim),
+        exp.init.clone(),
+        |w: &[Big], a: &[f64]| big_distance(w, a.iter().map(|&x| Big::from_f64(x))),
+    );
+    let mut dd = Lockstep::new(
+        GenericObjective::new(&exp.model, &exp.train),
+        GenericOptimizer::<Dd>::new(opt, dim),
+        init_in::<Dd>(&exp.init),
+        |w: &[Big], a: &[Dd]| big_distance(w, a.iter().map(|&x| Big::from_dd(x))),
+    );
+    run_with::<Big, _>(exp, opt, &exp.init, &|_| {}, &mut (&mut f, &mut dd));
+    let (fdist, ddist) = (f.distances, dd.distances);
     LadderRow {
         name: opt.key().to_string(),
         f64_parting: parting_steps(&fdist, &LADDER_THRESHOLDS),

@@ -8,12 +8,14 @@
 //! * [`dd`], [`functions`]: double-double numbers (about 106 bits) with the error bounds of each
 //!   operation and an `exp`/`ln1p` accurate to about `2^-100`;
 //! * [`big`]: 256-bit floats on the exact dyadic numbers of [`crate::exact`], for the ladder;
-//! * [`real`]: the scalar trait of the generic path; [`model`], [`optim`], [`train`]: the CNN, every
-//!   optimizer and the training loop in any such scalar, operation for operation like the binary64
-//!   kernels (at `f64` they reproduce them bit for bit);
+//! * [`real`]: the scalar trait of the generic path; [`model`], [`optim`]: the CNN and every
+//!   optimizer in any such scalar, operation for operation like the binary64 kernels (at `f64` they
+//!   reproduce them bit for bit); [`train`]: their runs through the crate's one loop and
+//!   bookkeeping (`crate::train`);
 //! * [`audit`]: binary64 against double-double, and one-ulp twins of the initialization: parting
 //!   steps, growth rate, spread and agreement of the headline verdicts;
-//! * [`ladder`]: binary64 and double-double against the 256-bit trajectory on a small setting.
+//! * [`ladder`]: binary64 and double-double against the 256-bit trajectory on a small setting;
+//! * [`distance`]: the distances, parting steps and growth fits the audit and the ladder read.
 //!
 //! The draw (data and `W^(0)`) is always binary64; everything after it runs in the chosen
 //! precision, from the same binary64 data, initialization and hyperparameters, so the precisions
@@ -23,6 +25,7 @@ pub mod adam;
 pub mod audit;
 pub mod big;
 pub mod dd;
+pub mod distance;
 pub mod functions;
 pub mod kernel;
 pub mod ladder;
@@ -59,10 +62,15 @@ impl Precision {
     }
 }
 
-/// Trains every optimizer of `exp` in `precision`, side by side on the current thread pool.
-pub fn run_all(exp: &crate::train::Experiment, precision: Precision) -> Vec<crate::train::Run> {
+/// Trains every optimizer of `exp` in `precision`, side by side on the current thread pool;
+/// `progress(k, steps)` reports optimizer `k`'s progress in either precision.
+pub fn run_all(
+    exp: &crate::train::Experiment,
+    precision: Precision,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Vec<crate::train::Run> {
     match precision {
-        Precision::F64 => exp.run_all(&|_, _| {}),
-        Precision::Dd => train::run_all::<Dd>(exp),
+        Precision::F64 => exp.run_all(progress),
+        Precision::Dd => train::run_all::<Dd>(exp, progress),
     }
 }

@@ -16,8 +16,9 @@ use super::adam::AdamStep;
 use super::big::Big;
 use super::dd::Dd;
 
-/// A real-number type for the generic training path.
-pub trait Real: Clone + Send + Sync + std::fmt::Debug + 'static {
+/// A real-number type for the generic training path. `Default` is zero; with it every `Real` is a
+/// scalar of the crate's one loop (`crate::optim::Scalar`).
+pub trait Real: Clone + Default + Send + Sync + std::fmt::Debug + 'static {
     /// Short name (`f64`, `dd`, `big256`).
     const NAME: &'static str;
     /// The exact value of a binary64.

@@ -1,15 +1,18 @@
-//! The training loop in any [`Real`] scalar: the loop of [`crate::train::Experiment::run`] (same
-//! checkpoints, stop reasons and feature-reversal step) over the generic model and optimizers. Every
-//! measured quantity is computed in the scalar and rounded to binary64 only for the report, so the
-//! result is a [`Run`] like the fast path's and goes through the same verdicts and reports.
+//! Training in any [`Real`] scalar through the crate's one loop and its one bookkeeping
+//! ([`Experiment::run_with`]: the driver `crate::optim::minimize`, the checkpoints, stop reasons
+//! and feature-reversal step of `crate::train`), over the generic model ([`GenericObjective`]) and
+//! optimizers ([`GenericOptimizer`]). The point is a `Vec<R>` ([`TrainPoint`]): every measured
+//! quantity is computed in the scalar and rounded to binary64 only for the report, so the result is
+//! a [`Run`] like the fast path's and goes through the same verdicts and reports. The stop decision
+//! reads the binary64 roundings of the loss and of the squared gradient norm.
 
-use std::time::Instant;
+use std::convert::Infallible;
 
-use crate::model::{Cnn, Weights};
-use crate::optim::StopReason;
-use crate::optim::driver::{Budget, Eval, decide};
+use crate::data::PatchData;
+use crate::model::{Cnn, Layout, Weights};
+use crate::optim::{Eval, Method, Objective, Observer};
 use crate::setting::OptimizerSetting;
-use crate::train::{Checkpoint, Experiment, Run};
+use crate::train::{Checkpoint, Experiment, Run, TrainPoint};
 
 use super::model::{coefficients, errors, loss_grad};
 use super::optim::GenericOptimizer;
@@ -70,80 +73,100 @@ fn checkpoint<R: Real>(
     }
 }
 
-/// Trains `opt` from `init` in `R` with the loop of [`Experiment::run`]; `on_step(t, w)` sees the
-/// weights at step 0 and after every update (`t` = updates done).
-pub fn run_with<R: Real>(
-    exp: &Experiment,
-    opt: &OptimizerSetting,
-    init: &Weights,
-    on_step: &mut dyn FnMut(usize, &[R]),
-) -> Run {
-    let start = Instant::now();
-    let model = &exp.model;
-    let (lambda, budget, tol) = (model.lambda, exp.setting.train.steps, exp.setting.train.grad_tol);
-    let checkpoints = exp.checkpoint_steps();
-    let mut w: Vec<R> = init_in(init);
-    let mut g = vec![R::zero(); w.len()];
-    let mut optimizer = GenericOptimizer::<R>::new(opt, w.len());
-    let (mut trace, mut feature_reversal_step, m) = (Vec::new(), None, model.m);
-    let mut t = 0usize;
-    on_step(0, &w);
-    let stop = loop {
-        let (loss, errs) = loss_grad(model, &w, &exp.train, &mut g);
-        let gnorm2 = g.iter().zip(&w).fold(R::zero(), |acc, (gi, wi)| {
+/// What an evaluation in `R` carries besides the binary64 loss: the training error count and the
+/// loss in `R` (a checkpoint's objective is computed from it in `R`).
+#[derive(Clone, Debug)]
+pub struct RealExtra<R> {
+    pub errors: usize,
+    pub loss: R,
+}
+
+/// The CNN's loss on the training data in `R` ([`loss_grad`]), its gradient, and `||grad L||_2^2`
+/// (weight decay included) summed in `R`, always (the stop decision tests it for finiteness).
+pub struct GenericObjective<'a> {
+    model: &'a Cnn,
+    data: &'a PatchData,
+}
+
+impl<'a> GenericObjective<'a> {
+    /// The loss of `model` on `data`.
+    pub fn new(model: &'a Cnn, data: &'a PatchData) -> Self {
+        Self { model, data }
+    }
+}
+
+impl<R: Real> Objective<R> for GenericObjective<'_> {
+    type Extra = RealExtra<R>;
+    fn lambda(&self) -> f64 {
+        self.model.lambda
+    }
+    fn eval(&mut self, w: &[R], g: &mut [R], _need_norm: bool) -> Eval<RealExtra<R>> {
+        let lambda = self.model.lambda;
+        let (loss, errors) = loss_grad(self.model, w, self.data, g);
+        let gnorm2 = g.iter().zip(w).fold(R::zero(), |acc, (gi, wi)| {
             let full = gi.add(&wi.mul_f64(lambda));
             acc.add(&full.mul(&full))
         });
-        // The stop decision is the driver's (the one place that decides a stop reason), on the
-        // binary64 roundings of the loss and of the squared gradient norm.
-        let eval = Eval { loss: loss.to_f64(), grad_norm2: Some(gnorm2.to_f64()), extra: () };
-        let stop = decide(t, Budget { steps: budget, grad_tol: tol }, &eval, false, true);
-        let record =
-            checkpoints.contains(&t) || matches!(stop, Some(StopReason::Diverged { .. } | StopReason::GradTol { .. }));
-        if record {
-            trace.push(checkpoint(exp, t, &w, &g, &loss, errs));
-        }
-        if let Some(reason) = stop {
-            break reason;
-        }
-        optimizer.step(&mut w, &g, lambda);
-        t += 1;
-        if feature_reversal_step.is_none() {
-            let fmax = w[..2 * m]
-                .iter()
-                .enumerate()
-                .map(|(c, x)| crate::model::Layout::new(m).class_sign(c) * x.to_f64())
-                .fold(f64::NEG_INFINITY, f64::max);
-            if fmax < 0.0 {
-                feature_reversal_step = Some(t);
-            }
-        }
-        on_step(t, &w);
-    };
-    let last = trace.last().cloned().expect("the trace always holds step 0");
-    Run {
-        optimizer: opt.clone(),
-        name: opt.key().to_string(),
-        steps: t,
-        stop,
-        seconds: start.elapsed().as_secs_f64(),
-        feature_reversal_step,
-        moved: w.iter().zip(init.as_slice()).any(|(a, &b)| !a.sub(&R::from_f64(b)).is_zero()),
-        last,
-        trace,
-        weights: to_weights(&w, model.d, model.m),
-        weights_lo: Some(low_parts(&w, model.d, model.m)),
+        Eval { loss: loss.to_f64(), grad_norm2: Some(gnorm2.to_f64()), extra: RealExtra { errors, loss } }
     }
+}
+
+impl<R: Real> Method<R> for GenericOptimizer<R> {
+    type Error = Infallible;
+    fn step(&mut self, _t: usize, w: &mut [R], g_loss: &[R], lambda: f64) -> Result<(), Infallible> {
+        GenericOptimizer::step(self, w, g_loss, lambda);
+        Ok(())
+    }
+}
+
+impl<R: Real> TrainPoint for Vec<R> {
+    type Scalar = R;
+    type Extra = RealExtra<R>;
+    fn checkpoint(&self, exp: &Experiment, step: usize, g_loss: &[R], eval: &Eval<RealExtra<R>>) -> Checkpoint {
+        checkpoint(exp, step, self, g_loss, &eval.extra.loss, eval.extra.errors)
+    }
+    fn feature_max(&self, layout: Layout) -> f64 {
+        let m = layout.m();
+        self[..2 * m]
+            .iter()
+            .enumerate()
+            .map(|(c, x)| Layout::new(m).class_sign(c) * x.to_f64())
+            .fold(f64::NEG_INFINITY, f64::max)
+    }
+    fn finish(self, init: &Weights) -> (Weights, Option<Weights>, bool) {
+        let (d, m) = (init.d(), init.m());
+        let moved = self.iter().zip(init.as_slice()).any(|(a, &b)| !a.sub(&R::from_f64(b)).is_zero());
+        (to_weights(&self, d, m), Some(low_parts(&self, d, m)), moved)
+    }
+}
+
+/// Trains `opt` from `init` in `R` through [`Experiment::run_with`]; `progress` is called with the
+/// number of steps done, and `companion` watches every point and step (a lockstep copy,
+/// `crate::optim::Lockstep`, or `()`).
+pub fn run_with<R: Real, B: Observer<Vec<R>, RealExtra<R>, R>>(
+    exp: &Experiment,
+    opt: &OptimizerSetting,
+    init: &Weights,
+    progress: &(dyn Fn(usize) + Sync),
+    companion: &mut B,
+) -> Run {
+    let w: Vec<R> = init_in(init);
+    let mut objective = GenericObjective::new(&exp.model, &exp.train);
+    let mut method = GenericOptimizer::<R>::new(opt, w.len());
+    exp.run_with(opt, &mut objective, &mut method, w, init, progress, companion)
 }
 
 /// Trains `opt` from the experiment's `W^(0)` in `R`.
 pub fn run<R: Real>(exp: &Experiment, opt: &OptimizerSetting) -> Run {
-    run_with::<R>(exp, opt, &exp.init, &mut |_, _| {})
+    run_with::<R, _>(exp, opt, &exp.init, &|_| {}, &mut ())
 }
 
 /// Trains every optimizer of the experiment in `R`, side by side on the current thread pool
-/// (results do not depend on its size).
-pub fn run_all<R: Real>(exp: &Experiment) -> Vec<Run> {
+/// (results do not depend on its size). `progress(k, steps)` reports optimizer `k`'s progress, as
+/// in [`Experiment::run_all`].
+pub fn run_all<R: Real>(exp: &Experiment, progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<Run> {
     let opts = &exp.setting.optimizers;
-    crate::parallel::map_indexed(opts.len(), |k| run::<R>(exp, &opts[k]))
+    crate::parallel::map_indexed(opts.len(), |k| {
+        run_with::<R, _>(exp, &opts[k], &exp.init, &|t| progress(k, t), &mut ())
+    })
 }

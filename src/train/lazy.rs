@@ -24,7 +24,8 @@
 //!   every replayed step. If an untouched weight ever exceeds the bound, the eager run might have
 //!   decided differently, and the caller reruns eagerly.
 
-use super::{Experiment, TrainObserver, finite_bound, grad_norm2, within};
+use super::experiment::Experiment;
+use super::record::{TrainObserver, feature_max, finite_bound, grad_norm2, within};
 use crate::data::{PatchData, SparseRows};
 use crate::model::{Cnn, FEATURE_ROW, LossEval, Weights, Workspace};
 use crate::optim::driver::decide;
@@ -248,13 +249,13 @@ pub(super) fn run<'a>(
             s.weights()?;
         }
         if records {
-            observer.record(t, &s.w, s.gradient(), &eval);
+            observer.record(exp.checkpoint(t, &s.w, s.gradient(), eval.loss, eval.extra));
         }
         if let Some(reason) = stop {
             return Some((reason, s.w, observer));
         }
         s.step();
-        observer.stepped(t + 1, s.feature_row());
+        observer.stepped(t + 1, |layout| feature_max(layout, s.feature_row()));
     }
 }
 

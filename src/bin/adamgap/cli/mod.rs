@@ -49,9 +49,9 @@ pub enum Command {
 
 /// `adamgap run`: trains every optimizer from one initialization and prints the report.
 pub fn run(args: &RunArgs) -> CliResult<i32> {
-    // No bars for --json, --quiet, or the double-double path (which reports no steps).
+    // No bars for --json or --quiet.
     let bars = Bars {
-        hidden: args.quiet || args.json || args.precision != adamgap::precision::Precision::F64,
+        hidden: args.quiet || args.json,
         bars: OnceLock::new(),
     };
     let out = adamgap::app::run::run(args, &bars);
