@@ -106,6 +106,41 @@ pub fn of_setting(s: &Setting) -> Estimate {
     e
 }
 
+/// The memory of the precision audit of `s` with `twins` one-ulp twins on a pool of `threads`:
+/// the binary64 experiment ([`of_setting`]), its double-double copy (a second binary64 footprint),
+/// the twins' initializations and kept results (final weights and trace, for every optimizer), and
+/// the working state of the runs that go side by side. Saturating: a count near `2^64` gives an
+/// estimate no limit admits, before anything is allocated.
+pub fn of_audit(s: &Setting, twins: usize, threads: usize) -> Estimate {
+    let mut e = of_setting(s);
+    let again = e.bytes();
+    e.add("double-double copies of the training arrays (a second binary64 footprint)", again);
+    let dim = 2 * s.model.m as u128 * s.data.d as u128;
+    let runs = s.optimizers.len() as u128;
+    let (t, twins_n) = (threads.max(1) as u128, twins as u128);
+    // A kept run: its final weights twice (the run and the audit's row built from it) and its
+    // trace (checkpoints plus the 1-2-5 series and the end). Measured at the defaults: about
+    // 1.6 MB of peak memory per twin of two optimizers (twins 1 against 200, `steps = 100`).
+    let kept = 16 * dim + 256 * (s.train.checkpoints as u128 + 64);
+    e.add(
+        format!(
+            "{twins} twins: initializations and kept results ({runs} optimizers, d = {}, m = {})",
+            s.data.d, s.model.m
+        ),
+        twins_n.saturating_mul(8 * dim).saturating_add(twins_n.saturating_mul(runs).saturating_mul(kept)),
+    );
+    let patches = (s.data.n as u128 + s.data.test_size as u128) * s.stored_patches() as u128;
+    // A twin run works on its own copy of the experiment (data and `W^(0)`).
+    let data =
+        data_bytes(&s.data, s.data.n, s.stored_patches()) + data_bytes(&s.data, s.data.test_size, s.stored_patches());
+    let working = 8 * dim * 5 + 16 * patches * 2 * s.model.m as u128 + data;
+    e.add(
+        format!("twin runs side by side ({} at once)", t.min(twins_n.saturating_mul(runs).max(1))),
+        t.min(twins_n.saturating_mul(runs).max(1)).saturating_mul(working),
+    );
+    e
+}
+
 /// Memory the system reports available (`MemAvailable` of `/proc/meminfo`), if known.
 pub fn available() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -133,5 +168,9 @@ mod tests {
         let msg = of_setting(&tests).check(8 << 30, "x").unwrap_err().to_string();
         assert!(msg.starts_with("the computation needs about") && msg.contains("test_size = 10000000000"), "{msg}");
         assert_eq!(human(1536), "1.5 KiB");
+        // The audit's estimate grows with its twins, and a count near 2^64 saturates.
+        let one = of_audit(&s, 1, 2).bytes();
+        assert!(of_audit(&s, 1000, 2).bytes() > one + 1000 * 8 * 40_000, "{}", human(one));
+        assert!(of_audit(&s, usize::MAX, 2).check(u64::MAX, "x").is_err());
     }
 }

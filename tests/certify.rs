@@ -197,10 +197,7 @@ fn a_run_that_stops_early_is_not_certified() {
     // although the check on the predictions (`if_false = "fails"`) is false on these 3-step runs
     // (the verdict rule of docs/methodology.md); without AdamW that check is not measured.
     let v = adamgap::claims::commands::convex(&r);
-    assert!(
-        matches!(&v.verdict, Verdict::Inconclusive(why) if why.contains("step budget")),
-        "{v:?}"
-    );
+    assert!(matches!(&v.verdict, Verdict::Inconclusive(why) if why.contains("step budget")), "{v:?}");
     let mark = |what: &str| v.checks.iter().find(|c| c.what.starts_with(what)).map(|c| c.mark.as_str());
     assert_eq!(mark("every optimizer stopped"), Some("not reached"));
     assert_eq!(mark("every optimizer is certified within"), Some("not reached"));

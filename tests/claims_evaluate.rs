@@ -148,15 +148,17 @@ fn the_verdict_rule_branch_by_branch() {
     let v = |runs: &[RunInfo], checks: &[CheckOutcome]| verdict(&m, runs, checks);
     assert_eq!(v(&trained, &[ok.clone()]), Verdict::Holds);
     assert_eq!(v(&trained, &[]), Verdict::Holds);
-    // A false `fails` check fails the claim, before any inconclusive reason.
+    // A false precondition (`if_false = "inconclusive"`) makes the verdict inconclusive, whatever a
+    // false `fails` check says; a false `fails` check fails the claim before a missing quantity.
     let false_fails = outcome(Outcome::False, IfFalse::Fails, None);
     let not_reached = outcome(Outcome::False, IfFalse::Inconclusive, Some("tolerance not reached"));
     let missing = outcome(Outcome::Missing("why".into()), IfFalse::Fails, None);
-    assert_eq!(v(&trained, &[not_reached.clone(), false_fails.clone(), missing.clone()]), Verdict::Fails);
-    assert_eq!(
-        v(&trained, &[ok.clone(), not_reached.clone(), missing.clone()]),
-        Verdict::Inconclusive("tolerance not reached: gd.loss <= (gd.loss = 0.50 <= 1); not measured: why".into())
-    );
+    let unmet = Verdict::Inconclusive("tolerance not reached: gd.loss <= (gd.loss = 0.50 <= 1)".into());
+    assert_eq!(v(&trained, &[not_reached.clone(), false_fails.clone(), missing.clone()]), unmet);
+    assert_eq!(v(&trained, &[false_fails.clone(), not_reached.clone()]), unmet);
+    assert_eq!(v(&trained, &[false_fails.clone(), missing.clone()]), Verdict::Fails);
+    assert_eq!(v(&trained, &[ok.clone(), not_reached.clone(), missing.clone()]), unmet);
+    assert_eq!(v(&trained, &[ok.clone(), missing.clone()]), Verdict::Inconclusive("not measured: why".into()));
     let mut unexplained = not_reached.clone();
     unexplained.reason = None;
     assert_eq!(v(&trained, &[unexplained]), Verdict::Inconclusive("gd.loss <= (gd.loss = 0.50 <= 1)".into()));
@@ -232,12 +234,10 @@ fn an_expected_failure_names_the_checks_that_failed_otherwise() {
     let text = SYNTHETIC.replace("expected = \"holds\"", "expected = \"fails\"\nexpect_fail = [\"gd converges\"]");
     let t = Theorem::from_toml_str(&text, "synthetic.toml").expect("valid");
     // gd does not converge, adam stays above: the expected failure.
-    let r =
-        report(&t, "synthetic.toml", Scale::Test, vec![synthetic_seed(1, 0.75, 1.0), synthetic_seed(2, 0.75, 1.0)]);
+    let r = report(&t, "synthetic.toml", Scale::Test, vec![synthetic_seed(1, 0.75, 1.0), synthetic_seed(2, 0.75, 1.0)]);
     assert_eq!((r.verdict.clone(), r.status, r.mismatch_reason.clone()), (Verdict::Fails, Status::AsExpected, None));
     // Seed 2 also fails the other check: a failure, but not the expected one.
-    let r =
-        report(&t, "synthetic.toml", Scale::Test, vec![synthetic_seed(1, 0.75, 1.0), synthetic_seed(2, 0.75, 0.5)]);
+    let r = report(&t, "synthetic.toml", Scale::Test, vec![synthetic_seed(1, 0.75, 1.0), synthetic_seed(2, 0.75, 0.5)]);
     assert_eq!(r.verdict, Verdict::Fails);
     assert_eq!(r.status, Status::Mismatch);
     assert_eq!(r.mismatch_reason.as_deref(), Some("seed 2: `adam stays above gd` is false"));

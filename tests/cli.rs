@@ -169,8 +169,9 @@ fn config_files() {
     assert!(v["distance_gd_adam"].is_null());
 }
 
-/// `adamgap convex`: bad values are named by their flag (the library names fields, the command line
-/// maps them), `--threads 0` is refused, and a config file uses the flat field names.
+/// `adamgap convex`: a bad value given by a flag is named by the flag (with the field it sets), one
+/// from the config file by the config's field; `--threads 0` is refused; a config file uses the flat
+/// field names.
 #[test]
 fn convex_bad_values_are_named_by_their_flag() {
     let cases: &[(&[&str], &[&str])] = &[
@@ -199,7 +200,15 @@ fn convex_bad_values_are_named_by_their_flag() {
     let out = adamgap(&["convex", "--config", file.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("--m") && err.contains("1 <= m <= 4096"), "{err}");
+    // A value from the config file is named by the config's field, not by a flag nobody gave.
+    assert!(err.contains("`m`") && !err.contains("--m") && err.contains("1 <= m <= 4096"), "{err}");
+    std::fs::write(&file, "[data]\nd = 0\n").unwrap();
+    let err = String::from_utf8_lossy(&adamgap(&["convex", "--config", file.to_str().unwrap()]).stderr).to_string();
+    assert!(err.contains("`data.d`") && !err.contains("--d"), "{err}");
+    // A flag on top of the config is named by the flag, with the field it sets.
+    let err = String::from_utf8_lossy(&adamgap(&["convex", "--config", file.to_str().unwrap(), "--d", "1"]).stderr)
+        .to_string();
+    assert!(err.contains("`--d (data.d)`: 1"), "{err}");
     std::fs::write(&file, "threads = 2\n").unwrap();
     let err = String::from_utf8_lossy(&adamgap(&["convex", "--config", file.to_str().unwrap()]).stderr).to_string();
     assert!(err.contains("unknown field `threads`"), "threads is a flag, not a setting: {err}");

@@ -261,3 +261,23 @@ fn a_run_export_with_certify_carries_the_certificate_and_passes_the_checker() {
     let again = adamgap(&[&SMALL[..], &["--import", dir.to_str().unwrap()]].concat());
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
 }
+
+/// A certificate about the weights of a diverged run says so in every output: the text (a note),
+/// `--json`'s `certify.diverged`, and `certificate.json`'s `run_diverged` of that point.
+#[test]
+fn a_certificate_of_diverged_weights_says_so() {
+    let (_tmp, dir) = temp_dir("diverged-export");
+    let diverge = ["--gd-eta", "1e300", "--certify-export", dir.to_str().unwrap()];
+    let out = adamgap(&[&SMALL[..], &diverge].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(v["certify"]["diverged"]["gd"].as_str().is_some_and(|w| w.contains("diverged")), "{}", v["certify"]);
+    assert!(v["certify"]["diverged"].get("adam").is_none());
+    let cert: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("certificate.json")).unwrap()).unwrap();
+    assert!(cert["points"]["gd"]["run_diverged"].as_str().is_some_and(|w| w.contains("diverged")));
+    assert!(cert["points"]["adam"]["run_diverged"].is_null());
+    let text = adamgap(&[&SMALL[..SMALL.len() - 1], &["--gd-eta", "1e300", "--certify"]].concat());
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("note: gd's weights come from a run that diverged"), "{text}");
+}

@@ -51,7 +51,11 @@ def sigmoid_neg(mg):
     """1 / (1 + exp(mg)) for an exact Fraction mg, with error < SIGMOID_ERROR (the convex checker's
     evaluation), refused outside |mg| < MAX_MARGIN, where that error bound is checked."""
     if abs(mg) >= MAX_MARGIN:
-        raise ValueError(f"margin {float(mg):.3e} outside the range where the sigmoid error bound is checked")
+        # A margin of a diverged run can exceed the range of a binary64: describe it without one.
+        raise ValueError(
+            f"a margin of magnitude >= {MAX_MARGIN} (about 2^{abs(mg.numerator).bit_length() - mg.denominator.bit_length()}), "
+            "outside the range where the sigmoid error bound is checked"
+        )
     return sigmoid_neg_unchecked(mg)
 
 
@@ -166,6 +170,8 @@ def check(directory):
         lines.append(
             f"{name}: {errors} training errors of {n}; ||grad L|| <= {gnorm:.9e} (claimed <= {claim['grad_norm_upper']:.9e})"
         )
+        if claim.get("run_diverged"):
+            lines.append(f"{name}: note: these weights come from a run that {claim['run_diverged']}, not a trained solution")
     dist = cert.get("distance")
     if dist:
         a, b = w_cache[dist["a"]], w_cache[dist["b"]]

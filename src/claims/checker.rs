@@ -97,6 +97,38 @@ impl Checker {
         Ok(theorem.seed_list(scale).into_iter().map(|seed| Setting { seed, ..base.clone() }).collect())
     }
 
+    /// The memory `theorem` needs at `scale`, estimated before anything is drawn: a training
+    /// claim keeps every seed's data and runs until it is measured (and the paper setting's, if
+    /// it has one), so its estimate is one seed's ([`crate::memory::of_setting`]) times the seeds;
+    /// a convex claim's is its certificate's, a precision claim's the audit's with its 4 twins on
+    /// the current pool. `None` for a path claim: its cells are sweep cells, run one at a time.
+    pub fn memory_estimate(theorem: &Theorem, origin: &str, scale: Scale) -> Result<Option<crate::memory::Estimate>> {
+        let base = theorem.setting(scale, origin)?;
+        let mut e = crate::memory::Estimate::default();
+        match theorem.kind {
+            ClaimKind::Path => return Ok(None),
+            ClaimKind::ConvexCertificate => {
+                e = crate::certify::ConvexSetting::from_setting(&base).memory_estimate();
+            }
+            ClaimKind::Precision => {
+                e = crate::memory::of_audit(&base, 4, rayon::current_num_threads());
+            }
+            ClaimKind::Training => {
+                let mut bases = vec![("", base)];
+                if let Some(p) = theorem.paper_setting(scale, origin) {
+                    bases.push(("paper setting, ", p?));
+                }
+                for (label, b) in bases {
+                    let seeds = theorem.seed_list(scale).len() as u128;
+                    for (what, bytes) in crate::memory::of_setting(&b).parts {
+                        e.add(format!("{label}{seeds} seeds kept: {what}"), bytes.saturating_mul(seeds));
+                    }
+                }
+            }
+        }
+        Ok(Some(e))
+    }
+
     /// What must hold before any training: the settings are valid, and every check on a training
     /// quantity that already passes at initialization (on any seed) says why that is right
     /// (`holds_at_init`). Cheap: it draws the data and evaluates `W^(0)` only.
@@ -184,7 +216,8 @@ impl Checker {
         let settings = Self::settings(theorem, origin, scale, false)?;
         let seeds = settings.len();
         (self.progress)(&format!("checking {} ({} scale, {seeds} seeds)", theorem.id, theorem.scale_label(scale)));
-        let mut report = ClaimReport::of(theorem, origin, scale, evaluate(theorem, self.measure_all(theorem, settings)?));
+        let mut report =
+            ClaimReport::of(theorem, origin, scale, evaluate(theorem, self.measure_all(theorem, settings)?));
         let paper = Self::settings(theorem, origin, scale, true)?;
         if !paper.is_empty() {
             (self.progress)("  and under the paper's setting");

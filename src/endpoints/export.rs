@@ -68,6 +68,7 @@ pub fn certificate_json(exp: &Experiment, report: &EndpointReport) -> Value {
                 "grad_norm_upper_exact": exact(c.grad_norm.hi),
                 "objective": c.objective.map(|f| [f.lo, f.hi]),
                 "test_error": c.test.rate_bounds(),
+                "run_diverged": report.diverged(name),
             }),
         );
     }

@@ -113,6 +113,10 @@ pub struct EndpointReport {
     pub points: Vec<(String, std::result::Result<PointCertificate, String>)>,
     /// `(a, b, enclosure of ||W_a - W_b||_F)` for `a = gd`, `b = adam` when both ran.
     pub distance: Option<(String, String, Fi)>,
+    /// The runs whose weights come from a diverged run, with their stop reason: the certificate
+    /// states facts about those weights, never that training found a solution, and every output
+    /// says so.
+    pub diverged: Vec<(String, String)>,
     /// Wall-clock seconds of the whole certification.
     pub seconds: f64,
     /// The options used.
@@ -123,6 +127,21 @@ impl EndpointReport {
     /// The certificate of the point `name` (`"init"` or a run's name), if it was certified.
     pub fn point(&self, name: &str) -> Option<&PointCertificate> {
         self.points.iter().find(|(n, _)| n == name).and_then(|(_, c)| c.as_ref().ok())
+    }
+
+    /// The stop reason of `name`'s run if it diverged.
+    pub fn diverged(&self, name: &str) -> Option<&str> {
+        self.diverged.iter().find(|(n, _)| n == name).map(|(_, why)| why.as_str())
+    }
+
+    /// One line per diverged run: what its certificate is about.
+    pub fn diverged_notes(&self) -> Vec<String> {
+        self.diverged
+            .iter()
+            .map(|(n, why)| {
+                format!("{n}'s weights come from a run that {why}: what is certified holds for these weights, not for a trained solution")
+            })
+            .collect()
     }
 
     /// The certified lower bound on `||W_gd - W_adam||_F`, if both ran and are finite.
@@ -146,5 +165,10 @@ pub fn certify_experiment(exp: &Experiment, runs: &[&Run], opts: &EndpointOption
         (Some(g), Some(a)) => distance(&g.weights, &a.weights).map(|d| ("gd".to_string(), "adam".to_string(), d)),
         _ => None,
     };
-    EndpointReport { points, distance, seconds: start.elapsed().as_secs_f64(), options: *opts }
+    let diverged = runs
+        .iter()
+        .filter(|r| matches!(r.stop, crate::optim::StopReason::Diverged { .. }))
+        .map(|r| (r.name.clone(), r.stop.to_string()))
+        .collect();
+    EndpointReport { points, distance, diverged, seconds: start.elapsed().as_secs_f64(), options: *opts }
 }

@@ -60,6 +60,7 @@ pub fn json(r: &EndpointReport) -> Value {
         "init": init,
         "runs": runs,
         "distance_lower": r.distance_lower(),
+        "diverged": r.diverged.iter().map(|(n, why)| (n.clone(), Value::String(why.clone()))).collect::<serde_json::Map<_, _>>(),
         "distance": r.distance.as_ref().map(|(a, b, d)| json!({ "pair": [a, b], "bounds": [d.lo, d.hi] })),
         "fallback_limit": r.options.fallback_limit,
         "intervals": "[lower, upper] in binary64, rounded outward: the exact value lies in between",
@@ -134,6 +135,9 @@ pub fn text(r: &EndpointReport) -> String {
     if let Some(l) = distance_line(r) {
         let _ = writeln!(out, "{l}");
     }
+    for n in r.diverged_notes() {
+        let _ = writeln!(out, "note: {n}");
+    }
     out
 }
 
@@ -161,6 +165,9 @@ pub fn markdown(r: &EndpointReport) -> String {
     }
     if let Some(l) = distance_line(r) {
         let _ = writeln!(out, "\n`{l}`");
+    }
+    for n in r.diverged_notes() {
+        let _ = writeln!(out, "\n**Note:** {n}.");
     }
     out
 }

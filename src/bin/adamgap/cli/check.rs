@@ -43,6 +43,10 @@ pub struct CheckArgs {
     pub scale: ScaleArg,
     #[command(flatten)]
     pub threads: adamgap::app::flags::ThreadsArg,
+    // --max-memory: each claim's estimate (every seed's data and runs are kept until measured) is
+    // checked before its file's preflight draws anything.
+    #[command(flatten)]
+    pub memory: adamgap::app::flags::MemoryArg,
     /// No progress lines on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -69,12 +73,14 @@ pub fn main(args: &CheckArgs) -> CliResult<i32> {
     let files = if args.files.is_empty() {
         let dir = args.theorems.clone().unwrap_or_else(|| PathBuf::from("theorems"));
         if !dir.is_dir() {
-            return Err(Error::invalid(
-                "--theorems",
-                dir.display(),
-                "a folder of theorem files (the default ./theorems does not exist here: run from the crate's root or pass --theorems DIR)",
-            )
-            .into());
+            let allowed = match (&args.theorems, dir.exists()) {
+                (Some(_), true) => "a folder of theorem files, not a file (pass a theorem file as FILES instead)",
+                (Some(_), false) => "a folder of theorem files (this path does not exist)",
+                (None, _) => {
+                    "a folder of theorem files (the default ./theorems does not exist here: run from the crate's root or pass --theorems DIR)"
+                }
+            };
+            return Err(Error::invalid("--theorems", dir.display(), allowed).into());
         }
         if !args.quiet && !args.json {
             // Best effort, like the progress lines.
@@ -120,6 +126,17 @@ pub fn main(args: &CheckArgs) -> CliResult<i32> {
     }
     let source = adamgap::sweep::claim::GridSource { results: args.path_results.clone() };
     let mut checker = Checker::new().with_paths(Box::new(source));
+    for (p, t) in &theorems {
+        let origin = p.display().to_string();
+        if let Some(e) = Checker::memory_estimate(t, &origin, scale)? {
+            args.memory.check(&e).map_err(|e| match e {
+                Error::TooLarge { needed, limit, parts } => {
+                    Error::TooLarge { needed, limit, parts: format!("{parts} (claim {origin})") }
+                }
+                other => other,
+            })?;
+        }
+    }
     for (p, t) in &theorems {
         checker.preflight(t, &p.display().to_string(), scale)?;
     }

@@ -39,16 +39,14 @@ pub fn main(args: &PrecisionArgs) -> CliResult<i32> {
         return Err(Error::invalid("--twins", 0, ">= 1").into());
     }
     let setting = args.setting.resolve()?;
-    // The double-double state takes twice the binary64 memory: check the estimate doubled.
-    let mut estimate = adamgap::memory::of_setting(&setting);
-    let again = estimate.bytes();
-    estimate.add("double-double copies of the training arrays (a second binary64 footprint)", again);
-    args.memory.check(&estimate)?;
+    // The estimate counts the double-double copy and every twin, before anything is allocated.
+    args.memory.check(&adamgap::memory::of_audit(&setting, args.twins, args.threads.threads))?;
     let ladder = if args.ladder || args.ladder_steps.is_some() {
         let mut l = LadderSetting::small();
         if let Some(s) = args.ladder_steps {
-            if s == 0 {
-                return Err(Error::invalid("--ladder-steps", 0, ">= 1").into());
+            let max = adamgap::setting::MAX_STEPS;
+            if !(1..=max).contains(&s) {
+                return Err(Error::invalid("--ladder-steps", s, format!("1..={max}")).into());
             }
             l.setting.train.steps = s;
         }
