@@ -123,9 +123,24 @@ impl Grid {
             if list.is_empty() {
                 return Err(bad(&field, "empty list; give at least one value".into()));
             }
-            // Check every value against the base once, so the error names the axis.
+            // Check every value against the base once, so the error names the axis; two values that
+            // set the key alike (`1` and `1.0`, `1e-3` and `0.001`) would run the same cells twice.
+            let mut seen: Vec<(toml::Value, &toml::Value)> = Vec::new();
             for v in list {
-                set(&mut tree.clone(), key, v.clone()).map_err(|m| bad(&field, m))?;
+                let mut t = tree.clone();
+                set(&mut t, key, v.clone()).map_err(|m| bad(&field, m))?;
+                let as_set = if key == "optimizers" {
+                    t["optimizers"].clone()
+                } else {
+                    lookup(&t, key).map_err(|m| bad(&field, m))?
+                };
+                if let Some((_, first)) = seen.iter().find(|(w, _)| *w == as_set) {
+                    return Err(bad(
+                        &field,
+                        format!("the values {first} and {v} are the same value; give each value once"),
+                    ));
+                }
+                seen.push((as_set, v));
             }
             axes.push((key.clone(), list.clone()));
         }
@@ -136,28 +151,51 @@ impl Grid {
                 return Err(bad(&field, "also fixed or an axis; a key is set in one place".into()));
             }
             let text = value.as_str().ok_or_else(|| bad(&field, "must be an expression in a string".into()))?;
-            let expr = Expr::parse(text).map_err(|m| bad(&field, format!("`{text}`: {m}")))?;
+            let expr = Expr::parse(text).map_err(|m| bad(&field, format!("{}: {m}", quoted(text))))?;
             for name in expr.names() {
                 let later = file.derived.keys().skip(i).any(|k| resolve_name(&tree, name).as_deref() == Some(k));
                 if later {
                     return Err(bad(
                         &field,
                         format!(
-                            "`{text}` reads `{name}`, derived here or below; derive keys in the order they are used"
+                            "{} reads `{name}`, derived here or below; derive keys in the order they are used",
+                            quoted(text)
                         ),
                     ));
                 }
                 if name != "pi" && resolve_name(&tree, name).is_none() {
-                    return Err(bad(&field, format!("`{text}`: unknown name `{name}`")));
+                    return Err(bad(&field, format!("{}: unknown name `{name}`", quoted(text))));
                 }
             }
             lookup(&tree, key).map_err(|m| bad(&field, m))?;
             derived.push((key.clone(), text.to_string(), expr));
         }
-        let total: usize = axes.iter().map(|(_, v)| v.len()).product();
-        if total > 1_000_000 {
-            return Err(bad("axes", format!("{total} cells; at most 1,000,000")));
+        // The product is checked, so a grid of 2^64 + 418 cells is not run as 418.
+        let lengths: Vec<String> = axes.iter().map(|(k, v)| format!("{k}: {}", v.len())).collect();
+        let total = axes
+            .iter()
+            .try_fold(1usize, |t, (_, v)| t.checked_mul(v.len()).filter(|&t| t <= MAX_CELLS))
+            .ok_or_else(|| {
+                bad(
+                    "axes",
+                    format!("more than {MAX_CELLS} cells (axis lengths {}); at most {MAX_CELLS}", lengths.join(", ")),
+                )
+            })?;
+        for (which, key) in [("x", &file.plot.x), ("y", &file.plot.y)] {
+            if let Some(k) = key
+                && !axes.iter().any(|(a, _)| a == k)
+            {
+                let keys: Vec<&str> = axes.iter().map(|(a, _)| a.as_str()).collect();
+                return Err(bad(
+                    &format!("plot.{which}"),
+                    format!("`{k}` is not an axis (allowed: {})", keys.join(", ")),
+                ));
+            }
         }
+        if file.plot.x.is_some() && file.plot.x == file.plot.y {
+            return Err(bad("plot.y", "the same axis as `plot.x`; give another axis or leave `y` out".into()));
+        }
+        let sets_optimizers = file.fixed.contains_key("optimizers") || file.axes.contains_key("optimizers");
         let width = (total.saturating_sub(1)).to_string().len().max(4);
         let mut cells = Vec::with_capacity(total);
         for index in 0..total {
@@ -177,11 +215,36 @@ impl Grid {
             for (key, text, expr) in &derived {
                 let x = expr
                     .eval(&|name| resolve_name(&t, name).and_then(|k| lookup(&t, &k).ok()).and_then(|v| as_f64(&v)))
-                    .map_err(|m| bad(&format!("derived.{key}"), format!("`{text}`: {m}")))?;
+                    .map_err(|m| bad(&format!("derived.{key}"), format!("{}: {m}", quoted(text))))?;
                 let v = number_for(&t, key, x).map_err(|m| {
-                    bad(&format!("derived.{key}"), format!("`{text}` in cell {id} ({}): {m}", describe()))
+                    bad(&format!("derived.{key}"), format!("{} in cell {id} ({}): {m}", quoted(text), describe()))
                 })?;
                 set(&mut t, key, v).map_err(|m| bad(&format!("derived.{key}"), m))?;
+            }
+            // A key set above must still be there: `optimizers` (an axis or fixed) may have dropped
+            // the optimizer an earlier key set a value of.
+            let set_keys =
+                file.fixed.keys().map(|k| format!("fixed.{k}")).chain(axes.iter().map(|(k, _)| format!("axes.{k}")));
+            for field in set_keys.filter(|_| sets_optimizers) {
+                let key = field.split_once('.').map_or("", |(_, k)| k);
+                if key != "optimizers" && lookup(&t, key).is_err() {
+                    let runs = t["optimizers"]
+                        .as_array()
+                        .map(|l| {
+                            l.iter()
+                                .filter_map(|o| o.get("kind").and_then(|k| k.as_str()))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default();
+                    return Err(bad(
+                        &field,
+                        format!(
+                            "cell {id} ({}) does not run the optimizer of `{key}` (its optimizers: {runs})",
+                            describe()
+                        ),
+                    ));
+                }
             }
             let setting = Setting::deserialize(toml::Value::Table(t))
                 .map_err(|e| bad("axes", format!("cell {id} ({}): {}", describe(), e.to_string().trim())))?;
@@ -265,6 +328,19 @@ pub struct ManifestCell {
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
+
+/// An expression as quoted in a message, in backquotes: whole when short, else its start and its
+/// length.
+fn quoted(text: &str) -> String {
+    const SHOWN: usize = 60;
+    match text.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("`{}...` ({} characters)", &text[..end], text.chars().count()),
+        None => format!("`{text}`"),
+    }
+}
+
+/// The most cells a grid may have.
+pub const MAX_CELLS: usize = 1_000_000;
 
 const KEY_HELP: &str =
     "a setting key such as seed, data.d, model.lambda, train.steps or optimizers.adam.eta (docs/config.md)";

@@ -99,6 +99,11 @@ pub fn merge(dir: &Path, opts: &MergeOptions) -> Result<MergeOutcome> {
     if let Some(xi) = x {
         files.extend(super::plot::figures(&m, xi, y, dir)?);
     }
+    // Every output checked before the first is written: a symbolic link, a FIFO or a device among
+    // them leaves all of them untouched.
+    for (path, _) in &files {
+        crate::outdir::check_file_target(path)?;
+    }
     for (path, bytes) in files {
         crate::outdir::write_file(&path, &bytes)?;
         out.written.push(path);
@@ -123,7 +128,8 @@ fn gap_check(m: &Merged, xi: Option<usize>, out: &mut MergeOutcome) {
     };
     let last = groups.len() - 1;
     for (i, (name, fixed)) in groups.into_iter().enumerate() {
-        let members: Vec<_> = m.cells.iter().filter(|(_, coords, _)| fixed.iter().all(|&(a, v)| coords[a] == v)).collect();
+        let members: Vec<_> =
+            m.cells.iter().filter(|(_, coords, _)| fixed.iter().all(|&(a, v)| coords[a] == v)).collect();
         let present: Vec<&crate::results::Cell> = members.iter().filter_map(|(_, _, r)| r.as_ref()).collect();
         let (outcomes, verdict) = commands::gap(&checks, &present, members.len());
         let count = present.iter().filter(|c| checks.iter().all(|k| c.runs.contains_key(commands::gap_run(k)))).count();
