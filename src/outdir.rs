@@ -31,7 +31,8 @@
 //! folder, or the `(k+1)`-th single file of the process, fails with a write error; with
 //! `ADAMGAP_STALL_AFTER_FILES=k` the writer pauses (at most a minute) before the `(k+1)`-th file
 //! of a folder, or after writing the `(k+1)`-th single file's temporary file, so tests can deliver
-//! a signal while the staging folder or the temporary file exists.
+//! a signal while the staging folder or the temporary file exists (`ADAMGAP_STALL_SECONDS`
+//! shortens the pause, e.g. to let another process claim a sweep folder meanwhile).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -43,6 +44,15 @@ use crate::error::{Error, Result};
 pub const FAIL_AFTER_ENV: &str = "ADAMGAP_FAIL_AFTER_FILES";
 /// The environment variable of the stall hook (see the module doc).
 pub const STALL_AFTER_ENV: &str = "ADAMGAP_STALL_AFTER_FILES";
+
+/// The environment variable of the stall hook's length in seconds (`0..=60`, default 60).
+pub const STALL_SECONDS_ENV: &str = "ADAMGAP_STALL_SECONDS";
+
+/// How long the stall hook pauses: [`STALL_SECONDS_ENV`] seconds, at most (and by default) 60.
+fn stall() -> std::time::Duration {
+    let secs = std::env::var(STALL_SECONDS_ENV).ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(60);
+    std::time::Duration::from_secs(secs.min(60))
+}
 
 /// The longest file name (bytes) of common Linux file systems.
 const NAME_MAX: usize = 255;
@@ -255,7 +265,7 @@ impl OutDir {
             return Err(Error::write(&shown, format!("write failed on purpose ({FAIL_AFTER_ENV} is set)")));
         }
         if self.stall_after.is_some_and(|k| self.files == k) {
-            std::thread::sleep(std::time::Duration::from_secs(60));
+            std::thread::sleep(stall());
         }
         let path = self.tmp.join(name);
         let file = std::fs::File::create(&path).map_err(|e| Error::write(&shown, e))?;
@@ -459,7 +469,7 @@ fn write_file_with(
     }
     drop(w);
     if hook(STALL_AFTER_ENV) == Some(k) {
-        std::thread::sleep(std::time::Duration::from_secs(60));
+        std::thread::sleep(stall());
     }
     let placed = place(&tmp, path);
     unregister(placed.is_err());

@@ -220,13 +220,13 @@ fn counts_are_checked_before_they_allocate() {
     };
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (
-            "w_init.npy",
+            "train_y.npy",
             npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }", 2048),
             "needs 8000000000000 bytes",
         ),
         (
-            "train_y.npy",
-            npy("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", 2048),
+            "w_init.npy",
+            npy("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296, 1), }", 2048),
             "too large",
         ),
         (
@@ -395,6 +395,30 @@ fn a_sweep_folder_is_claimed_once() {
         let merged = run(&["sweep", "merge", s(&out)]);
         assert!(merged.status.success(), "trial {trial}: the winner's cells are not all there: {}", stderr(&merged));
     }
+    // The race made certain: `a` stalls 3 s between writing its claim's temporary file and moving
+    // it into place; `b` claims the folder and runs meanwhile. `a` then finds the claim taken.
+    let out = dir.join("stalled");
+    let stalled = command(&["sweep", s(&a), "--out", s(&out), "--quiet", "--threads", "1"])
+        .env("ADAMGAP_STALL_AFTER_FILES", "0")
+        .env("ADAMGAP_STALL_SECONDS", "3")
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    let claim_written = || {
+        std::fs::read_dir(&out)
+            .is_ok_and(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with(".grid.json.")))
+    };
+    while !claim_written() {
+        assert!(start.elapsed() < Duration::from_secs(20), "no temporary grid.json appeared");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let ob = run(&["sweep", s(&b), "--out", s(&out), "--quiet", "--threads", "1"]);
+    assert!(ob.status.success(), "{}", stderr(&ob));
+    let oa = wait(stalled, Duration::from_secs(60));
+    assert_eq!(oa.status.code(), Some(2), "the stalled sweep took the folder over: {}", stderr(&oa));
+    assert!(stderr(&oa).contains("a folder of this grid"), "{}", stderr(&oa));
+    let merged = run(&["sweep", "merge", s(&out)]);
+    assert!(merged.status.success(), "the first claim's cells are not all there: {}", stderr(&merged));
     // A broken claim is an error, never taken over.
     let out = dir.join("broken");
     std::fs::create_dir_all(out.join("results")).unwrap();
