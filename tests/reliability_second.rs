@@ -428,6 +428,11 @@ fn a_sweep_folder_is_claimed_once() {
         refused(&["sweep", s(&a), "--out", s(&out), "--quiet"], &["grid.json", needle]);
         assert_eq!(std::fs::read_to_string(out.join("grid.json")).unwrap(), text, "the claim was replaced");
     }
+    // A claim that cannot be read: a dangling link (before, replaced by a new claim) and a folder.
+    std::fs::remove_file(out.join("grid.json")).unwrap();
+    symlink("/nonexistent/grid.json", &out.join("grid.json"));
+    refused(&["sweep", s(&a), "--out", s(&out), "--quiet"], &["grid.json", "symbolic link"]);
+    assert!(std::fs::symlink_metadata(out.join("grid.json")).unwrap().file_type().is_symlink());
     std::fs::remove_file(out.join("grid.json")).unwrap();
     std::fs::create_dir(out.join("grid.json")).unwrap();
     refused(&["sweep", s(&a), "--out", s(&out), "--quiet"], &["grid.json", "folder"]);
