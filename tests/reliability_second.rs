@@ -687,3 +687,21 @@ mod fuzz {
         }
     }
 }
+
+/// A cell file written by another grid is named as such in `sweep.md`, not only counted missing.
+#[test]
+fn cells_of_another_grid_are_named() {
+    let (_tmp, dir) = scratch("foreign");
+    let out = finished_sweep(&dir, "sw");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("grid.json")).unwrap()).unwrap();
+    let hash = manifest["grid_hash"].as_str().unwrap().to_string();
+    let cell = out.join("results").join("c0002.json");
+    let text = std::fs::read_to_string(&cell).unwrap().replace(&hash, "0000000000000000");
+    std::fs::write(&cell, text).unwrap();
+    let o = run(&["sweep", "merge", s(&out), "--allow-missing"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.join("sweep.md")).unwrap();
+    assert!(md.contains("missing cells**: c0002"), "{md}");
+    assert!(md.contains("written by another grid: c0002 (grid 0000000000000000)"), "{md}");
+}
