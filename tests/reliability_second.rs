@@ -628,6 +628,81 @@ mod fuzz {
         }
     }
 
+    const GRID_KEYS: [&str; 12] = [
+        "seed",
+        "data.d",
+        "data.n",
+        "data.s",
+        "model.lambda",
+        "train.steps",
+        "optimizers",
+        "optimizers.adam.eta",
+        "optimizers.sign-gd.eta",
+        "data.noise",
+        "model.nope",
+        "plot.x",
+    ];
+
+    fn grid_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<i64>().prop_map(|v| v.to_string()),
+            (0u32..300).prop_map(|v| v.to_string()),
+            any::<f64>().prop_map(|v| format!("{v:?}")),
+            Just("nan".to_string()),
+            Just("-inf".to_string()),
+            Just("\"sparse\"".to_string()),
+            Just("[\"gd\"]".to_string()),
+            Just("[\"adam\", \"gd\"]".to_string()),
+            Just("[]".to_string()),
+        ]
+    }
+
+    /// A near-valid grid file: random `[fixed]`, `[axes]` (lists of random values), `[derived]`
+    /// expressions of the language's tokens, and `[plot]`.
+    fn grid_file() -> impl Strategy<Value = String> {
+        let fixed = prop::collection::vec((0..GRID_KEYS.len(), grid_value()), 0..4);
+        let axes = prop::collection::vec((0..GRID_KEYS.len(), prop::collection::vec(grid_value(), 0..5)), 0..4);
+        let derived = prop::collection::vec((0..GRID_KEYS.len(), expression()), 0..3);
+        let plot = prop::option::of(0..GRID_KEYS.len());
+        (fixed, axes, derived, plot).prop_map(|(fixed, axes, derived, plot)| {
+            let mut t = String::from("base = \"paper\"\n[fixed]\n\"train.steps\" = 5\n");
+            for (k, v) in fixed {
+                t += &format!("\"{}\" = {v}\n", GRID_KEYS[k]);
+            }
+            t += "[axes]\n";
+            for (k, vs) in axes {
+                t += &format!("\"{}\" = [{}]\n", GRID_KEYS[k], vs.join(", "));
+            }
+            t += "[derived]\n";
+            for (k, e) in derived {
+                let e: String = e.chars().filter(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\\') || *c == ' ').collect();
+                t += &format!("\"{}\" = \"{e}\"\n", GRID_KEYS[k]);
+            }
+            if let Some(k) = plot {
+                t += &format!("[plot]\nx = \"{}\"\n", GRID_KEYS[k]);
+            }
+            t
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// A grid file either expands (into at most the cell limit, every cell valid) or is refused
+        /// with an error naming the file; no panic, on a small stack.
+        #[test]
+        fn grid_files_never_panic(text in grid_file()) {
+            let shown = text.clone();
+            let r = super::on_small_stack(move || {
+                adamgap::sweep::Grid::from_toml_str(&text, "fuzz.toml", None).map(|g| g.cells.len()).map_err(|e| e.to_string())
+            });
+            match r {
+                Ok(cells) => prop_assert!((1..=adamgap::sweep::grid::MAX_CELLS).contains(&cells), "{shown}"),
+                Err(e) => prop_assert!(e.contains("fuzz.toml"), "{e}\n{shown}"),
+            }
+        }
+    }
+
     /// A `.npy` file: magic, version, header length (as given, or the real one), header text,
     /// data bytes.
     fn npy() -> impl Strategy<Value = Vec<u8>> {
