@@ -675,7 +675,8 @@ mod fuzz {
             }
             t += "[derived]\n";
             for (k, e) in derived {
-                let e: String = e.chars().filter(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\\') || *c == ' ').collect();
+                let e: String =
+                    e.chars().filter(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\\') || *c == ' ').collect();
                 t += &format!("\"{}\" = \"{e}\"\n", GRID_KEYS[k]);
             }
             if let Some(k) = plot {
@@ -685,13 +686,63 @@ mod fuzz {
         })
     }
 
+    /// A grid file that mostly expands: valid keys with values in range, duplicates and a
+    /// dropped optimizer now and then, a derived key from a few sound expressions or a random one.
+    fn valid_grid_file() -> impl Strategy<Value = String> {
+        let seeds = prop::collection::vec(0u32..6, 1..4).prop_map(|v| format!("seed = [{}]", join(&v)));
+        let d = prop::collection::vec(100u32..400, 1..3).prop_map(|v| format!("\"data.d\" = [{}]", join(&v)));
+        let lambda = prop::collection::vec(1u32..5, 1..3).prop_map(|v| {
+            format!("\"model.lambda\" = [{}]", v.iter().map(|k| format!("{k}e-4")).collect::<Vec<_>>().join(", "))
+        });
+        let opts = prop_oneof![Just("optimizers = [[\"gd\"], [\"adam\", \"gd\"]]"), Just("optimizers = [[\"adam\"]]")];
+        let derived = prop_oneof![
+            Just("round(sqrt(d))".to_string()),
+            Just("max(2, round(d / 50))".to_string()),
+            Just("10 - -1".to_string()),
+            expression(),
+        ];
+        (
+            seeds,
+            prop::option::of(d),
+            prop::option::of(lambda),
+            prop::option::of(opts),
+            prop::option::of(derived),
+            any::<bool>(),
+        )
+            .prop_map(|(seeds, d, lambda, opts, derived, adam_eta)| {
+                let mut t = String::from(
+                    "base = \"paper\"\n[fixed]\n\"train.steps\" = 5\n\"data.n\" = 10\n\"data.test_size\" = 20\n",
+                );
+                if derived.is_none() {
+                    t += "\"data.s\" = 5\n";
+                }
+                if adam_eta {
+                    t += "\"optimizers.adam.eta\" = 1e-3\n";
+                }
+                t += &format!("[axes]\n{seeds}\n");
+                for line in [d, lambda, opts.map(String::from)].into_iter().flatten() {
+                    t += &format!("{line}\n");
+                }
+                if let Some(e) = derived {
+                    let e: String =
+                        e.chars().filter(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\\') || *c == ' ').collect();
+                    t += &format!("[derived]\n\"data.s\" = \"{e}\"\n");
+                }
+                t
+            })
+    }
+
+    fn join(v: &[u32]) -> String {
+        v.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", ")
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
 
         /// A grid file either expands (into at most the cell limit, every cell valid) or is refused
         /// with an error naming the file; no panic, on a small stack.
         #[test]
-        fn grid_files_never_panic(text in grid_file()) {
+        fn grid_files_never_panic(text in prop_oneof![grid_file(), valid_grid_file()]) {
             let shown = text.clone();
             let r = super::on_small_stack(move || {
                 adamgap::sweep::Grid::from_toml_str(&text, "fuzz.toml", None).map(|g| g.cells.len()).map_err(|e| e.to_string())
