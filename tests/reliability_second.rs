@@ -831,3 +831,28 @@ fn cells_of_another_grid_are_named() {
     assert!(md.contains("missing cells**: c0002"), "{md}");
     assert!(md.contains("written by another grid: c0002 (grid 0000000000000000)"), "{md}");
 }
+
+/// The import's checks of the noise against the setting refuse nothing an export writes: every
+/// noise layout (dense noise, a separate feature-noise patch, more patches) reads back.
+#[test]
+fn exports_of_every_noise_layout_import() {
+    let (_tmp, dir) = scratch("layouts");
+    for extra in [
+        &["--noise", "dense"][..],
+        &["--feature-noise", "separate-patch"],
+        &["--patches", "4"],
+        &["--patches", "3", "--feature-noise", "separate-patch", "--noise", "dense"],
+        &["--alpha", "0.000001"],
+    ] {
+        let export = dir.join("export");
+        let _ = std::fs::remove_dir_all(&export);
+        let mut a =
+            vec!["--d", "60", "--n", "10", "--s", "7", "--m", "2", "--test-size", "20", "--steps", "3", "--quiet"];
+        a.extend(extra);
+        a.extend(["--export", s(&export)]);
+        let o = run(&a);
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        let o = run(&["--import", s(&export), "--quiet"]);
+        assert!(o.status.success(), "{extra:?}: the export does not import: {}", stderr(&o));
+    }
+}
