@@ -125,7 +125,9 @@ impl Grid {
             }
             // Check every value against the base once, so the error names the axis; two values that
             // set the key alike (`1` and `1.0`, `1e-3` and `0.001`) would run the same cells twice.
-            let mut seen: Vec<(toml::Value, &toml::Value)> = Vec::new();
+            // Keyed by the value as set, written out (`1e-3` and `0.001` write alike): a long axis is
+            // checked in one pass.
+            let mut seen: std::collections::HashMap<String, &toml::Value> = std::collections::HashMap::new();
             for v in list {
                 let mut t = tree.clone();
                 set(&mut t, key, v.clone()).map_err(|m| bad(&field, m))?;
@@ -134,13 +136,13 @@ impl Grid {
                 } else {
                     lookup(&t, key).map_err(|m| bad(&field, m))?
                 };
-                if let Some((_, first)) = seen.iter().find(|(w, _)| *w == as_set) {
+                if let Some(first) = seen.get(&as_set.to_string()) {
                     return Err(bad(
                         &field,
                         format!("the values {first} and {v} are the same value; give each value once"),
                     ));
                 }
-                seen.push((as_set, v));
+                seen.insert(as_set.to_string(), v);
             }
             axes.push((key.clone(), list.clone()));
         }
