@@ -208,7 +208,7 @@ fn counts_are_checked_before_they_allocate() {
     assert!(o.status.success(), "{}", stderr(&o));
     let npy = |header: &str, data: usize| {
         let mut h = header.to_string();
-        while (10 + h.len() + 1) % 64 != 0 {
+        while !(10 + h.len() + 1).is_multiple_of(64) {
             h.push(' ');
         }
         h.push('\n');
@@ -342,7 +342,8 @@ fn outputs_never_replace_non_regular_files() {
     let (_tmp, dir) = scratch("output-writes");
     let out = finished_sweep(&dir, "sw");
     let elsewhere = file(&dir, "elsewhere.txt", "keep me\n");
-    let cases: [(&str, Box<dyn Fn(&Path)>, &str); 3] = [
+    type Make<'a> = Box<dyn Fn(&Path) + 'a>;
+    let cases: [(&str, Make, &str); 3] = [
         ("sweep.jsonl", Box::new(|p: &Path| symlink(&elsewhere, p)), "symbolic link"),
         ("sweep.md", Box::new(|p: &Path| mkfifo(p)), "a FIFO"),
         ("sweep.md", Box::new(|p: &Path| symlink("/dev/null", p)), "symbolic link"),

@@ -316,7 +316,7 @@ mod tests {
             |n: usize, open: &str, close: &str, core: &str| format!("{}{core}{}", open.repeat(n), close.repeat(n));
         let ok = super::MAX_DEPTH - 1;
         assert_eq!(eval(&deep(ok, "(", ")", "2")), 2.0);
-        assert_eq!(eval(&deep(ok - 1, "-", "", "2")), if (ok - 1) % 2 == 0 { 2.0 } else { -2.0 });
+        assert_eq!(eval(&deep(ok - 1, "-", "", "2")), if (ok - 1).is_multiple_of(2) { 2.0 } else { -2.0 });
         for bad in [
             deep(3000, "(", ")", "1"),
             deep(500_000, "-", "", "1"),
