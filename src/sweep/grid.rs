@@ -6,6 +6,8 @@
 //! applied in that order, then read by the same serde types and [`Setting::validate`] as a config
 //! file, so a bad key or value is reported with its field.
 
+use std::io::Write as _;
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -256,14 +258,7 @@ impl Grid {
             })?;
             cells.push(Cell { id, index, coords, setting });
         }
-        let hash = fnv1a64(
-            serde_json::to_string(&json!([
-                "adamgap-sweep-1",
-                cells.iter().map(|c| json!([c.id, c.setting])).collect::<Vec<_>>()
-            ]))
-            .expect("JSON of plain data")
-            .as_bytes(),
-        );
+        let hash = grid_hash(&cells);
         Ok(Grid {
             description: file.description,
             base: file.base,
@@ -326,9 +321,43 @@ pub struct ManifestCell {
     pub axes: serde_json::Map<String, serde_json::Value>,
 }
 
+/// FNV-1a 64 of the compact JSON `["adamgap-sweep-1",[[id,setting],...]]` (each setting as a JSON
+/// value, its keys sorted), written cell by cell into the hash: the bytes of the whole array
+/// never exist at once (a million cells would take gigabytes).
+fn grid_hash(cells: &[Cell]) -> u64 {
+    let mut h = Fnv(FNV_OFFSET);
+    let mut put = |bytes: &[u8]| h.write_all(bytes).expect("hashing cannot fail");
+    put(b"[\"adamgap-sweep-1\",[");
+    for (k, c) in cells.iter().enumerate() {
+        if k > 0 {
+            put(b",");
+        }
+        let cell = json!([c.id, c.setting]);
+        put(serde_json::to_string(&cell).expect("JSON of plain data").as_bytes());
+    }
+    put(b"]]");
+    h.0
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// An FNV-1a 64 state that bytes are written into.
+struct Fnv(u64);
+
+impl std::io::Write for Fnv {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 = buf.iter().fold(self.0, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// FNV-1a, 64 bits: a stable hash (the standard library's may change between releases).
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(FNV_OFFSET, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// An expression as quoted in a message, in backquotes: whole when short, else its start and its
@@ -516,6 +545,17 @@ base = "paper"
         assert_eq!((s.data.d, s.data.s), (10_000, 100));
         assert_eq!(s.data.sigma_p, 0.1);
         assert_eq!(s.optimizers[1].eta(), 1e-3 / (100.0 * 0.1));
+    }
+
+    #[test]
+    fn the_streamed_hash_is_the_hash_of_the_whole_array() {
+        let g = Grid::from_toml_str(EXAMPLE, "g.toml", None).expect("valid");
+        let whole = serde_json::json!([
+            "adamgap-sweep-1",
+            g.cells.iter().map(|c| serde_json::json!([c.id, c.setting])).collect::<Vec<_>>()
+        ]);
+        let text = serde_json::to_string(&whole).expect("JSON");
+        assert_eq!(g.hash, format!("{:016x}", super::fnv1a64(text.as_bytes())));
     }
 
     #[test]
