@@ -39,13 +39,18 @@ fn wait(child: Child, limit: Duration) -> Output {
 
 /// The binary with `args` under [`MEMORY_LIMIT`], FIFO waits bounded to 1 s.
 fn command(args: &[&str]) -> Command {
+    command_within(args, MEMORY_LIMIT)
+}
+
+/// [`command`] under an address-space limit of `limit` bytes.
+fn command_within(args: &[&str], limit: u64) -> Command {
     use std::os::unix::process::CommandExt as _;
     let mut c = bin();
     c.args(args).env("ADAMGAP_FIFO_WAIT", "1").stdout(Stdio::piped()).stderr(Stdio::piped());
     // SAFETY: only setrlimit, async-signal-safe, between fork and exec.
     unsafe {
-        c.pre_exec(|| {
-            let limit = libc::rlimit { rlim_cur: MEMORY_LIMIT, rlim_max: MEMORY_LIMIT };
+        c.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: limit, rlim_max: limit };
             if libc::setrlimit(libc::RLIMIT_AS, &limit) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
         });
     }
@@ -258,6 +263,25 @@ fn counts_are_checked_before_they_allocate() {
         std::fs::write(bad.join(name), &bytes).unwrap();
         refused(&["--import", s(&bad), "--quiet"], &[name, needle]);
     }
+}
+
+/// Class 1: a grid's memory grows with its cells, not with the whole grid's JSON at once: 250,000
+/// cells expand within 1 GiB of address space (before, the grid hash built the JSON of every cell
+/// in one value, about 11 KB per cell).
+#[test]
+fn a_large_grid_expands_in_bounded_memory() {
+    let (_tmp, dir) = scratch("large-grid");
+    let list = |n: usize, f: &dyn Fn(usize) -> String| (0..n).map(f).collect::<Vec<_>>().join(", ");
+    let text = format!(
+        "base = \"paper\"\n[fixed]\n\"train.steps\" = 1\n[axes]\nseed = [{}]\n\"model.lambda\" = [{}]\n",
+        list(500, &|i| i.to_string()),
+        list(500, &|i| format!("{}e-6", i + 1))
+    );
+    let g = file(&dir, "large.toml", &text);
+    let o =
+        wait(command_within(&["sweep", s(&g), "--dry-run"], 1 << 30).spawn().expect("spawn"), Duration::from_secs(120));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("grid ") && o.stdout.len() > 250_000 * 20);
 }
 
 /// Class 2: the derived-key expression parser refuses what is nested too deeply, in a grid and in
