@@ -281,6 +281,32 @@ impl Grid {
         self.axes.iter().zip(&cell.coords).map(|(a, &c)| (a.key.clone(), a.values[c].clone())).collect()
     }
 
+    /// The text of `DIR/grid.json` ([`Grid::manifest`] as pretty JSON, keys sorted, a final newline),
+    /// built cell by cell: the JSON value of the whole manifest never exists (a million cells would
+    /// take gigabytes).
+    pub fn manifest_text(&self) -> String {
+        let mut m = self.manifest();
+        let cells = std::mem::take(&mut m.cells);
+        let head = serde_json::to_string_pretty(&crate::results::to_json(&m)).expect("JSON of plain data");
+        let mut body = String::new();
+        for (k, c) in cells.iter().enumerate() {
+            if k > 0 {
+                body.push_str(",\n");
+            }
+            let one = serde_json::to_string_pretty(&crate::results::to_json(c)).expect("JSON of plain data");
+            for (i, line) in one.lines().enumerate() {
+                if i > 0 {
+                    body.push('\n');
+                }
+                body.push_str("    ");
+                body.push_str(line);
+            }
+        }
+        let list = if cells.is_empty() { "[]".to_string() } else { format!("[\n{body}\n  ]") };
+        // Strings are escaped in JSON (no raw quote or newline), so this is the top-level key.
+        head.replacen("\n  \"cells\": []", &format!("\n  \"cells\": {list}"), 1) + "\n"
+    }
+
     /// The description written to `DIR/grid.json`: hash, axes, derived keys, plot axes, cell ids.
     pub fn manifest(&self) -> Manifest {
         Manifest {
@@ -556,6 +582,17 @@ base = "paper"
         ]);
         let text = serde_json::to_string(&whole).expect("JSON");
         assert_eq!(g.hash, format!("{:016x}", super::fnv1a64(text.as_bytes())));
+    }
+
+    #[test]
+    fn the_manifest_text_is_the_whole_manifest_pretty() {
+        let derived = "base = \"paper\"\ndescription = \"a \\\"cells\\\": [] b\\n c\"\n[axes]\n\"data.d\" = [1e3, 1e4]\n\
+                       optimizers = [[\"gd\"], [\"gd\", \"adam\"]]\n[derived]\n\"data.s\" = \"round(sqrt(d))\"\n[plot]\nx = \"data.d\"\n";
+        for text in [EXAMPLE, derived] {
+            let g = Grid::from_toml_str(text, "g.toml", None).expect("valid");
+            let whole = serde_json::to_string_pretty(&crate::results::to_json(&g.manifest())).expect("JSON") + "\n";
+            assert_eq!(g.manifest_text(), whole);
+        }
     }
 
     #[test]

@@ -145,9 +145,7 @@ fn write_manifest(dir: &Path, grid: &Grid) -> Result<()> {
     let path = dir.join("grid.json");
     crate::outdir::check_file_target(&path)?;
     if read_manifest(dir)?.is_none() {
-        let text = serde_json::to_string_pretty(&crate::results::to_json(&grid.manifest()))
-            .expect("JSON of plain data")
-            + "\n";
+        let text = grid.manifest_text();
         if crate::outdir::create_file(&path, text.as_bytes())? {
             return Ok(());
         }
