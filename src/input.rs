@@ -14,6 +14,10 @@
 //!   waits for, then fails naming the path. With a writer, it waits for the writer's data and end
 //!   of file as `cat` does, saying so once if that takes longer than the bound.
 //!
+//! The files of adamgap's own output folders (a sweep folder's `grid.json`, cells and merged
+//! `sweep.jsonl`) are read by [`read_output_file`]: a regular file only, capped, refused at once
+//! when it is a FIFO or a device.
+//!
 //! Messages to the user go through [`set_notice`] (the binary prints them on stderr); a library
 //! caller that sets nothing gets no messages.
 
@@ -83,6 +87,64 @@ pub fn read_bytes(path: &Path, max_bytes: u64) -> Result<Vec<u8>> {
         return Err(Error::io(path, format!("larger than {max_bytes} bytes, the most read from such a file")));
     }
     Ok(bytes)
+}
+
+/// What a file that is not a regular file is, in words (`a FIFO`, `a character device`, ...).
+fn kind_of(kind: std::fs::FileType) -> &'static str {
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Reads a file of one of adamgap's output folders (a sweep folder's `grid.json`, cell files and
+/// `sweep.jsonl`): at most `max_bytes`, and only a regular file (a symbolic link to one is
+/// followed). A FIFO, a device, a socket or a folder is refused at once, without waiting for a
+/// writer or reading anything: such a folder holds only files adamgap wrote. `Ok(None)` when
+/// nothing is at `path`.
+pub fn read_output_file(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>> {
+    let mut file = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::io(
+            path,
+            format!(
+                "{}, not a regular file; only files adamgap wrote belong here (remove it)",
+                kind_of(meta.file_type())
+            ),
+        ));
+    }
+    let too_large = || Error::io(path, format!("larger than {max_bytes} bytes, the most read from such a file"));
+    if meta.len() > max_bytes {
+        return Err(too_large());
+    }
+    set_blocking(&file).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    (&mut file).take(max_bytes.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_large());
+    }
+    Ok(Some(bytes))
+}
+
+/// [`read_output_file`] of a UTF-8 text file.
+pub fn read_output_text(path: &Path, max_bytes: u64) -> Result<Option<String>> {
+    read_output_file(path, max_bytes)?
+        .map(|b| String::from_utf8(b).map_err(|e| Error::io(path, format!("not UTF-8 text: {e}"))))
+        .transpose()
 }
 
 /// Reads a UTF-8 text file of at most `max_bytes` with [`read_bytes`].

@@ -31,7 +31,8 @@
 //! folder, or the `(k+1)`-th single file of the process, fails with a write error; with
 //! `ADAMGAP_STALL_AFTER_FILES=k` the writer pauses (at most a minute) before the `(k+1)`-th file
 //! of a folder, or after writing the `(k+1)`-th single file's temporary file, so tests can deliver
-//! a signal while the staging folder or the temporary file exists.
+//! a signal while the staging folder or the temporary file exists (`ADAMGAP_STALL_SECONDS`
+//! shortens the pause, e.g. to let another process claim a sweep folder meanwhile).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -43,6 +44,15 @@ use crate::error::{Error, Result};
 pub const FAIL_AFTER_ENV: &str = "ADAMGAP_FAIL_AFTER_FILES";
 /// The environment variable of the stall hook (see the module doc).
 pub const STALL_AFTER_ENV: &str = "ADAMGAP_STALL_AFTER_FILES";
+
+/// The environment variable of the stall hook's length in seconds (`0..=60`, default 60).
+pub const STALL_SECONDS_ENV: &str = "ADAMGAP_STALL_SECONDS";
+
+/// How long the stall hook pauses: [`STALL_SECONDS_ENV`] seconds, at most (and by default) 60.
+fn stall() -> std::time::Duration {
+    let secs = std::env::var(STALL_SECONDS_ENV).ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(60);
+    std::time::Duration::from_secs(secs.min(60))
+}
 
 /// The longest file name (bytes) of common Linux file systems.
 const NAME_MAX: usize = 255;
@@ -255,7 +265,7 @@ impl OutDir {
             return Err(Error::write(&shown, format!("write failed on purpose ({FAIL_AFTER_ENV} is set)")));
         }
         if self.stall_after.is_some_and(|k| self.files == k) {
-            std::thread::sleep(std::time::Duration::from_secs(60));
+            std::thread::sleep(stall());
         }
         let path = self.tmp.join(name);
         let file = std::fs::File::create(&path).map_err(|e| Error::write(&shown, e))?;
@@ -337,10 +347,95 @@ fn host_name() -> Option<String> {
 /// The process's count of single files written, for the testing hooks.
 static SINGLE_FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// Checks that a single file may be written at `path` ([`write_file`]): nothing is there, or a
+/// regular file (not a symbolic link). A symbolic link, a FIFO, a device, a socket or a folder is
+/// refused with an [`Error::Io`] (exit code 2) and left untouched, as an output folder is.
+pub fn check_file_target(path: &Path) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt as _;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let t = meta.file_type();
+    if t.is_file() {
+        return Ok(());
+    }
+    let what = if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file"
+    };
+    Err(Error::io(path, format!("{what}; this command writes only regular files and leaves it untouched (remove it)")))
+}
+
 /// Writes `contents` to `path` through a uniquely named temporary file beside it and a rename, so
 /// a reader (or a crash) never sees a partial file; several processes on several hosts may write
-/// into one folder (see the module doc). A failure is an [`Error::Write`].
+/// into one folder (see the module doc). A target that is not a regular file is refused first
+/// ([`check_file_target`], an [`Error::Io`]); a failure while writing is an [`Error::Write`].
 pub fn write_file(path: &Path, contents: &[u8]) -> Result<()> {
+    check_file_target(path)?;
+    write_file_with(path, contents, |tmp, path| std::fs::rename(tmp, path).map(|()| true)).map(|_| ())
+}
+
+/// Creates the file `path` with `contents` only if nothing is there, atomically (complete or
+/// absent, and of two processes creating it at once exactly one succeeds): the temporary file of
+/// [`write_file`] is moved into place with `renameat2(RENAME_NOREPLACE)`, or hard-linked where the
+/// file system has no such rename. `Ok(false)` when something was there already (left untouched).
+pub fn create_file(path: &Path, contents: &[u8]) -> Result<bool> {
+    write_file_with(path, contents, |tmp, path| {
+        let created = match rename_noreplace(tmp, path)? {
+            Some(created) => created,
+            None => {
+                // No RENAME_NOREPLACE here: a hard link also fails when the name exists.
+                let r = std::fs::hard_link(tmp, path);
+                let _ = std::fs::remove_file(tmp);
+                match r {
+                    Ok(()) => true,
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        if !created {
+            let _ = std::fs::remove_file(tmp);
+        }
+        Ok(created)
+    })
+}
+
+/// `renameat2(a, b, RENAME_NOREPLACE)`: `Some(true)` when renamed, `Some(false)` when `b` exists,
+/// `None` when the file system does not support it.
+fn rename_noreplace(a: &Path, b: &Path) -> std::io::Result<Option<bool>> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let ca = std::ffi::CString::new(a.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    let cb = std::ffi::CString::new(b.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    // SAFETY: two valid NUL-terminated paths relative to the working directory.
+    let r =
+        unsafe { libc::renameat2(libc::AT_FDCWD, ca.as_ptr(), libc::AT_FDCWD, cb.as_ptr(), libc::RENAME_NOREPLACE) };
+    if r == 0 {
+        return Ok(Some(true));
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EEXIST) => Ok(Some(false)),
+        Some(libc::EINVAL | libc::ENOSYS | libc::ENOTSUP) => Ok(None),
+        _ => Err(e),
+    }
+}
+
+/// The temporary file of [`write_file`], then `place(tmp, path)` (whether it placed the file).
+fn write_file_with(
+    path: &Path,
+    contents: &[u8],
+    place: impl FnOnce(&Path, &Path) -> std::io::Result<bool>,
+) -> Result<bool> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static SERIAL: AtomicU64 = AtomicU64::new(0);
     let name = path.file_name().ok_or_else(|| Error::write(path, "not a file path"))?.to_string_lossy();
@@ -374,11 +469,11 @@ pub fn write_file(path: &Path, contents: &[u8]) -> Result<()> {
     }
     drop(w);
     if hook(STALL_AFTER_ENV) == Some(k) {
-        std::thread::sleep(std::time::Duration::from_secs(60));
+        std::thread::sleep(stall());
     }
-    let renamed = std::fs::rename(&tmp, path);
-    unregister(renamed.is_err());
-    renamed.map_err(|e| Error::write(path, e))
+    let placed = place(&tmp, path);
+    unregister(placed.is_err());
+    placed.map_err(|e| Error::write(path, e))
 }
 
 /// Removes the temporary files of [`write_file`] in `dir` left by processes of this host that are

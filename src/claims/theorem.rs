@@ -269,6 +269,9 @@ pub struct TestScale {
 pub const FULL_SEEDS: usize = 10;
 /// Seeds of a training claim at the test scale, by default and at least.
 pub const TEST_SEEDS: usize = 3;
+/// The most seeds a claim may ask for at either scale (`seeds`, `test.seeds`): the seed list is
+/// built before anything is estimated or trained.
+pub const MAX_SEEDS: usize = 10_000;
 
 /// One theorem file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use super::quantity;
-use super::theorem::{ClaimKind, Expected, FULL_SEEDS, IfFalse, Op, TEST_SEEDS, Theorem};
+use super::theorem::{ClaimKind, Expected, FULL_SEEDS, IfFalse, MAX_SEEDS, Op, Scale, TEST_SEEDS, Theorem};
 use crate::error::{Error, Result};
 use crate::setting::Setting;
 use crate::spans::Spans;
@@ -23,10 +23,14 @@ impl Theorem {
         Ok(t)
     }
 
-    /// Reads and parses a theorem file.
+    /// Reads and parses a theorem file, and builds its settings at both scales
+    /// ([`Theorem::validate_settings`]).
     pub fn from_file(path: &std::path::Path) -> Result<Self> {
         let text = crate::setting::read_text_file(path)?;
-        Self::from_toml_str(&text, &path.display().to_string())
+        let origin = path.display().to_string();
+        let t = Self::from_toml_str(&text, &origin)?;
+        t.validate_settings(&origin)?;
+        Ok(t)
     }
 
     /// Checks what serde cannot: every check has a right-hand side, `within` where needed, ids
@@ -38,6 +42,25 @@ impl Theorem {
             message: format!("field `{field}`: {message}"),
         };
         let whats: Vec<&str> = self.checks.iter().map(|c| c.what.as_str()).collect();
+        for (k, w) in whats.iter().enumerate() {
+            if let Some(first) = whats[..k].iter().position(|v| v == w) {
+                return Err(bad(
+                    &format!("check[{k}].what"),
+                    &format!("check[{k}].what"),
+                    &format!("{w:?} is also the `what` of check[{first}]; every check needs its own `what`"),
+                ));
+            }
+        }
+        for (k, name) in self.expect_fail.iter().enumerate() {
+            if self.expect_fail[..k].contains(name) {
+                return Err(bad(&format!("expect_fail[{k}]"), "expect_fail", &format!("{name:?} is listed twice")));
+            }
+        }
+        for (field, n) in [("seeds", self.seeds), ("test.seeds", self.test.as_ref().and_then(|t| t.seeds))] {
+            if n.is_some_and(|n| n > MAX_SEEDS) {
+                return Err(bad(field, field, &format!("at most {MAX_SEEDS}")));
+            }
+        }
         if (self.expected == Expected::Fails) == self.expect_fail.is_empty() {
             return Err(bad(
                 if self.expect_fail.is_empty() { "expected" } else { "expect_fail" },
@@ -47,7 +70,11 @@ impl Theorem {
         }
         for (k, name) in self.expect_fail.iter().enumerate() {
             if !whats.contains(&name.as_str()) {
-                return Err(bad(&format!("expect_fail[{k}]"), "expect_fail", &format!("no [[check]] has what = {name:?}")));
+                return Err(bad(
+                    &format!("expect_fail[{k}]"),
+                    "expect_fail",
+                    &format!("no [[check]] has what = {name:?}"),
+                ));
             }
         }
         if self.kind == ClaimKind::Training {
@@ -85,18 +112,43 @@ impl Theorem {
                 match c.within {
                     Some(w) if w.is_finite() && w > 1.0 => {}
                     Some(_) => {
-                        return Err(bad(&f("within"), &f("within"), "`within-factor` needs `within`, a finite number > 1"));
+                        return Err(bad(
+                            &f("within"),
+                            &f("within"),
+                            "`within-factor` needs `within`, a finite number > 1",
+                        ));
                     }
-                    None => return Err(bad(&f("op"), &f("within"), "`within-factor` needs `within`, a finite number > 1")),
+                    None => {
+                        return Err(bad(&f("op"), &f("within"), "`within-factor` needs `within`, a finite number > 1"));
+                    }
                 }
             } else if c.within.is_some() {
                 return Err(bad(&f("within"), &f("within"), "only used with op = \"within-factor\""));
             }
+            let numbers = [
+                ("value", c.value),
+                ("factor", Some(c.factor)),
+                ("offset", Some(c.offset)),
+                ("paper_value", c.paper_value),
+            ];
+            for (name, v) in numbers {
+                if let Some(v) = v.filter(|v| !v.is_finite()) {
+                    return Err(bad(&f(name), &f(name), &format!("{v} is not a finite number")));
+                }
+            }
             if c.if_false == IfFalse::Inconclusive && c.reason.is_none() {
-                return Err(bad(&f("if_false"), &f("reason"), "an `if_false = \"inconclusive\"` check needs a `reason`"));
+                return Err(bad(
+                    &f("if_false"),
+                    &f("reason"),
+                    "an `if_false = \"inconclusive\"` check needs a `reason`",
+                ));
             }
             if c.paper_value.is_some() && c.value.is_none() {
-                return Err(bad(&f("paper_value"), &f("paper_value"), "only with a constant `value` (the relaxed threshold)"));
+                return Err(bad(
+                    &f("paper_value"),
+                    &f("paper_value"),
+                    "only with a constant `value` (the relaxed threshold)",
+                ));
             }
             for (side, name) in std::iter::once(("quantity", &c.quantity)).chain(c.of.iter().map(|o| ("of", o))) {
                 if let Err(allowed) = known_quantity(self.kind, &optimizers, name) {
@@ -124,7 +176,23 @@ impl Theorem {
             if o.items.len() < 2 {
                 return Err(bad(&field, &field, "list at least two items"));
             }
+            for (i, item) in o.items.iter().enumerate() {
+                // As the report reads it: `label = quantity`, a bare quantity, or a number.
+                let name = item.split_once('=').map_or(item.as_str(), |(_, n)| n).trim();
+                if let Ok(v) = name.parse::<f64>() {
+                    if !v.is_finite() {
+                        return Err(bad(&format!("{field}[{i}]"), &field, &format!("{v} is not a finite number")));
+                    }
+                } else if let Err(allowed) = known_quantity(self.kind, &optimizers, name) {
+                    return Err(bad(
+                        &format!("{field}[{i}]"),
+                        &field,
+                        &format!("unknown quantity `{name}` in {item:?} (allowed: a number, or {allowed})"),
+                    ));
+                }
+            }
         }
+        self.validate_track(origin, &optimizers)?;
         if let Some(t) = &self.test
             && t.scale != "full"
             && t.scale != "reduced"
@@ -132,6 +200,75 @@ impl Theorem {
             return Err(bad("test.scale", "test.scale", "\"full\" or \"reduced\""));
         }
         Ok(())
+    }
+
+    /// Builds every setting the file can run, at both scales (`[setting]`, with `[test.setting]`,
+    /// with `[paper_setting]`), so a bad `[test.setting]` is refused when the file is loaded, not
+    /// only under `--scale test`. [`Theorem::from_file`] calls it; a path claim's settings are its
+    /// grid's cells.
+    pub fn validate_settings(&self, origin: &str) -> Result<()> {
+        if self.kind != ClaimKind::Path {
+            for scale in [Scale::Full, Scale::Test] {
+                self.setting(scale, origin)?;
+                self.paper_setting(scale, origin).transpose()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `[track] quantities` of a training claim: per-checkpoint fields of its runs
+    /// (`<run>.<field>`, the series the report tabulates); other kinds but path claims have no
+    /// series. A path claim's are checked by [`Self::validate_path`].
+    fn validate_track(&self, origin: &str, runs: &[String]) -> Result<()> {
+        let fields = quantity::names(quantity::Form::Checkpoint);
+        for (k, q) in self.track.quantities.iter().enumerate() {
+            let field = format!("track.quantities[{k}]");
+            let bad = |message: String| Error::Config {
+                origin: self.at(origin, &field),
+                message: format!("field `{field}`: {message}"),
+            };
+            match self.kind {
+                ClaimKind::Path => {}
+                ClaimKind::Training => {
+                    let ok = q.split_once('.').is_some_and(|(r, f)| runs.iter().any(|x| x == r) && fields.contains(&f));
+                    if !ok {
+                        return Err(bad(format!(
+                            "unknown tracked quantity `{q}` (allowed: <run>.{{{}}} with <run> one of {{{}}})",
+                            fields.join(","),
+                            runs.join(",")
+                        )));
+                    }
+                }
+                kind => {
+                    return Err(bad(format!(
+                        "`{q}`: a {} claim has no per-checkpoint series to track; remove [track] quantities",
+                        kind.name()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads and parses several theorem files, refusing two claims with the same `id` (their
+    /// reports and figures would collide); errors name both files.
+    pub fn load_files(paths: &[std::path::PathBuf]) -> Result<Vec<(std::path::PathBuf, Self)>> {
+        let mut out: Vec<(std::path::PathBuf, Self)> = Vec::new();
+        for p in paths {
+            let t = Self::from_file(p)?;
+            if let Some((q, _)) = out.iter().find(|(_, u)| u.id == t.id) {
+                return Err(Error::Config {
+                    origin: t.at(&p.display().to_string(), "id"),
+                    message: format!(
+                        "field `id`: {:?} is also the id of {}; every claim needs its own id",
+                        t.id,
+                        q.display()
+                    ),
+                });
+            }
+            out.push((p.clone(), t));
+        }
+        Ok(out)
     }
 
     /// The rules of a path claim: `[path]` present (and only then), the grid gives the settings and

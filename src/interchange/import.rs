@@ -43,13 +43,92 @@ fn bad(path: &Path, message: impl std::fmt::Display) -> Error {
     Error::Config { origin: path.display().to_string(), message: message.to_string() }
 }
 
+/// The longest `.npy` header read (its `HEADER_LEN` field), NumPy's own default limit.
+pub const MAX_NPY_HEADER: usize = 10_000;
+
+/// The deepest bracket nesting of a `.npy` header's dictionary (`{'shape': (2, 3)}` is 2).
+const MAX_NPY_NESTING: usize = 4;
+
+/// The most bytes read from `manifest.json`: a setting, shapes and a few lines per optimizer.
+pub const MAX_MANIFEST_BYTES: u64 = crate::setting::MAX_FILE_BYTES;
+
+/// Checks the header of the `.npy` file `bytes` (8-byte elements) before anything is allocated
+/// from it, and parses it: the magic string, version 1, 2 or 3, a header length of at most
+/// [`MAX_NPY_HEADER`] that fits in the file, a dictionary nested at most 4 brackets deep, and,
+/// for a plain numeric type (`<f8`, `<i4`), a shape whose element count times the element size
+/// (checked arithmetic) is exactly the number of bytes after the header. So a header that declares `(10**12,)` over a 2 KB file, or a length of
+/// `0xFFFFFFFF`, is refused without allocating.
+pub fn npy_header(bytes: &[u8]) -> std::result::Result<ndarray_npy::npy::header::Header, String> {
+    const MAGIC: &[u8] = b"\x93NUMPY";
+    if bytes.len() < MAGIC.len() + 2 || &bytes[..MAGIC.len()] != MAGIC {
+        return Err("not a .npy file (no \\x93NUMPY magic string)".into());
+    }
+    let (major, minor) = (bytes[6], bytes[7]);
+    let (len_bytes, header_len) = match major {
+        1 if bytes.len() >= 10 => (2, usize::from(u16::from_le_bytes([bytes[8], bytes[9]]))),
+        2 | 3 if bytes.len() >= 12 => (4, u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize),
+        1..=3 => return Err("truncated .npy header".into()),
+        _ => return Err(format!("unsupported .npy version {major}.{minor} (1.0, 2.0 or 3.0)")),
+    };
+    let start = 8 + len_bytes;
+    if header_len > MAX_NPY_HEADER {
+        return Err(format!("a .npy header of {header_len} bytes, more than the {MAX_NPY_HEADER} read"));
+    }
+    let end = start + header_len;
+    if end > bytes.len() {
+        return Err(format!("a .npy header of {header_len} bytes in a file of {} bytes", bytes.len()));
+    }
+    let mut depth = 0usize;
+    for &b in &bytes[start..end] {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NPY_NESTING {
+                    return Err(format!("a .npy header nested deeper than {MAX_NPY_NESTING} brackets"));
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let header = ndarray_npy::npy::header::Header::from_reader(&mut &bytes[..end])
+        .map_err(|e| format!("not a .npy file: {e}"))?;
+    let data = bytes.len() - end;
+    // The element size of a plain numeric type (`<f8`, `<i4`, `|u1`); another type is refused by
+    // the caller's dtype check before anything is allocated.
+    let descr = header.type_descriptor.as_string().cloned().unwrap_or_default();
+    let plain = descr.strip_prefix(['<', '>', '|', '=']).unwrap_or(&descr);
+    let size = plain.strip_prefix(['f', 'i', 'u', 'c', 'b']).and_then(|n| n.parse::<usize>().ok());
+    let Some(size) = size else { return Ok(header) };
+    let needed = header.shape.iter().try_fold(size, |n, &k| n.checked_mul(k));
+    match needed {
+        Some(n) if n == data => Ok(header),
+        Some(n) => Err(format!("shape {:?} needs {n} bytes of data, the file holds {data}", header.shape)),
+        None => Err(format!("shape {:?} is too large (its size overflows)", header.shape)),
+    }
+}
+
+/// The most bytes of a `.npy` file of `count` 8-byte elements (header included); `None` when
+/// that does not fit in 64 bits.
+fn npy_cap(count: Option<usize>) -> Option<u64> {
+    (count? as u64).checked_mul(8)?.checked_add((12 + MAX_NPY_HEADER) as u64)
+}
+
 /// Reads `dir/name` as an array of rank `D::NDIM` with the little-endian descriptor `descr`
-/// (`<f8` or `<i8`), C or Fortran order (returned in standard layout).
-fn read_npy<T: ReadableElement + Clone, D: Dimension>(dir: &Path, name: &str, descr: &str) -> Result<Array<T, D>> {
+/// (`<f8` or `<i8`), C or Fortran order (returned in standard layout). `count` is the number of
+/// elements the manifest gives it (`None`: too many to count): the file is read up to that size
+/// and its header checked by [`npy_header`] before the array is allocated.
+fn read_npy<T: ReadableElement + Clone, D: Dimension>(
+    dir: &Path,
+    name: &str,
+    descr: &str,
+    count: Option<usize>,
+) -> Result<Array<T, D>> {
     let path = dir.join(name);
-    let bytes = crate::input::read_bytes(&path, u64::MAX)?;
-    let header = ndarray_npy::npy::header::Header::from_reader(&mut &bytes[..])
-        .map_err(|e| bad(&path, format!("not a .npy file: {e}")))?;
+    let cap =
+        npy_cap(count).ok_or_else(|| bad(&path, "the manifest's shapes give it more elements than can be counted"))?;
+    let bytes = crate::input::read_bytes(&path, cap)?;
+    let header = npy_header(&bytes).map_err(|e| bad(&path, e))?;
     let found = header.type_descriptor.as_string().cloned().unwrap_or_else(|| header.type_descriptor.to_string());
     let kind = if descr.ends_with("f8") { "float64" } else { "int64" };
     if found != descr {
@@ -80,22 +159,32 @@ fn check_len(path: &Path, found: usize, expected: usize, what: &str) -> Result<(
 
 /// Reads and checks the CSR triplet and labels with prefix `prefix`: `samples` samples of
 /// `patches` patches in `R^d`, `nnz` entries.
-fn read_data(dir: &Path, prefix: &str, samples: usize, sh: &Shapes, nnz: usize) -> Result<(SparseRows, Vec<f64>)> {
+fn read_data(
+    dir: &Path,
+    prefix: &str,
+    samples: usize,
+    sh: &Shapes,
+    nnz: usize,
+    data: &crate::setting::DataSetting,
+) -> Result<(SparseRows, Vec<f64>)> {
     let [f_ptr, f_idx, f_val, f_y] = data_files(prefix);
     let (p_ptr, p_idx, p_val, p_y) = (dir.join(&f_ptr), dir.join(&f_idx), dir.join(&f_val), dir.join(&f_y));
-    let rows = samples * sh.patches;
-    let indptr: Array1<i64> = read_npy(dir, &f_ptr, "<i8")?;
+    let rows = samples.checked_mul(sh.patches).ok_or_else(|| bad(&p_ptr, "n P overflows"))?;
+    let indptr: Array1<i64> = read_npy(dir, &f_ptr, "<i8", rows.checked_add(1))?;
     check_len(
         &p_ptr,
         indptr.len(),
         rows + 1,
         &format!("n P + 1 with n = {samples}, P = {} from the manifest", sh.patches),
     )?;
-    let indices: Array1<i64> = read_npy(dir, &f_idx, "<i8")?;
+    // The entry count against the setting before the entries are read (a file of the manifest's
+    // size is read, so the count must be the setting's).
+    check_nnz(dir, data, &format!("{prefix}_nnz"), samples, nnz)?;
+    let indices: Array1<i64> = read_npy(dir, &f_idx, "<i8", Some(nnz))?;
     check_len(&p_idx, indices.len(), nnz, &format!("{prefix}_nnz in manifest.json"))?;
-    let values: Array1<f64> = read_npy(dir, &f_val, "<f8")?;
+    let values: Array1<f64> = read_npy(dir, &f_val, "<f8", Some(nnz))?;
     check_len(&p_val, values.len(), nnz, &format!("{prefix}_nnz in manifest.json"))?;
-    let y: Array1<f64> = read_npy(dir, &f_y, "<f8")?;
+    let y: Array1<f64> = read_npy(dir, &f_y, "<f8", Some(samples))?;
     check_len(&p_y, y.len(), samples, "the number of samples in manifest.json")?;
 
     if indptr[0] != 0 {
@@ -154,10 +243,13 @@ fn patch_data(
     x: SparseRows,
     y: Vec<f64>,
     sh: &Shapes,
-    fnoise: FeatureNoise,
+    data: &crate::setting::DataSetting,
 ) -> Result<PatchData> {
+    let fnoise = data.feature_noise;
     let path = dir.join(data_files(prefix)[0].replace("indptr", "data"));
     let p = sh.patches;
+    let per_patch = noise_per_patch(data);
+    let (noise_name, setting_s) = (noise_label(data.noise), data.s);
     let (mut noise, mut clean_y, mut signal_patch) = (SparseRows::default(), Vec::new(), Vec::new());
     noise.ptr.push(0);
     for i in 0..y.len() {
@@ -176,6 +268,29 @@ fn patch_data(
                     &path,
                     format!(
                         "sample {i}: with feature_noise = separate-patch its last non-signal patch must be a multiple of e_1"
+                    ),
+                ));
+            }
+        }
+        // The noise patches as the manifest's setting draws them: `s` coordinates of 1..d each
+        // (sparse noise) or all `d - 1` (dense), plus at most one feature-noise entry in column 0.
+        let mut in_column_0 = 0;
+        for &q in &others {
+            let (ki, _) = x.row(i * p + q);
+            let zero = usize::from(ki.first() == Some(&0));
+            in_column_0 += zero;
+            if ki.len() - zero != per_patch || in_column_0 > 1 {
+                let what = if in_column_0 > 1 {
+                    "a second entry in column 0 (only one feature-noise entry per sample)".to_string()
+                } else {
+                    format!("{} entries in columns 1..d", ki.len() - zero)
+                };
+                return Err(bad(
+                    &path,
+                    format!(
+                        "sample {i}, patch {q}: {what}, but the manifest's setting (noise = {}, s = {}) draws {per_patch} \
+                         per noise patch",
+                        noise_name, setting_s
                     ),
                 ));
             }
@@ -201,11 +316,56 @@ fn patch_data(
     Ok(PatchData { d: sh.d, patches: p, y, clean_y, x, xt, noise, signal_patch })
 }
 
-/// Reads and checks `manifest.json`: the format version, the setting (validated) and the shapes
-/// against the setting.
-fn read_manifest(dir: &Path) -> Result<(Setting, Shapes)> {
+/// Entries of a noise patch in columns `1..d` under `data`: `s` (sparse noise) or `d - 1`.
+fn noise_per_patch(data: &crate::setting::DataSetting) -> usize {
+    match data.noise {
+        crate::setting::NoiseKind::Sparse => data.s,
+        crate::setting::NoiseKind::Dense => data.d - 1,
+    }
+}
+
+fn noise_label(kind: crate::setting::NoiseKind) -> &'static str {
+    match kind {
+        crate::setting::NoiseKind::Sparse => "sparse",
+        crate::setting::NoiseKind::Dense => "dense",
+    }
+}
+
+/// Checks the manifest's entry count `nnz` (`shapes.<key>`) of `samples` samples against the noise
+/// the setting draws: per sample a signal entry, `s` (sparse) or `d - 1` (dense) entries per noise
+/// patch, and the feature-noise entry (always there in its own patch; in a noise patch, possibly
+/// left out when it is zero).
+fn check_nnz(dir: &Path, data: &crate::setting::DataSetting, key: &str, samples: usize, nnz: usize) -> Result<()> {
     let path = dir.join("manifest.json");
-    let text = crate::input::read_text(&path, u64::MAX)?;
+    let separate = usize::from(data.feature_noise == FeatureNoise::SeparatePatch);
+    let least = (data.patches - 1).checked_mul(noise_per_patch(data)).and_then(|k| k.checked_add(1 + separate));
+    let lo = least.and_then(|l| l.checked_mul(samples));
+    let hi = least.and_then(|l| l.checked_add(1 - separate)).and_then(|h| h.checked_mul(samples));
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return Err(bad(&path, format!("shapes.{key}: the setting's entry count overflows")));
+    };
+    if (lo..=hi).contains(&nnz) {
+        return Ok(());
+    }
+    let range = if lo == hi { format!("{lo}") } else { format!("{lo} to {hi}") };
+    Err(bad(
+        &path,
+        format!(
+            "shapes.{key} = {nnz} disagrees with the setting (noise = {}, s = {}, d = {}, patches = {}): {range} entries",
+            noise_label(data.noise),
+            data.s,
+            data.d,
+            data.patches
+        ),
+    ))
+}
+
+/// Reads and checks `manifest.json` (at most [`MAX_MANIFEST_BYTES`]): the format version, the
+/// setting (validated) and the shapes against the setting. Public so a command can estimate the
+/// memory of the setting before [`read`] allocates the arrays.
+pub fn read_manifest(dir: &Path) -> Result<(Setting, Shapes)> {
+    let path = dir.join("manifest.json");
+    let text = crate::input::read_text(&path, MAX_MANIFEST_BYTES)?;
     let v: Value = serde_json::from_str(&text).map_err(|e| bad(&path, format!("not JSON: {e}")))?;
     match v.get("format") {
         Some(Value::String(f)) if f == FORMAT => {}
@@ -240,19 +400,21 @@ pub fn read(dir: &Path) -> Result<Imported> {
         return Err(Error::io(dir, "not a folder (expected an adamgap-run-1 export)"));
     }
     let (setting, sh) = read_manifest(dir)?;
-    let fnoise = setting.data.feature_noise;
-    let (x, y) = read_data(dir, "train", sh.n, &sh, sh.train_nnz)?;
-    let train = patch_data(dir, "train", x, y, &sh, fnoise)?;
-    let (x, y) = read_data(dir, "test", sh.test_size, &sh, sh.test_nnz)?;
-    let test = patch_data(dir, "test", x, y, &sh, fnoise)?;
+    // `W^(0)` first: its file must hold `2 m d` numbers, so a `d` that the manifest inflates is
+    // refused before the data's transposes are sized by it.
     let path = dir.join("w_init.npy");
-    let w: Array3<f64> = read_npy(dir, "w_init.npy", "<f8")?;
+    let count = sh.m.checked_mul(sh.d).and_then(|k| k.checked_mul(2));
+    let w: Array3<f64> = read_npy(dir, "w_init.npy", "<f8", count)?;
     if w.dim() != (2, sh.m, sh.d) {
         return Err(bad(&path, format!("shape {:?}, expected (2, m, d) = (2, {}, {})", w.shape(), sh.m, sh.d)));
     }
     if let Some(pos) = w.iter().position(|v| !v.is_finite()) {
         return Err(bad(&path, format!("non-finite value at flat position {pos}")));
     }
+    let (x, y) = read_data(dir, "train", sh.n, &sh, sh.train_nnz, &setting.data)?;
+    let train = patch_data(dir, "train", x, y, &sh, &setting.data)?;
+    let (x, y) = read_data(dir, "test", sh.test_size, &sh, sh.test_nnz, &setting.data)?;
+    let test = patch_data(dir, "test", x, y, &sh, &setting.data)?;
     let mut init = Weights::zeros(sh.d, sh.m);
     let layout = init.layout();
     for ((j, r, k), &v) in w.indexed_iter() {

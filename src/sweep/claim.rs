@@ -92,14 +92,57 @@ fn path_axis(grid: &Grid, along: Option<&str>, origin: &str) -> Result<usize> {
     Ok(k)
 }
 
+/// Every run a path claim reads (`last.sign-gd.test_error` reads `sign-gd`) is run by every cell
+/// of its grid: checked before any cell is computed, naming the field.
+fn runs_in_grid(theorem: &Theorem, origin: &str, grid: &Grid) -> Result<()> {
+    let mut names: Vec<(String, &str)> = Vec::new();
+    for (k, c) in theorem.checks.iter().enumerate() {
+        names.push((format!("check[{k}].quantity"), &c.quantity));
+        if let Some(of) = &c.of {
+            names.push((format!("check[{k}].of"), of));
+        }
+    }
+    for (k, o) in theorem.orderings.iter().enumerate() {
+        for (i, item) in o.items.iter().enumerate() {
+            let name = item.split_once('=').map_or(item.as_str(), |(_, n)| n).trim();
+            names.push((format!("ordering[{k}].items[{i}]"), name));
+        }
+    }
+    for (k, q) in theorem.track.quantities.iter().enumerate() {
+        names.push((format!("track.quantities[{k}]"), q));
+    }
+    for (field, name) in names {
+        // `<position>.<run>.<field>`, or a tracked `<run>.<field>`; `predicted.*` and `data.*` read no run.
+        let parts: Vec<&str> = name.split('.').collect();
+        let run = match parts.as_slice() {
+            [pos, run, _] if crate::claims::quantity::POSITIONS.contains(pos) => *run,
+            [run, _] if field.starts_with("track") => *run,
+            _ => continue,
+        };
+        if matches!(run, "predicted" | "data") {
+            continue;
+        }
+        if let Some(cell) = grid.cells.iter().find(|c| !c.setting.optimizers.iter().any(|o| o.key() == run)) {
+            let runs: Vec<&str> = cell.setting.optimizers.iter().map(|o| o.key()).collect();
+            return Err(Error::Config {
+                origin: theorem.at(origin, &field),
+                message: format!(
+                    "field `{field}`: `{name}` reads the run `{run}`, but cell {} of the grid runs only {}",
+                    cell.id,
+                    runs.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The cells of a merged sweep folder of `grid`, in cell order (`None`: a cell without a result).
 /// A line of `sweep.jsonl` that is not a cell is an error naming the line and the field.
 fn read_folder(dir: &Path, grid: &Grid, name: &str) -> Result<Vec<Option<Cell>>> {
     let refuse = |what: String| Error::invalid("--path-results", dir.display(), what);
-    let manifest: Manifest = std::fs::read_to_string(dir.join("grid.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or_else(|| refuse(format!("a merged sweep folder of the preset `{name}` (no readable grid.json)")))?;
+    let manifest: Manifest = super::run::read_manifest(dir)?
+        .ok_or_else(|| refuse(format!("a merged sweep folder of the preset `{name}` (no grid.json)")))?;
     let hash = manifest.grid_hash.as_str();
     if hash != grid.hash {
         return Err(refuse(format!(
@@ -107,8 +150,10 @@ fn read_folder(dir: &Path, grid: &Grid, name: &str) -> Result<Vec<Option<Cell>>>
             grid.hash
         )));
     }
-    let text = std::fs::read_to_string(dir.join("sweep.jsonl"))
-        .map_err(|_| refuse("a merged folder: run `adamgap sweep merge DIR` first (no sweep.jsonl)".into()))?;
+    // One line per cell of the grid, each at most a cell file's size.
+    let cap = (grid.cells.len() as u64).saturating_mul(super::run::MAX_CELL_BYTES + 1);
+    let text = crate::input::read_output_text(&dir.join("sweep.jsonl"), cap)?
+        .ok_or_else(|| refuse("a merged folder: run `adamgap sweep merge DIR` first (no sweep.jsonl)".into()))?;
     let mut by_id: BTreeMap<String, Cell> = BTreeMap::new();
     for (k, line) in text.lines().enumerate() {
         let cell: Cell = serde_json::from_str(line)
@@ -130,6 +175,7 @@ impl PathSource for GridSource {
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<PathCells> {
         let (grid, label) = self.grid(theorem, origin, scale)?;
+        runs_in_grid(theorem, origin, &grid)?;
         let spec = theorem.path.as_ref().expect("checked by grid()");
         let k = path_axis(&grid, spec.along.as_deref(), &theorem.at(origin, "path"))?;
         // A folder of another grid is refused before any cell is computed, the baselines included.

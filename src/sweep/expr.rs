@@ -15,6 +15,15 @@
 //! unambiguous (`d`, `n`, `s`, `sigma_p`, `alpha`, `sigma0`, `lambda`, `m`, `q`, `steps`); the
 //! caller resolves names. Functions: `sqrt`, `ln`, `log10`, `exp`, `abs`, `round`, `floor`, `ceil`
 //! (one argument) and `min`, `max` (two or more). `pi` is a constant.
+//!
+//! Depth is bounded ([`MAX_DEPTH`]): the parser refuses an expression nested deeper (parentheses,
+//! unary minus signs, powers, function calls) or whose tree is deeper (a chain of operators such
+//! as `1 + 1 + ... + 1`), so no recursion over the expression, in parsing, evaluating or dropping
+//! it, can exhaust the stack (`docs/reliability.md`, "Recursion depth").
+
+/// The deepest expression the parser accepts: nesting levels while parsing, and the height of the
+/// tree it builds.
+pub const MAX_DEPTH: usize = 100;
 
 /// A parsed expression.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,8 +40,8 @@ const FUNCTIONS: &[&str] = &["sqrt", "ln", "log10", "exp", "abs", "round", "floo
 impl Expr {
     /// Parses `text`; the error says what was expected and where.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        let mut p = Parser { s: text.as_bytes(), i: 0 };
-        let e = p.expr()?;
+        let mut p = Parser { s: text.as_bytes(), i: 0, depth: 0 };
+        let (e, _) = p.expr()?;
         p.ws();
         if p.i < p.s.len() {
             return Err(format!("unexpected `{}` at position {}", &text[p.i..], p.i + 1));
@@ -105,6 +114,18 @@ impl Expr {
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
+    /// Nesting of [`Parser::unary`] calls in progress (every recursion passes through it).
+    depth: usize,
+}
+
+/// An expression and the height of its tree (a number or a name is 1).
+type Parsed = std::result::Result<(Expr, usize), String>;
+
+fn too_deep(at: usize) -> String {
+    format!(
+        "nested deeper than {MAX_DEPTH} levels at position {at} (parentheses, minus signs, powers, \
+         function calls, or a chain of operators); write a simpler expression"
+    )
 }
 
 impl Parser<'_> {
@@ -119,38 +140,64 @@ impl Parser<'_> {
         self.s.get(self.i).copied()
     }
 
-    fn expr(&mut self) -> std::result::Result<Expr, String> {
+    /// `Bin(op, a, b)` with its height, refused above [`MAX_DEPTH`].
+    fn bin(&self, op: char, (a, ha): (Expr, usize), (b, hb): (Expr, usize)) -> Parsed {
+        let h = ha.max(hb) + 1;
+        if h > MAX_DEPTH {
+            return Err(too_deep(self.i));
+        }
+        Ok((Expr::Bin(op, Box::new(a), Box::new(b)), h))
+    }
+
+    fn expr(&mut self) -> Parsed {
         let mut e = self.term()?;
         while let Some(c @ (b'+' | b'-')) = self.peek() {
             self.i += 1;
-            e = Expr::Bin(c as char, Box::new(e), Box::new(self.term()?));
+            let rhs = self.term()?;
+            e = self.bin(c as char, e, rhs)?;
         }
         Ok(e)
     }
 
-    fn term(&mut self) -> std::result::Result<Expr, String> {
+    fn term(&mut self) -> Parsed {
         let mut e = self.unary()?;
         while let Some(c @ (b'*' | b'/')) = self.peek() {
             self.i += 1;
-            e = Expr::Bin(c as char, Box::new(e), Box::new(self.unary()?));
+            let rhs = self.unary()?;
+            e = self.bin(c as char, e, rhs)?;
         }
         Ok(e)
     }
 
-    fn unary(&mut self) -> std::result::Result<Expr, String> {
+    fn unary(&mut self) -> Parsed {
+        if self.depth >= MAX_DEPTH {
+            return Err(too_deep(self.i + 1));
+        }
+        self.depth += 1;
+        let r = self.unary_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn unary_inner(&mut self) -> Parsed {
         if self.peek() == Some(b'-') {
             self.i += 1;
-            return Ok(Expr::Neg(Box::new(self.unary()?)));
+            let (a, h) = self.unary()?;
+            if h + 1 > MAX_DEPTH {
+                return Err(too_deep(self.i));
+            }
+            return Ok((Expr::Neg(Box::new(a)), h + 1));
         }
         let base = self.atom()?;
         if self.peek() == Some(b'^') {
             self.i += 1;
-            return Ok(Expr::Bin('^', Box::new(base), Box::new(self.unary()?)));
+            let exponent = self.unary()?;
+            return self.bin('^', base, exponent);
         }
         Ok(base)
     }
 
-    fn atom(&mut self) -> std::result::Result<Expr, String> {
+    fn atom(&mut self) -> Parsed {
         let at = self.i + 1;
         match self.peek() {
             None => Err("unexpected end of expression".into()),
@@ -183,7 +230,7 @@ impl Parser<'_> {
                     }
                 }
                 let text = std::str::from_utf8(&self.s[start..self.i]).expect("ASCII");
-                text.parse().map(Expr::Num).map_err(|_| format!("bad number `{text}` at position {at}"))
+                text.parse().map(|x| (Expr::Num(x), 1)).map_err(|_| format!("bad number `{text}` at position {at}"))
             }
             Some(c) if c.is_ascii_alphabetic() || c == b'_' => {
                 let start = self.i;
@@ -194,22 +241,28 @@ impl Parser<'_> {
                 }
                 let name = std::str::from_utf8(&self.s[start..self.i]).expect("ASCII").to_string();
                 if self.peek() != Some(b'(') {
-                    return Ok(Expr::Var(name));
+                    return Ok((Expr::Var(name), 1));
                 }
                 if !FUNCTIONS.contains(&name.as_str()) {
                     return Err(format!("unknown function `{name}` (known: {})", FUNCTIONS.join(", ")));
                 }
                 self.i += 1;
-                let mut args = vec![self.expr()?];
+                let (first, mut h) = self.expr()?;
+                let mut args = vec![first];
                 while self.peek() == Some(b',') {
                     self.i += 1;
-                    args.push(self.expr()?);
+                    let (a, ha) = self.expr()?;
+                    h = h.max(ha);
+                    args.push(a);
                 }
                 if self.peek() != Some(b')') {
                     return Err(format!("missing `)` after the arguments of `{name}`"));
                 }
                 self.i += 1;
-                Ok(Expr::Call(name, args))
+                if h + 1 > MAX_DEPTH {
+                    return Err(too_deep(self.i));
+                }
+                Ok((Expr::Call(name, args), h + 1))
             }
             Some(c) => Err(format!("unexpected `{}` at position {at}", c as char)),
         }
@@ -255,5 +308,28 @@ mod tests {
         assert!(err("1 2").contains("unexpected `2`"));
         assert!(err("dd * 2").contains("unknown name `dd`"));
         assert!(err("sqrt(1, 2)").contains("one argument"));
+    }
+
+    #[test]
+    fn depth_is_bounded_in_nesting_and_in_chains() {
+        let deep =
+            |n: usize, open: &str, close: &str, core: &str| format!("{}{core}{}", open.repeat(n), close.repeat(n));
+        let ok = super::MAX_DEPTH - 1;
+        assert_eq!(eval(&deep(ok, "(", ")", "2")), 2.0);
+        assert_eq!(eval(&deep(ok - 1, "-", "", "2")), if (ok - 1).is_multiple_of(2) { 2.0 } else { -2.0 });
+        for bad in [
+            deep(3000, "(", ")", "1"),
+            deep(500_000, "-", "", "1"),
+            deep(3000, "sqrt(", ")", "1"),
+            vec!["2"; 3000].join("^"),
+            vec!["1"; 500_000].join("+"),
+            vec!["1"; 3000].join("*"),
+            format!("max({})", vec!["1"; 300].join("+")),
+        ] {
+            let e = Expr::parse(&bad).expect_err("too deep");
+            assert!(e.contains("nested deeper than 100 levels"), "{e}");
+        }
+        // A long flat call is not deep.
+        assert_eq!(eval(&format!("max({})", vec!["1"; 10_000].join(", "))), 1.0);
     }
 }

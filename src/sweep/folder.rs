@@ -27,6 +27,8 @@ pub struct Merged {
     /// `(id, axis value indices, result)`, in cell order.
     pub cells: Vec<(String, Vec<usize>, Option<Cell>)>,
     pub optimizers: Vec<String>,
+    /// `(id, grid hash)` of each cell whose file was written by another grid (counted missing).
+    pub foreign: Vec<(String, String)>,
 }
 
 impl Merged {
@@ -35,22 +37,23 @@ impl Merged {
     /// unknown) is an error naming the file and the field.
     pub fn read(dir: &Path) -> Result<Self> {
         let mpath = dir.join("grid.json");
-        let text = std::fs::read_to_string(&mpath)
-            .map_err(|e| Error::io(&mpath, format!("{e} (not a sweep folder? `adamgap sweep` writes it)")))?;
-        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| Error::io(&mpath, e))?;
+        let manifest: Manifest = super::run::read_manifest(dir)?
+            .ok_or_else(|| Error::io(&mpath, "no such file (not a sweep folder? `adamgap sweep` writes it)"))?;
         let axes: Vec<(String, Vec<Value>)> = manifest.axes.iter().map(|a| (a.key.clone(), a.values.clone())).collect();
         let mut cells = Vec::new();
         let mut optimizers: Vec<String> = Vec::new();
+        let mut foreign = Vec::new();
         for c in &manifest.cells {
-            let coords = axes
-                .iter()
-                .map(|(k, vals)| vals.iter().position(|v| Some(v) == c.axes.get(k)).unwrap_or(0))
-                .collect();
+            let coords =
+                axes.iter().map(|(k, vals)| vals.iter().position(|v| Some(v) == c.axes.get(k)).unwrap_or(0)).collect();
             let path = cell_path(dir, &c.id);
-            let result = match std::fs::read_to_string(&path) {
-                Err(_) => None,
-                Ok(t) => {
+            let result = match super::run::read_cell_text(&path)? {
+                None => None,
+                Some(t) => {
                     let cell: Cell = serde_json::from_str(t.trim_end()).map_err(|e| Error::io(&path, e))?;
+                    if cell.grid_hash != manifest.grid_hash {
+                        foreign.push((c.id.clone(), cell.grid_hash.clone()));
+                    }
                     (cell.grid_hash == manifest.grid_hash).then_some(Cell { timing: None, ..cell })
                 }
             };
@@ -63,7 +66,7 @@ impl Merged {
             }
             cells.push((c.id.clone(), coords, result));
         }
-        Ok(Merged { manifest, axes, cells, optimizers })
+        Ok(Merged { manifest, axes, cells, optimizers, foreign })
     }
 
     /// A run quantity of a cell (`None` if the cell or the run is missing, or the value is not a

@@ -6,6 +6,8 @@
 //! applied in that order, then read by the same serde types and [`Setting::validate`] as a config
 //! file, so a bad key or value is reported with its field.
 
+use std::io::Write as _;
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -123,9 +125,26 @@ impl Grid {
             if list.is_empty() {
                 return Err(bad(&field, "empty list; give at least one value".into()));
             }
-            // Check every value against the base once, so the error names the axis.
+            // Check every value against the base once, so the error names the axis; two values that
+            // set the key alike (`1` and `1.0`, `1e-3` and `0.001`) would run the same cells twice.
+            // Keyed by the value as set, written out (`1e-3` and `0.001` write alike): a long axis is
+            // checked in one pass.
+            let mut seen: std::collections::HashMap<String, &toml::Value> = std::collections::HashMap::new();
             for v in list {
-                set(&mut tree.clone(), key, v.clone()).map_err(|m| bad(&field, m))?;
+                let mut t = tree.clone();
+                set(&mut t, key, v.clone()).map_err(|m| bad(&field, m))?;
+                let as_set = if key == "optimizers" {
+                    t["optimizers"].clone()
+                } else {
+                    lookup(&t, key).map_err(|m| bad(&field, m))?
+                };
+                if let Some(first) = seen.get(&as_set.to_string()) {
+                    return Err(bad(
+                        &field,
+                        format!("the values {first} and {v} are the same value; give each value once"),
+                    ));
+                }
+                seen.insert(as_set.to_string(), v);
             }
             axes.push((key.clone(), list.clone()));
         }
@@ -136,28 +155,51 @@ impl Grid {
                 return Err(bad(&field, "also fixed or an axis; a key is set in one place".into()));
             }
             let text = value.as_str().ok_or_else(|| bad(&field, "must be an expression in a string".into()))?;
-            let expr = Expr::parse(text).map_err(|m| bad(&field, format!("`{text}`: {m}")))?;
+            let expr = Expr::parse(text).map_err(|m| bad(&field, format!("{}: {m}", quoted(text))))?;
             for name in expr.names() {
                 let later = file.derived.keys().skip(i).any(|k| resolve_name(&tree, name).as_deref() == Some(k));
                 if later {
                     return Err(bad(
                         &field,
                         format!(
-                            "`{text}` reads `{name}`, derived here or below; derive keys in the order they are used"
+                            "{} reads `{name}`, derived here or below; derive keys in the order they are used",
+                            quoted(text)
                         ),
                     ));
                 }
                 if name != "pi" && resolve_name(&tree, name).is_none() {
-                    return Err(bad(&field, format!("`{text}`: unknown name `{name}`")));
+                    return Err(bad(&field, format!("{}: unknown name `{name}`", quoted(text))));
                 }
             }
             lookup(&tree, key).map_err(|m| bad(&field, m))?;
             derived.push((key.clone(), text.to_string(), expr));
         }
-        let total: usize = axes.iter().map(|(_, v)| v.len()).product();
-        if total > 1_000_000 {
-            return Err(bad("axes", format!("{total} cells; at most 1,000,000")));
+        // The product is checked, so a grid of 2^64 + 418 cells is not run as 418.
+        let lengths: Vec<String> = axes.iter().map(|(k, v)| format!("{k}: {}", v.len())).collect();
+        let total = axes
+            .iter()
+            .try_fold(1usize, |t, (_, v)| t.checked_mul(v.len()).filter(|&t| t <= MAX_CELLS))
+            .ok_or_else(|| {
+                bad(
+                    "axes",
+                    format!("more than {MAX_CELLS} cells (axis lengths {}); at most {MAX_CELLS}", lengths.join(", ")),
+                )
+            })?;
+        for (which, key) in [("x", &file.plot.x), ("y", &file.plot.y)] {
+            if let Some(k) = key
+                && !axes.iter().any(|(a, _)| a == k)
+            {
+                let keys: Vec<&str> = axes.iter().map(|(a, _)| a.as_str()).collect();
+                return Err(bad(
+                    &format!("plot.{which}"),
+                    format!("`{k}` is not an axis (allowed: {})", keys.join(", ")),
+                ));
+            }
         }
+        if file.plot.x.is_some() && file.plot.x == file.plot.y {
+            return Err(bad("plot.y", "the same axis as `plot.x`; give another axis or leave `y` out".into()));
+        }
+        let sets_optimizers = file.fixed.contains_key("optimizers") || file.axes.contains_key("optimizers");
         let width = (total.saturating_sub(1)).to_string().len().max(4);
         let mut cells = Vec::with_capacity(total);
         for index in 0..total {
@@ -177,11 +219,36 @@ impl Grid {
             for (key, text, expr) in &derived {
                 let x = expr
                     .eval(&|name| resolve_name(&t, name).and_then(|k| lookup(&t, &k).ok()).and_then(|v| as_f64(&v)))
-                    .map_err(|m| bad(&format!("derived.{key}"), format!("`{text}`: {m}")))?;
+                    .map_err(|m| bad(&format!("derived.{key}"), format!("{}: {m}", quoted(text))))?;
                 let v = number_for(&t, key, x).map_err(|m| {
-                    bad(&format!("derived.{key}"), format!("`{text}` in cell {id} ({}): {m}", describe()))
+                    bad(&format!("derived.{key}"), format!("{} in cell {id} ({}): {m}", quoted(text), describe()))
                 })?;
                 set(&mut t, key, v).map_err(|m| bad(&format!("derived.{key}"), m))?;
+            }
+            // A key set above must still be there: `optimizers` (an axis or fixed) may have dropped
+            // the optimizer an earlier key set a value of.
+            let set_keys =
+                file.fixed.keys().map(|k| format!("fixed.{k}")).chain(axes.iter().map(|(k, _)| format!("axes.{k}")));
+            for field in set_keys.filter(|_| sets_optimizers) {
+                let key = field.split_once('.').map_or("", |(_, k)| k);
+                if key != "optimizers" && lookup(&t, key).is_err() {
+                    let runs = t["optimizers"]
+                        .as_array()
+                        .map(|l| {
+                            l.iter()
+                                .filter_map(|o| o.get("kind").and_then(|k| k.as_str()))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default();
+                    return Err(bad(
+                        &field,
+                        format!(
+                            "cell {id} ({}) does not run the optimizer of `{key}` (its optimizers: {runs})",
+                            describe()
+                        ),
+                    ));
+                }
             }
             let setting = Setting::deserialize(toml::Value::Table(t))
                 .map_err(|e| bad("axes", format!("cell {id} ({}): {}", describe(), e.to_string().trim())))?;
@@ -191,14 +258,7 @@ impl Grid {
             })?;
             cells.push(Cell { id, index, coords, setting });
         }
-        let hash = fnv1a64(
-            serde_json::to_string(&json!([
-                "adamgap-sweep-1",
-                cells.iter().map(|c| json!([c.id, c.setting])).collect::<Vec<_>>()
-            ]))
-            .expect("JSON of plain data")
-            .as_bytes(),
-        );
+        let hash = grid_hash(&cells);
         Ok(Grid {
             description: file.description,
             base: file.base,
@@ -219,6 +279,32 @@ impl Grid {
     /// The cell's axis values as a JSON object `{key: value}` (in axis order).
     pub fn axis_values(&self, cell: &Cell) -> serde_json::Map<String, serde_json::Value> {
         self.axes.iter().zip(&cell.coords).map(|(a, &c)| (a.key.clone(), a.values[c].clone())).collect()
+    }
+
+    /// The text of `DIR/grid.json` ([`Grid::manifest`] as pretty JSON, keys sorted, a final newline),
+    /// built cell by cell: the JSON value of the whole manifest never exists (a million cells would
+    /// take gigabytes).
+    pub fn manifest_text(&self) -> String {
+        let mut m = self.manifest();
+        let cells = std::mem::take(&mut m.cells);
+        let head = serde_json::to_string_pretty(&crate::results::to_json(&m)).expect("JSON of plain data");
+        let mut body = String::new();
+        for (k, c) in cells.iter().enumerate() {
+            if k > 0 {
+                body.push_str(",\n");
+            }
+            let one = serde_json::to_string_pretty(&crate::results::to_json(c)).expect("JSON of plain data");
+            for (i, line) in one.lines().enumerate() {
+                if i > 0 {
+                    body.push('\n');
+                }
+                body.push_str("    ");
+                body.push_str(line);
+            }
+        }
+        let list = if cells.is_empty() { "[]".to_string() } else { format!("[\n{body}\n  ]") };
+        // Strings are escaped in JSON (no raw quote or newline), so this is the top-level key.
+        head.replacen("\n  \"cells\": []", &format!("\n  \"cells\": {list}"), 1) + "\n"
     }
 
     /// The description written to `DIR/grid.json`: hash, axes, derived keys, plot axes, cell ids.
@@ -261,10 +347,57 @@ pub struct ManifestCell {
     pub axes: serde_json::Map<String, serde_json::Value>,
 }
 
+/// FNV-1a 64 of the compact JSON `["adamgap-sweep-1",[[id,setting],...]]` (each setting as a JSON
+/// value, its keys sorted), written cell by cell into the hash: the bytes of the whole array
+/// never exist at once (a million cells would take gigabytes).
+fn grid_hash(cells: &[Cell]) -> u64 {
+    let mut h = Fnv(FNV_OFFSET);
+    let mut put = |bytes: &[u8]| h.write_all(bytes).expect("hashing cannot fail");
+    put(b"[\"adamgap-sweep-1\",[");
+    for (k, c) in cells.iter().enumerate() {
+        if k > 0 {
+            put(b",");
+        }
+        let cell = json!([c.id, c.setting]);
+        put(serde_json::to_string(&cell).expect("JSON of plain data").as_bytes());
+    }
+    put(b"]]");
+    h.0
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// An FNV-1a 64 state that bytes are written into.
+struct Fnv(u64);
+
+impl std::io::Write for Fnv {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 = buf.iter().fold(self.0, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// FNV-1a, 64 bits: a stable hash (the standard library's may change between releases).
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(FNV_OFFSET, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
+
+/// An expression as quoted in a message, in backquotes: whole when short, else its start and its
+/// length.
+fn quoted(text: &str) -> String {
+    const SHOWN: usize = 60;
+    match text.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("`{}...` ({} characters)", &text[..end], text.chars().count()),
+        None => format!("`{text}`"),
+    }
+}
+
+/// The most cells a grid may have.
+pub const MAX_CELLS: usize = 1_000_000;
 
 const KEY_HELP: &str =
     "a setting key such as seed, data.d, model.lambda, train.steps or optimizers.adam.eta (docs/config.md)";
@@ -438,6 +571,28 @@ base = "paper"
         assert_eq!((s.data.d, s.data.s), (10_000, 100));
         assert_eq!(s.data.sigma_p, 0.1);
         assert_eq!(s.optimizers[1].eta(), 1e-3 / (100.0 * 0.1));
+    }
+
+    #[test]
+    fn the_streamed_hash_is_the_hash_of_the_whole_array() {
+        let g = Grid::from_toml_str(EXAMPLE, "g.toml", None).expect("valid");
+        let whole = serde_json::json!([
+            "adamgap-sweep-1",
+            g.cells.iter().map(|c| serde_json::json!([c.id, c.setting])).collect::<Vec<_>>()
+        ]);
+        let text = serde_json::to_string(&whole).expect("JSON");
+        assert_eq!(g.hash, format!("{:016x}", super::fnv1a64(text.as_bytes())));
+    }
+
+    #[test]
+    fn the_manifest_text_is_the_whole_manifest_pretty() {
+        let derived = "base = \"paper\"\ndescription = \"a \\\"cells\\\": [] b\\n c\"\n[axes]\n\"data.d\" = [1e3, 1e4]\n\
+                       optimizers = [[\"gd\"], [\"gd\", \"adam\"]]\n[derived]\n\"data.s\" = \"round(sqrt(d))\"\n[plot]\nx = \"data.d\"\n";
+        for text in [EXAMPLE, derived] {
+            let g = Grid::from_toml_str(text, "g.toml", None).expect("valid");
+            let whole = serde_json::to_string_pretty(&crate::results::to_json(&g.manifest())).expect("JSON") + "\n";
+            assert_eq!(g.manifest_text(), whole);
+        }
     }
 
     #[test]

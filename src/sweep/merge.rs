@@ -30,6 +30,8 @@ pub struct MergeOptions {
 pub struct MergeOutcome {
     /// Cells without a result for this grid (absent, or written by another grid).
     pub missing: Vec<String>,
+    /// `(id, grid hash)` of the missing cells whose file another grid wrote.
+    pub foreign: Vec<(String, String)>,
     pub cells: usize,
     /// Files written (none when cells are missing and `allow_missing` is off).
     pub written: Vec<PathBuf>,
@@ -68,6 +70,7 @@ pub fn merge(dir: &Path, opts: &MergeOptions) -> Result<MergeOutcome> {
     remove_stale_temp_files(dir);
     let mut out = MergeOutcome {
         missing: m.cells.iter().filter(|c| c.2.is_none()).map(|c| c.0.clone()).collect(),
+        foreign: m.foreign.clone(),
         cells: m.cells.len(),
         ..Default::default()
     };
@@ -99,6 +102,11 @@ pub fn merge(dir: &Path, opts: &MergeOptions) -> Result<MergeOutcome> {
     if let Some(xi) = x {
         files.extend(super::plot::figures(&m, xi, y, dir)?);
     }
+    // Every output checked before the first is written: a symbolic link, a FIFO or a device among
+    // them leaves all of them untouched.
+    for (path, _) in &files {
+        crate::outdir::check_file_target(path)?;
+    }
     for (path, bytes) in files {
         crate::outdir::write_file(&path, &bytes)?;
         out.written.push(path);
@@ -123,7 +131,8 @@ fn gap_check(m: &Merged, xi: Option<usize>, out: &mut MergeOutcome) {
     };
     let last = groups.len() - 1;
     for (i, (name, fixed)) in groups.into_iter().enumerate() {
-        let members: Vec<_> = m.cells.iter().filter(|(_, coords, _)| fixed.iter().all(|&(a, v)| coords[a] == v)).collect();
+        let members: Vec<_> =
+            m.cells.iter().filter(|(_, coords, _)| fixed.iter().all(|&(a, v)| coords[a] == v)).collect();
         let present: Vec<&crate::results::Cell> = members.iter().filter_map(|(_, _, r)| r.as_ref()).collect();
         let (outcomes, verdict) = commands::gap(&checks, &present, members.len());
         let count = present.iter().filter(|c| checks.iter().all(|k| c.runs.contains_key(commands::gap_run(k)))).count();
@@ -181,6 +190,10 @@ fn markdown(m: &Merged, x: Option<usize>, out: &MergeOutcome) -> String {
     let _ = writeln!(s, "- cells: {} of {} present", out.cells - out.missing.len(), out.cells);
     if !out.missing.is_empty() {
         let _ = writeln!(s, "- **missing cells**: {}", out.missing.join(", "));
+    }
+    if !out.foreign.is_empty() {
+        let list: Vec<String> = out.foreign.iter().map(|(id, hash)| format!("{id} (grid {hash})")).collect();
+        let _ = writeln!(s, "- of those, written by another grid: {}", list.join(", "));
     }
     if !out.gap.is_empty() {
         s.push_str("\n## Gap check\n\n");

@@ -91,16 +91,42 @@ pub fn cell_path(dir: &Path, id: &str) -> PathBuf {
     dir.join("results").join(format!("{id}.json"))
 }
 
+/// The most bytes read from a cell file: a cell holds a few kilobytes of results per run and its
+/// axis values, which a grid file of at most 1 MiB bounds.
+pub const MAX_CELL_BYTES: u64 = 4 << 20;
+
+/// The most bytes read from a sweep folder's `grid.json`: the manifest lists every cell (at most
+/// [`super::grid::MAX_CELLS`]) with its axis values.
+pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
+
+/// The text of a cell file through the one input reader ([`crate::input::read_output_text`]:
+/// a regular file of at most [`MAX_CELL_BYTES`]); `Ok(None)` when there is none. A FIFO, a
+/// device, a folder or a file too large is an error naming it.
+pub fn read_cell_text(path: &Path) -> Result<Option<String>> {
+    crate::input::read_output_text(path, MAX_CELL_BYTES)
+}
+
 /// A cell file: the cell, if the file exists and reads as one ([`crate::results::Cell`]); `None`
-/// otherwise (a cell not yet run, or a file of an older or broken format, which is run again).
-pub fn read_cell(path: &Path) -> Option<crate::results::Cell> {
-    let text = std::fs::read_to_string(path).ok()?;
-    serde_json::from_str(text.trim_end()).ok()
+/// when there is none, or for a file of an older or broken format (run again). A file that cannot
+/// be a cell file (see [`read_cell_text`]) is an error.
+pub fn read_cell(path: &Path) -> Result<Option<crate::results::Cell>> {
+    Ok(read_cell_text(path)?.and_then(|text| serde_json::from_str(text.trim_end()).ok()))
 }
 
 /// The grid hash recorded in a cell file, if the file exists and reads as a cell.
-pub fn recorded_hash(path: &Path) -> Option<String> {
-    read_cell(path).map(|c| c.grid_hash)
+pub fn recorded_hash(path: &Path) -> Result<Option<String>> {
+    Ok(read_cell(path)?.map(|c| c.grid_hash))
+}
+
+/// A sweep folder's `grid.json`, read through the one input reader; `Ok(None)` when there is
+/// none. A file there that cannot be read or is not a manifest is an error (never taken for an
+/// empty folder).
+pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
+    let path = dir.join("grid.json");
+    let Some(text) = crate::input::read_output_text(&path, MAX_MANIFEST_BYTES)? else { return Ok(None) };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| Error::io(&path, format!("not the manifest of a sweep folder: {e}")))
 }
 
 /// Removes the temporary files that killed processes of this host left in the sweep folder `dir`
@@ -111,23 +137,29 @@ pub fn remove_stale_temp_files(dir: &Path) {
     crate::outdir::remove_stale_files(&dir.join("results"));
 }
 
-/// Writes `DIR/grid.json` (or checks that the one there is this grid's).
+/// Claims the sweep folder `dir` for `grid`: creates `DIR/grid.json` atomically if there is none
+/// ([`crate::outdir::create_file`]: of two processes starting at once, exactly one creates it),
+/// then checks that the one there is this grid's. A `grid.json` that cannot be read or parsed is
+/// an error, never taken for an unclaimed folder.
 fn write_manifest(dir: &Path, grid: &Grid) -> Result<()> {
     let path = dir.join("grid.json");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        let old: Manifest = serde_json::from_str(&text).map_err(|e| Error::io(&path, e))?;
-        let old_hash = old.grid_hash;
-        if old_hash == grid.hash {
+    crate::outdir::check_file_target(&path)?;
+    if read_manifest(dir)?.is_none() {
+        let text = grid.manifest_text();
+        if crate::outdir::create_file(&path, text.as_bytes())? {
             return Ok(());
         }
-        return Err(Error::invalid(
-            "--out",
-            dir.display(),
-            format!("a folder of this grid; it holds grid {old_hash}, this grid is {} (use a new folder)", grid.hash),
-        ));
     }
-    let text = serde_json::to_string_pretty(&crate::results::to_json(&grid.manifest())).expect("JSON of plain data") + "\n";
-    crate::outdir::write_file(&path, text.as_bytes())
+    let old = read_manifest(dir)?.ok_or_else(|| Error::io(&path, "disappeared while the sweep claimed the folder"))?;
+    let old_hash = old.grid_hash;
+    if old_hash == grid.hash {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "--out",
+        dir.display(),
+        format!("a folder of this grid; it holds grid {old_hash}, this grid is {} (use a new folder)", grid.hash),
+    ))
 }
 
 /// Steps of the stage-I window: Adam's growth rates are measured over its first
@@ -212,7 +244,10 @@ pub fn run(
     let mine: Vec<&Cell> = grid.cells.iter().filter(|c| opts.shard.has(c.index)).collect();
     let (mut todo, mut skipped, mut stale) = (Vec::new(), 0, 0);
     for c in &mine {
-        match recorded_hash(&cell_path(dir, &c.id)) {
+        let path = cell_path(dir, &c.id);
+        // Before any cell runs: a cell file that is a symbolic link, a FIFO or a device is refused.
+        crate::outdir::check_file_target(&path)?;
+        match recorded_hash(&path)? {
             Some(h) if h == grid.hash => skipped += 1,
             Some(_) => {
                 stale += 1;
