@@ -66,3 +66,11 @@ fn check_theorems_names_what_is_wrong_with_the_path() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("does not exist") && !err.contains("default ./theorems"), "{err}");
 }
+
+#[test]
+fn two_theorem_files_with_one_id_are_refused() {
+    let (_tmp, dir) = scratch("check-duplicate-ids");
+    std::fs::copy("theorems/01-adam-nonconvex.toml", dir.join("a.toml")).unwrap();
+    std::fs::copy("theorems/01-adam-nonconvex.toml", dir.join("b.toml")).unwrap();
+    refused(&["check", "--theorems", dir.to_str().unwrap(), "--quiet"], &["`id`", "a.toml", "b.toml"]);
+}

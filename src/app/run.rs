@@ -79,9 +79,11 @@ pub enum RunOutput {
 pub fn experiment(args: &RunArgs) -> Result<Experiment> {
     match &args.import {
         Some(dir) => {
+            // The manifest first: the setting it describes is estimated before the arrays are read.
+            let (described, _) = crate::interchange::import::read_manifest(dir).map_err(|e| e.given_by("--import"))?;
+            args.memory.check(&crate::memory::of_setting(&args.setting.resolve_from(described)?))?;
             let imported = crate::interchange::import::read(dir).map_err(|e| e.given_by("--import"))?;
             let setting = args.setting.resolve_from(imported.setting.clone())?;
-            args.memory.check(&crate::memory::of_setting(&setting))?;
             imported.experiment(&setting)
         }
         None => {

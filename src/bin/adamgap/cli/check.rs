@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 
 use adamgap::claims::theorem::files_in;
 use adamgap::claims::{Checker, Scale, Status};
-use adamgap::error::{Error, Result};
+use adamgap::error::Error;
 
 use super::output::{self, CliResult, json, stdout};
 
@@ -102,10 +102,8 @@ pub fn main(args: &CheckArgs) -> CliResult<i32> {
     };
     // Parse every file first, so a bad file is reported before minutes of training.
     let given_by = |e: Error| if args.files.is_empty() { e.given_by("--theorems") } else { e };
-    let theorems = files
-        .iter()
-        .map(|p| Ok((p.clone(), adamgap::claims::Theorem::from_file(p).map_err(given_by)?)))
-        .collect::<Result<Vec<_>>>()?;
+    // Two claims with one id are refused (their reports and figures would collide).
+    let theorems = adamgap::claims::Theorem::load_files(&files).map_err(given_by)?;
     if let Some(dir) = &args.path_results {
         if matches!(scale, Scale::Test) {
             return Err(Error::invalid(

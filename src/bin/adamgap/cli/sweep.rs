@@ -164,6 +164,9 @@ fn merge_main(a: &MergeArgs) -> CliResult<i32> {
     stdout(&text)?;
     if !out.missing.is_empty() {
         stderr(&format!("missing cells ({} of {}): {}\n", out.missing.len(), out.cells, out.missing.join(", ")))?;
+        for (id, hash) in &out.foreign {
+            stderr(&format!("  cell {id}: its file was written by another grid ({hash}), not this one\n"))?;
+        }
         if !a.allow_missing {
             stderr("nothing written; run the missing cells or pass --allow-missing\n")?;
             return Ok(1);
