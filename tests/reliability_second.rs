@@ -86,28 +86,14 @@ fn symlink(target: impl AsRef<Path>, link: &Path) {
 }
 
 /// A small training claim (a few hundred steps on a small setting).
-const CLAIM: &str = r#"
-id = "small"
-title = "small"
-reference = "test"
-statement = "test"
-kind = "training"
-expected = "holds"
-[setting]
-seed = 1
-data = { d = 100, n = 10, s = 10, test_size = 100 }
-model = { m = 4 }
-train = { steps = 200 }
-optimizers = [{ kind = "gd", eta = 1e9 }]
-[test]
-scale = "reduced"
-[[check]]
-what = "the weights shrink to half their initial norm"
-quantity = "gd.weight_norm"
-op = "<="
-of = "init.weight_norm"
-factor = 0.5
-"#;
+const CLAIM: &str = common::claims::SMALL_CLAIM;
+
+/// Exports a small run (2 steps) into `dir`.
+fn export_small(dir: &Path) {
+    let args = ["--d", "100", "--n", "10", "--s", "10", "--m", "2", "--test-size", "20", "--steps", "2", "--quiet"];
+    let o = run(&[&args[..], &["--export", dir.to_str().expect("UTF-8 path")]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+}
 
 /// Writes `text` to `dir/name` and returns the path.
 fn file(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -193,24 +179,7 @@ fn counts_are_checked_before_they_allocate() {
     // .npy headers: a shape of 10^12 over a 2 KB file, a v2 header length of 0xFFFFFFFF, a shape
     // whose byte count overflows.
     let export = dir.join("export");
-    let o = run(&[
-        "--d",
-        "100",
-        "--n",
-        "10",
-        "--s",
-        "10",
-        "--m",
-        "2",
-        "--test-size",
-        "20",
-        "--steps",
-        "2",
-        "--quiet",
-        "--export",
-        s(&export),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    export_small(&export);
     let npy = |header: &str, data: usize| {
         let mut h = header.to_string();
         while !(10 + h.len() + 1).is_multiple_of(64) {
@@ -551,24 +520,7 @@ fn values_are_refused_at_load() {
     }
     // An imported manifest whose s or noise contradicts its arrays.
     let export = dir.join("export");
-    let o = run(&[
-        "--d",
-        "100",
-        "--n",
-        "10",
-        "--s",
-        "10",
-        "--m",
-        "2",
-        "--test-size",
-        "20",
-        "--steps",
-        "2",
-        "--quiet",
-        "--export",
-        s(&export),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    export_small(&export);
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(export.join("manifest.json")).unwrap()).unwrap();
     let edits: [(&str, serde_json::Value, &[&str]); 3] = [
