@@ -2,7 +2,7 @@
 //! embeds them (its `datasets` feature, compiled into the binary: no file is read). Every value is
 //! checked to be an integer of its range before it is used.
 
-use super::ImageSet;
+use super::set::ImageSet;
 use crate::error::{Error, Result};
 
 /// The side of a digit image.

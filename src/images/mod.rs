@@ -14,6 +14,9 @@
 pub mod digits;
 pub mod idx;
 pub mod patches;
+pub mod set;
+
+pub use set::ImageSet;
 
 use std::path::{Path, PathBuf};
 
@@ -37,34 +40,6 @@ pub const DEFAULT_DIR: &str = "/usr/share/datasets/fashion-mnist";
 /// Fashion-MNIST's class names, by label.
 pub const FASHION_CLASSES: [&str; 10] =
     ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"];
-
-/// Images of one size with their labels (`0..=9`); a pixel's value is `x / max`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImageSet {
-    pub rows: usize,
-    pub cols: usize,
-    /// Image `i` is `pixels[i * rows * cols..(i + 1) * rows * cols]`, row-major.
-    pub pixels: Vec<u8>,
-    pub labels: Vec<u8>,
-    /// The largest pixel value (255 for Fashion-MNIST, 16 for the digits).
-    pub max: u8,
-}
-
-impl ImageSet {
-    /// Number of images.
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-    /// Whether there is no image.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-    /// The pixels of image `i`.
-    pub fn image(&self, i: usize) -> &[u8] {
-        let k = self.rows * self.cols;
-        &self.pixels[i * k..(i + 1) * k]
-    }
-}
 
 /// A source of images.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

@@ -1,7 +1,7 @@
 //! From images to the paper's patches: each image cut into non-overlapping `tile x tile` tiles,
 //! in row-major order of the tiles, each tile flattened row by row and scaled by `1 / max`.
 
-use super::ImageSet;
+use super::set::ImageSet;
 use crate::data::{PatchData, SparseRows};
 
 /// The tiles of the `rows x cols` image `pixels` (row-major), each flattened row by row: tile
