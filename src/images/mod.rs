@@ -180,12 +180,13 @@ fn draw(pool: &[usize], k: usize, r: &mut rand_chacha::ChaCha8Rng) -> Vec<usize>
 /// of the second), in increasing order; `field` names the count in an error.
 fn balanced(pools: &[Vec<usize>; 2], k: usize, r: &mut rand_chacha::ChaCha8Rng, field: &str) -> Result<Vec<usize>> {
     let want = [k - k / 2, k / 2];
-    let most = 2 * pools[0].len().min(pools[1].len());
-    if want[0] > pools[0].len() || want[1] > pools[1].len() {
+    let (a, b) = (pools[0].len(), pools[1].len());
+    if want[0] > a || want[1] > b {
+        let most = if a > b { 2 * b + 1 } else { 2 * a };
         return Err(Error::invalid(
             field,
             k,
-            format!("at most {most} (twice the smaller class's {} images)", most / 2),
+            format!("at most {most} (ceil(n/2) of the first class's {a} images, floor(n/2) of the second's {b})"),
         ));
     }
     let mut v = draw(&pools[0], want[0], r);
