@@ -153,7 +153,22 @@ fn the_subsample_is_balanced_and_seeded() {
 /// and the GD-Adam comparison is there; bad values exit 2 with the flag named.
 #[test]
 fn digits_run_through_the_binary() {
-    let out = adamgap(&["run", "--dataset", "digits:3,8", "--n", "60", "--steps", "40", "--quiet", "--json"]);
+    let (_r, rep) = scratch("images-report");
+    let report = rep.join("out");
+    let out = adamgap(&[
+        "run",
+        "--dataset",
+        "digits:3,8",
+        "--n",
+        "60",
+        "--steps",
+        "40",
+        "--quiet",
+        "--json",
+        "--certify",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let ds = &v["dataset"];
@@ -163,6 +178,9 @@ fn digits_run_through_the_binary() {
         (Some(60), Some(297), Some(16), Some(4))
     );
     assert!(ds["distance_gd_adam"].as_f64().is_some_and(|x| x > 0.0));
+    assert!(v["certify"].is_object(), "--certify works on real images");
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(md.contains("## Real images") && md.contains("task: digits:3,8"), "{md}");
     for k in ["gd", "adam"] {
         let e = v["runs"][k]["test_error"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&e), "{k}: {e}");
@@ -184,6 +202,7 @@ fn digits_run_through_the_binary() {
     fail(&["run", "--dataset", "digits:3,3", "--quiet"], &["--dataset", "digits:3,3"]);
     fail(&["run", "--dataset", "mnist:3,8", "--quiet"], &["--dataset", "fashion-mnist"]);
     fail(&["run", "--dataset", "digits:3,8", "--d", "10", "--quiet"], &["--d"]);
+    fail(&["run", "--dataset", "digits:3,8", "--export", "x", "--quiet"], &["--export"]);
     let (_t, empty) = scratch("no-fashion");
     let dir = empty.to_str().unwrap();
     fail(

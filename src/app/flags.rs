@@ -346,11 +346,12 @@ pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
 pub struct DatasetArgs {
     /// Train on real images: DATASET:A,B with DATASET fashion-mnist or digits, class A labelled +1
     /// and B -1 (fashion-mnist:shirt,t-shirt, digits:3,8); --n training images (balanced), the test
-    /// split's images of A and B (at most --test-size). See docs/images.md.
+    /// split's images of A and B (at most --test-size). Not with --import or --export (an
+    /// adamgap-run-1 folder describes synthetic data). See docs/images.md.
     #[arg(
         long,
         value_name = "DATASET:A,B",
-        conflicts_with_all = ["import", "d", "s", "sigma_p", "alpha", "patches", "feature_noise", "noise", "label_flip"]
+        conflicts_with_all = ["import", "export", "d", "s", "sigma_p", "alpha", "patches", "feature_noise", "noise", "label_flip"]
     )]
     pub dataset: Option<String>,
     /// Folder of the Fashion-MNIST IDX files (plain or .gz) [default:
