@@ -202,7 +202,9 @@ fn digits_run_through_the_binary() {
     fail(&["run", "--dataset", "digits:3,3", "--quiet"], &["--dataset", "digits:3,3"]);
     fail(&["run", "--dataset", "mnist:3,8", "--quiet"], &["--dataset", "fashion-mnist"]);
     fail(&["run", "--dataset", "digits:3,8", "--d", "10", "--quiet"], &["--d"]);
-    fail(&["run", "--dataset", "digits:3,8", "--export", "x", "--quiet"], &["--export"]);
+    let export = rep.join("export");
+    fail(&["run", "--dataset", "digits:3,8", "--export", export.to_str().unwrap(), "--quiet"], &["--export"]);
+    assert!(!export.exists(), "a refused --export wrote nothing");
     let (_t, empty) = scratch("no-fashion");
     let dir = empty.to_str().unwrap();
     fail(
