@@ -217,7 +217,9 @@ pub fn experiment(task: &Task, base: &Setting, dir: &Path, tile: usize) -> Resul
     {
         return Err(Error::io(dir, format!("test images are {}x{}, training images {rows}x{cols}", t.rows, t.cols)));
     }
-    let tiles_ok = |t: usize| t >= 2 && rows % t == 0 && cols % t == 0 && (2..=64).contains(&((rows / t) * (cols / t)));
+    let tiles_ok = |t: usize| {
+        t >= 2 && rows.is_multiple_of(t) && cols.is_multiple_of(t) && (2..=64).contains(&((rows / t) * (cols / t)))
+    };
     if !tiles_ok(tile) {
         let ok: Vec<String> = (1..=rows.max(cols)).filter(|&t| tiles_ok(t)).map(|t| t.to_string()).collect();
         return Err(Error::invalid(

@@ -8,7 +8,7 @@ use crate::data::{PatchData, SparseRows};
 /// `(a, b)` (its row `a`, column `b` among the tiles) is entry `a * (cols / tile) + b`. `tile`
 /// must divide `rows` and `cols`.
 pub fn tiles(pixels: &[u8], rows: usize, cols: usize, tile: usize) -> Vec<Vec<u8>> {
-    assert!(tile > 0 && rows % tile == 0 && cols % tile == 0 && pixels.len() == rows * cols);
+    assert!(tile > 0 && rows.is_multiple_of(tile) && cols.is_multiple_of(tile) && pixels.len() == rows * cols);
     let (ta, tb) = (rows / tile, cols / tile);
     let mut out = Vec::with_capacity(ta * tb);
     for a in 0..ta {
