@@ -125,8 +125,7 @@ pub fn run_info(name: &str, steps: usize, stop: StopReason, moved: bool) -> RunI
 
 /// A check outcome of `gd.loss <= 1` with the given outcome, `if_false` and reason.
 pub fn outcome(o: Outcome, if_false: IfFalse, reason: Option<&str>) -> CheckOutcome {
-    let mut c =
-        adamgap::claims::evaluate::evaluate_check(&check("gd.loss", Op::Le, 1.0), &measured(&[("gd.loss", 0.5)]));
+    let mut c = adamgap::claims::evaluate::evaluate_check(&check("gd.loss", Op::Le, 1.0), &measured(&[("gd.loss", 0.5)]));
     c.outcome = o;
     c.if_false = if_false;
     c.reason = reason.map(String::from);
@@ -182,13 +181,7 @@ pub fn line_with(text: &str, needle: &str) -> usize {
 /// A sweep cell's run as `adamgap sweep` writes it (`results::RunResult`): fitted (training error
 /// 0), the given test error, `steps` steps stopped for `stop` (a stop reason's label), and `moved`
 /// when given (absent: a cell written before adamgap recorded it).
-pub fn cell_run(
-    optimizer: &OptimizerSetting,
-    test_error: f64,
-    steps: usize,
-    stop: &str,
-    moved: Option<bool>,
-) -> serde_json::Value {
+pub fn cell_run(optimizer: &OptimizerSetting, test_error: f64, steps: usize, stop: &str, moved: Option<bool>) -> serde_json::Value {
     let mut run = serde_json::json!({
         "optimizer": optimizer, "train_error": 0.0, "test_error": test_error, "objective": 0.01, "loss": 0.01,
         "grad_norm_l2": 1e-4, "grad_norm_l1": 1e-3, "weight_norm": 3.0, "feature_max": 2.0,
