@@ -27,6 +27,7 @@ pub mod error;
 pub mod exact;
 pub mod figures;
 pub mod format;
+pub mod images;
 pub mod input;
 pub mod interchange;
 pub mod memory;

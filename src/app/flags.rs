@@ -339,3 +339,27 @@ pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
     }
     Ok(bytes as u64)
 }
+
+/// The real-image flags of `run` (`docs/images.md`): a two-class task of Fashion-MNIST or the UCI
+/// digits instead of the synthetic distribution.
+#[derive(Debug, Args, Default, Clone)]
+pub struct DatasetArgs {
+    /// Train on real images: DATASET:A,B with DATASET fashion-mnist or digits, class A labelled +1
+    /// and B -1 (fashion-mnist:shirt,t-shirt, digits:3,8); --n training images (balanced), the test
+    /// split's images of A and B (at most --test-size). Not with --import or --export (an
+    /// adamgap-run-1 folder describes synthetic data). See docs/images.md.
+    #[arg(
+        long,
+        value_name = "DATASET:A,B",
+        conflicts_with_all = ["import", "export", "d", "s", "sigma_p", "alpha", "patches", "feature_noise", "noise", "label_flip"]
+    )]
+    pub dataset: Option<String>,
+    /// Folder of the Fashion-MNIST IDX files (plain or .gz) [default:
+    /// /usr/share/datasets/fashion-mnist, where the Debian package dataset-fashion-mnist puts them].
+    #[arg(long, value_name = "DIR", requires = "dataset")]
+    pub dataset_dir: Option<PathBuf>,
+    /// Side of the square tiles the images are cut into (the patches: d = tile^2) [default: 7 for
+    /// fashion-mnist (16 patches of 49 pixels), 4 for digits (4 patches of 16)].
+    #[arg(long, value_name = "N", requires = "dataset")]
+    pub tile: Option<usize>,
+}

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::flags::{MemoryArg, SettingArgs, ThreadsArg};
+use super::flags::{DatasetArgs, MemoryArg, SettingArgs, ThreadsArg};
 use crate::error::{Error, Result};
 use crate::precision::Precision;
 use crate::setting::Setting;
@@ -20,6 +20,8 @@ use crate::train::{Experiment, Run};
 pub struct RunArgs {
     #[command(flatten)]
     pub setting: SettingArgs,
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
     /// Print a machine-readable JSON summary to stdout instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -74,9 +76,27 @@ pub enum RunOutput {
 }
 
 /// The experiment `args` describe: the imported folder's data and `W^(0)` with the flags on its
-/// manifest's setting, or a new draw from the config file and the flags; the memory estimate is
-/// checked before anything is drawn.
+/// manifest's setting, a real-image task (`--dataset`), or a new draw from the config file and
+/// the flags; the memory estimate is checked before anything is drawn.
 pub fn experiment(args: &RunArgs) -> Result<Experiment> {
+    experiment_and_task(args).map(|(e, _)| e)
+}
+
+/// [`experiment`], with what a real-image experiment was made of (`None` for synthetic or
+/// imported data). The images are read before the memory check (at most 256 MiB, the IDX bound).
+pub fn experiment_and_task(args: &RunArgs) -> Result<(Experiment, Option<crate::images::TaskInfo>)> {
+    if let Some(spec) = &args.dataset.dataset {
+        let task = crate::images::Task::parse(spec, "--dataset")?;
+        let base = args.setting.resolve()?;
+        let tile = args.dataset.tile.unwrap_or(match task.source {
+            crate::images::Source::FashionMnist => 7,
+            crate::images::Source::Digits => 4,
+        });
+        let dir = args.dataset.dataset_dir.clone().unwrap_or_else(|| crate::images::DEFAULT_DIR.into());
+        let (exp, info) = crate::images::experiment(&task, &base, &dir, tile)?;
+        args.memory.check(&crate::memory::of_setting(&exp.setting))?;
+        return Ok((exp, Some(info)));
+    }
     match &args.import {
         Some(dir) => {
             // The manifest first: the setting it describes is estimated before the arrays are read.
@@ -84,12 +104,12 @@ pub fn experiment(args: &RunArgs) -> Result<Experiment> {
             args.memory.check(&crate::memory::of_setting(&args.setting.resolve_from(described)?))?;
             let imported = crate::interchange::import::read(dir).map_err(|e| e.given_by("--import"))?;
             let setting = args.setting.resolve_from(imported.setting.clone())?;
-            imported.experiment(&setting)
+            Ok((imported.experiment(&setting)?, None))
         }
         None => {
             let setting = args.setting.resolve()?;
             args.memory.check(&crate::memory::of_setting(&setting))?;
-            Experiment::new(&setting)
+            Ok((Experiment::new(&setting)?, None))
         }
     }
 }
@@ -129,11 +149,13 @@ pub fn check_outputs(args: &RunArgs) -> Result<()> {
 /// `adamgap run`: the experiment, its outputs and what to print; `progress` sees the setting
 /// and the steps as the runs go.
 pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutput> {
-    let exp = experiment(args)?;
+    let (exp, task) = experiment_and_task(args)?;
     check_outputs(args)?;
     progress.begin(&exp.setting);
     let runs = crate::precision::run_all(&exp, args.precision, &|k, t| progress.step(k, t));
-    let verdicts = crate::claims::headline(&exp, &runs);
+    // The headline claims are about the synthetic distribution's feature and noise coefficients:
+    // on real images there is no verdict to give (the report says what is shown instead).
+    let verdicts = if task.is_some() { Vec::new() } else { crate::claims::headline(&exp, &runs) };
     let run_refs: Vec<&Run> = runs.iter().collect();
     let certified = (args.certify || args.certify_export.is_some())
         .then(|| crate::endpoints::certify_experiment(&exp, &run_refs, &crate::endpoints::EndpointOptions::default()));
@@ -141,7 +163,8 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutput> {
         crate::endpoints::export::export(&exp, &run_refs, c, dir)?;
     }
     if let Some(dir) = &args.report {
-        let extra = certified.as_ref().map(crate::endpoints::markdown).unwrap_or_default();
+        let mut extra = task.as_ref().map(|t| crate::report::real_markdown(&exp, &runs, t)).unwrap_or_default();
+        extra += &certified.as_ref().map(crate::endpoints::markdown).unwrap_or_default();
         crate::report_folder::write_with(dir, &exp, &runs, &verdicts, &extra)?;
     }
     if let Some(dir) = &args.export {
@@ -155,13 +178,19 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutput> {
         if let Some(c) = &certified {
             v["certify"] = crate::endpoints::json(c);
         }
+        if let Some(t) = &task {
+            v["dataset"] = crate::report::real_json(&exp, &runs, t);
+        }
         return Ok(RunOutput::Json(v));
     }
     let mut text = String::new();
     if args.precision != Precision::F64 {
         text += &format!("precision: {} (every step after the draw)\n", args.precision.label());
     }
-    text += &crate::report::text(&exp, &runs, &verdicts);
+    text += &match &task {
+        Some(t) => crate::report::real_text(&exp, &runs, t),
+        None => crate::report::text(&exp, &runs, &verdicts),
+    };
     if let Some(c) = &certified {
         text.push_str(&crate::endpoints::text(c));
     }
