@@ -69,18 +69,9 @@ pub fn text(exp: &Experiment, runs: &[Run], verdicts: &[VerdictLine]) -> String 
         "training noise supports: {} of {} pairs overlap ({} samples share a coordinate with another)\n",
         ov.pairs_overlapping, ov.pairs_total, ov.samples_overlapping
     );
-    let table: Vec<Vec<(&str, String)>> = runs.iter().map(rows).collect();
-    let mut align = vec![Align::Left];
-    align.extend(runs.iter().map(|_| Align::Right));
-    let mut t = Table::new(&align);
-    t.row(std::iter::once(String::new()).chain(runs.iter().map(|r| r.name.clone())));
-    for i in 0..table.first().map_or(0, Vec::len) {
-        t.row(std::iter::once(table[0][i].0.to_string()).chain(table.iter().map(|c| c[i].1.clone())));
-    }
-    out.push_str(&t.render());
-    let find = |k: &str| runs.iter().find(|r| r.name == k);
-    if let (Some(g), Some(a)) = (find("gd"), find("adam")) {
-        let _ = writeln!(out, "\n||W_GD - W_Adam||_F = {}", sig(g.weights.distance(&a.weights), 4));
+    out.push_str(&run_table(runs, |_| true));
+    if let Some((_, dist)) = gd_adam(runs) {
+        let _ = writeln!(out, "\n||W_GD - W_Adam||_F = {}", sig(dist, 4));
     }
     out.push('\n');
     for v in verdicts {
@@ -121,6 +112,20 @@ pub const REAL_NOTE: &str = "The feature and noise coefficients (gamma, rho) are
 distribution (its feature direction v = e_1 and its noise patches): on real images they mean nothing, so they \
 are not shown and the headline claims about them give no verdict. Shown instead: the training and test error \
 of each optimizer and the distance ||W_GD - W_Adam||_F between the GD and Adam solutions (docs/images.md).";
+
+/// The table of [`rows`] with one column per run, keeping the rows whose label `keep` accepts.
+fn run_table(runs: &[Run], keep: impl Fn(&str) -> bool) -> String {
+    let table: Vec<Vec<(&str, String)>> =
+        runs.iter().map(|r| rows(r).into_iter().filter(|(k, _)| keep(k)).collect()).collect();
+    let mut align = vec![Align::Left];
+    align.extend(runs.iter().map(|_| Align::Right));
+    let mut t = Table::new(&align);
+    t.row(std::iter::once(String::new()).chain(runs.iter().map(|r| r.name.clone())));
+    for i in 0..table.first().map_or(0, Vec::len) {
+        t.row(std::iter::once(table[0][i].0.to_string()).chain(table.iter().map(|c| c[i].1.clone())));
+    }
+    t.render()
+}
 
 /// Test error of Adam minus GD's, and `||W_GD - W_Adam||_F`, when both ran.
 fn gd_adam(runs: &[Run]) -> Option<(f64, f64)> {
@@ -163,16 +168,7 @@ pub fn real_text(exp: &Experiment, runs: &[Run], t: &crate::images::TaskInfo) ->
         s.seed
     );
     let keep = ["steps", "training error", "test error", "objective L(W)", "||grad L||_2", "||W||_F", "seconds"];
-    let table: Vec<Vec<(&str, String)>> =
-        runs.iter().map(|r| rows(r).into_iter().filter(|(k, _)| keep.contains(k)).collect()).collect();
-    let mut align = vec![Align::Left];
-    align.extend(runs.iter().map(|_| Align::Right));
-    let mut tb = Table::new(&align);
-    tb.row(std::iter::once(String::new()).chain(runs.iter().map(|r| r.name.clone())));
-    for i in 0..table.first().map_or(0, Vec::len) {
-        tb.row(std::iter::once(table[0][i].0.to_string()).chain(table.iter().map(|c| c[i].1.clone())));
-    }
-    out.push_str(&tb.render());
+    out.push_str(&run_table(runs, |k| keep.contains(&k)));
     if let Some((gap, dist)) = gd_adam(runs) {
         let _ = writeln!(out, "\n||W_GD - W_Adam||_F = {}", sig(dist, 4));
         let _ = writeln!(out, "test error, Adam minus GD = {}", sig(gap, 4));

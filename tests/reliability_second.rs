@@ -88,6 +88,17 @@ fn symlink(target: impl AsRef<Path>, link: &Path) {
 /// A small training claim (a few hundred steps on a small setting).
 const CLAIM: &str = common::claims::SMALL_CLAIM;
 
+/// A fresh copy of the export folder `export` at `bad` (replacing an earlier copy), to spoil.
+fn copy_export(export: &Path, bad: &Path) -> std::path::PathBuf {
+    let _ = std::fs::remove_dir_all(bad);
+    std::fs::create_dir(bad).unwrap();
+    for e in std::fs::read_dir(export).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), bad.join(e.file_name())).unwrap();
+    }
+    bad.to_path_buf()
+}
+
 /// Exports a small run (2 steps) into `dir`.
 fn export_small(dir: &Path) {
     let args = ["--d", "100", "--n", "10", "--s", "10", "--m", "2", "--test-size", "20", "--steps", "2", "--quiet"];
@@ -222,13 +233,7 @@ fn counts_are_checked_before_they_allocate() {
         ),
     ];
     for (name, bytes, needle) in cases {
-        let bad = dir.join("bad");
-        let _ = std::fs::remove_dir_all(&bad);
-        std::fs::create_dir(&bad).unwrap();
-        for e in std::fs::read_dir(&export).unwrap() {
-            let e = e.unwrap();
-            std::fs::copy(e.path(), bad.join(e.file_name())).unwrap();
-        }
+        let bad = copy_export(&export, &dir.join("bad"));
         std::fs::write(bad.join(name), &bytes).unwrap();
         refused(&["--import", s(&bad), "--quiet"], &[name, needle]);
     }
@@ -529,13 +534,7 @@ fn values_are_refused_at_load() {
         ("noise", "dense".into(), &["manifest.json", "train_nnz", "noise = dense"]),
     ];
     for (key, value, needles) in edits {
-        let bad = dir.join("bad");
-        let _ = std::fs::remove_dir_all(&bad);
-        std::fs::create_dir(&bad).unwrap();
-        for e in std::fs::read_dir(&export).unwrap() {
-            let e = e.unwrap();
-            std::fs::copy(e.path(), bad.join(e.file_name())).unwrap();
-        }
+        let bad = copy_export(&export, &dir.join("bad"));
         let mut m = manifest.clone();
         m["setting"]["data"][key] = value;
         std::fs::write(bad.join("manifest.json"), serde_json::to_string_pretty(&m).unwrap()).unwrap();

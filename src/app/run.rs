@@ -99,11 +99,16 @@ pub fn experiment_and_task(args: &RunArgs) -> Result<(Experiment, Option<crate::
     }
     match &args.import {
         Some(dir) => {
-            // The manifest first: the setting it describes is estimated before the arrays are read.
-            let (described, _) = crate::interchange::import::read_manifest(dir).map_err(|e| e.given_by("--import"))?;
-            args.memory.check(&crate::memory::of_setting(&args.setting.resolve_from(described)?))?;
-            let imported = crate::interchange::import::read(dir).map_err(|e| e.given_by("--import"))?;
-            let setting = args.setting.resolve_from(imported.setting.clone())?;
+            // The manifest's setting with the flags is estimated before the arrays are read.
+            let mut setting = None;
+            let imported = crate::interchange::import::read_then(dir, |described| {
+                let s = args.setting.resolve_from(described.clone())?;
+                args.memory.check(&crate::memory::of_setting(&s))?;
+                setting = Some(s);
+                Ok(())
+            })
+            .map_err(|e| e.given_by("--import"))?;
+            let setting = setting.expect("set before the arrays are read");
             Ok((imported.experiment(&setting)?, None))
         }
         None => {

@@ -396,10 +396,17 @@ pub fn read_manifest(dir: &Path) -> Result<(Setting, Shapes)> {
 
 /// Reads the folder `dir` and checks everything (see the module doc).
 pub fn read(dir: &Path) -> Result<Imported> {
+    read_then(dir, |_| Ok(()))
+}
+
+/// [`read`], calling `before_arrays` with the manifest's setting once the manifest is read and
+/// before any array is (the memory estimate of what the folder describes goes there).
+pub fn read_then(dir: &Path, before_arrays: impl FnOnce(&Setting) -> Result<()>) -> Result<Imported> {
     if !dir.is_dir() {
         return Err(Error::io(dir, "not a folder (expected an adamgap-run-1 export)"));
     }
     let (setting, sh) = read_manifest(dir)?;
+    before_arrays(&setting)?;
     // `W^(0)` first: its file must hold `2 m d` numbers, so a `d` that the manifest inflates is
     // refused before the data's transposes are sized by it.
     let path = dir.join("w_init.npy");
