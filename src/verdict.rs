@@ -109,7 +109,10 @@ mod tests {
             VerdictLine { statement: "b".into(), verdict: Verdict::Inconclusive("why".into()) },
         ];
         let json = serde_json::to_string(&lines).expect("JSON");
-        assert_eq!(json, r#"[{"statement":"a","verdict":"holds"},{"statement":"b","verdict":"inconclusive","reason":"why"}]"#);
+        assert_eq!(
+            json,
+            r#"[{"statement":"a","verdict":"holds"},{"statement":"b","verdict":"inconclusive","reason":"why"}]"#
+        );
         assert_eq!(serde_json::from_str::<Vec<VerdictLine>>(&json).expect("read back"), lines);
         for bad in [
             r#"{"statement":"a","verdict":"inconclusive"}"#,

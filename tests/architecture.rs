@@ -14,8 +14,7 @@ use std::path::{Path, PathBuf};
 /// Circles known today in folders outside the claims' restructure, each `folder: a -> b -> a`
 /// (a mod file that dispatches to its children while they use items it defines counts). Their
 /// owners remove them; a circle not listed here, or one listed that is gone, fails the test.
-const KNOWN: &[&str] = &[
-];
+const KNOWN: &[&str] = &[];
 
 /// A module folder: its directory, its module path (`["claims"]`; empty for a crate root) and its
 /// mod file (`mod.rs`, the folder's `<name>.rs` beside it, `lib.rs` or `main.rs`).
@@ -304,7 +303,8 @@ fn graph(f: &Folder) -> BTreeMap<String, BTreeSet<String>> {
     let re = reexports(&mod_text);
     let names: BTreeSet<String> = nodes.keys().cloned().collect();
     let mut g: BTreeMap<String, BTreeSet<String>> = names.iter().map(|n| (n.clone(), BTreeSet::new())).collect();
-    let mod_node = f.mod_file.as_ref().and_then(|m| m.file_name()).map_or("mod.rs".into(), |n| n.to_string_lossy().into_owned());
+    let mod_node =
+        f.mod_file.as_ref().and_then(|m| m.file_name()).map_or("mod.rs".into(), |n| n.to_string_lossy().into_owned());
     let resolve = |abs: &[String]| -> Option<String> {
         let rest = abs.strip_prefix(f.path.as_slice())?;
         let first = rest.first()?;
@@ -341,9 +341,9 @@ fn graph(f: &Folder) -> BTreeMap<String, BTreeSet<String>> {
             }
             for child in &names {
                 let pat = format!("{child}::");
-                let bare = line.match_indices(&pat).any(|(at, _)| {
-                    !line[..at].chars().next_back().is_some_and(|c| is_ident(c) || c == ':')
-                });
+                let bare = line
+                    .match_indices(&pat)
+                    .any(|(at, _)| !line[..at].chars().next_back().is_some_and(|c| is_ident(c) || c == ':'));
                 if bare {
                     edges.insert(child.clone());
                 }

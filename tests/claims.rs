@@ -73,7 +73,12 @@ fn the_report_of_hand_made_measurements_reads() {
         s.init = Some(measured(&[("gd.loss", init_loss), ("adam.loss", init_loss)]));
         s
     };
-    let mut r = report(&t, "synthetic.toml", Scale::Test, vec![seed(3, 0.75, 0.35, 0.3), seed(4, 0.25, 0.25, 0.7), seed(5, 0.75, 0.5, 0.3)]);
+    let mut r = report(
+        &t,
+        "synthetic.toml",
+        Scale::Test,
+        vec![seed(3, 0.75, 0.35, 0.3), seed(4, 0.25, 0.25, 0.7), seed(5, 0.75, 0.5, 0.3)],
+    );
     insta::assert_snapshot!("report_synthetic_mismatch", reading(&r));
 
     // The same claim also read under the paper's setting (a nested override), one check certified

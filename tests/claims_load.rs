@@ -125,7 +125,10 @@ fn seeds_settings_and_labels_of_a_theorem_file() {
     let e = bad(&bad_test, Scale::Test, false);
     assert!(e.contains(&format!("{}[setting] with [test.setting]:", at(&bad_test, "d = 0"))), "{e}");
     let e = bad(&bad_test, Scale::Test, true);
-    assert!(e.contains(&format!("{}[setting] with [test.setting] and [paper_setting]:", at(&bad_test, "d = 0"))), "{e}");
+    assert!(
+        e.contains(&format!("{}[setting] with [test.setting] and [paper_setting]:", at(&bad_test, "d = 0"))),
+        "{e}"
+    );
     let bad_full = text.replacen("d = 300", "d = 0", 1).replacen("d = 200", "d = 0", 1);
     let e = bad(&bad_full, Scale::Full, false);
     assert!(e.contains(&format!("{}[setting]: ", at(&bad_full, "d = 0, n = 40"))), "{e}");
@@ -292,14 +295,20 @@ fn path_claim_files_are_checked_at_load() {
 /// `[test.setting]`, and an unknown key in a setting table (a parse error, with its column).
 #[test]
 fn load_errors_point_at_the_exact_line() {
-    let both = synthetic_with("[setting]\n", "seeds = 12\n[setting]\n")
-        .replacen("scale = \"reduced\"", "scale = \"reduced\"\nseeds = 2", 1);
+    let both = synthetic_with("[setting]\n", "seeds = 12\n[setting]\n").replacen(
+        "scale = \"reduced\"",
+        "scale = \"reduced\"\nseeds = 2",
+        1,
+    );
     let e = load_error(&both);
     assert!(e.contains(&format!("t.toml line {}: field `test.seeds`", line_with(&both, "seeds = 2"))), "{e}");
     assert_ne!(line_with(&both, "seeds"), line_with(&both, "seeds = 2"), "the text search found the other seeds");
 
-    let tracked = synthetic_with("quantities = [\"gd.loss\"]", "quantities = [\"gd.los\"]")
-        .replacen("quantity = \"gd.loss\"", "quantity = \"gd.los\"", 1);
+    let tracked = synthetic_with("quantities = [\"gd.loss\"]", "quantities = [\"gd.los\"]").replacen(
+        "quantity = \"gd.loss\"",
+        "quantity = \"gd.los\"",
+        1,
+    );
     let e = load_error(&tracked);
     let line = line_with(&tracked, "quantity = \"gd.los\"");
     assert!(e.contains(&format!("t.toml line {line}: field `check[0].quantity`")), "{e}");

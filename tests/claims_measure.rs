@@ -339,7 +339,13 @@ fn cell_json(seed: u64, d: usize, stops: [&str; 2], ratio: Option<f64>, overlap:
 }
 
 /// [`cell_json`] read as a path cell.
-fn cell(seed: u64, d: usize, stops: [&str; 2], ratio: Option<f64>, overlap: (u64, u64)) -> adamgap::claims::path::PathCell {
+fn cell(
+    seed: u64,
+    d: usize,
+    stops: [&str; 2],
+    ratio: Option<f64>,
+    overlap: (u64, u64),
+) -> adamgap::claims::path::PathCell {
     let json = cell_json(seed, d, stops, ratio, overlap);
     let mut setting = Setting::default();
     setting.data.d = d;
@@ -435,7 +441,11 @@ fn path_measurement_from_hand_made_cells() {
     let mut diverged = cell(1, 1000, ["step-budget", "diverged"], Some(1.0), (0, 1));
     diverged.result.as_mut().unwrap().runs.get_mut("adam").unwrap().test_error = f64::NAN;
     let m = measure_seed(&t, "data.d", &[&diverged]);
-    assert!(m.missing["first.adam.test_error"].ends_with("`adam.test_error` is not a finite number"), "{:?}", m.missing);
+    assert!(
+        m.missing["first.adam.test_error"].ends_with("`adam.test_error` is not a finite number"),
+        "{:?}",
+        m.missing
+    );
 
     // The report's table: every cell's [track] quantities, by seed then position; the overlap
     // ratio only where the total is positive.

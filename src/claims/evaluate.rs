@@ -334,5 +334,12 @@ pub fn evaluate(theorem: &Theorem, inputs: Vec<SeedInput>) -> Evaluation {
     let orderings = theorem.orderings.iter().map(|o| (o.label.clone(), render_ordering(&o.items, &first.m))).collect();
     let summary = seeds::summarize(&seeds);
     let mismatch_reason = seeds.iter().find_map(|r| r.unexpected.clone());
-    Evaluation { missing: missing.into_iter().next().unwrap_or_default(), orderings, summary, mismatch_reason, first, seeds }
+    Evaluation {
+        missing: missing.into_iter().next().unwrap_or_default(),
+        orderings,
+        summary,
+        mismatch_reason,
+        first,
+        seeds,
+    }
 }

@@ -94,8 +94,18 @@ const fn other(form: Form, names: &'static [&'static str], meaning: &'static str
 
 /// Every quantity, in the order the load errors list them.
 pub static QUANTITIES: &[Quantity] = &[
-    field(&["train_error"], "fraction of training points with y f(W, x) <= 0 (labels as trained on)", |c| c.train_error, Some(|r| r.train_error)),
-    field(&["test_error"], "fraction of the fresh test points with y f(W, x) <= 0 (clean labels)", |c| c.test_error, Some(|r| r.test_error)),
+    field(
+        &["train_error"],
+        "fraction of training points with y f(W, x) <= 0 (labels as trained on)",
+        |c| c.train_error,
+        Some(|r| r.train_error),
+    ),
+    field(
+        &["test_error"],
+        "fraction of the fresh test points with y f(W, x) <= 0 (clean labels)",
+        |c| c.test_error,
+        Some(|r| r.test_error),
+    ),
     field(&["objective"], "L(W), weight decay included", |c| c.objective, Some(|r| r.objective)),
     field(&["loss"], "the mean logistic loss, without weight decay", |c| c.loss, Some(|r| r.loss)),
     field(&["grad_norm"], "||grad L(W)||_2, weight decay included", |c| c.grad_norm_l2, Some(|r| r.grad_norm_l2)),
@@ -131,11 +141,26 @@ pub static QUANTITIES: &[Quantity] = &[
         "noise_max_max at the feature crossing, and that over init.noise_max_max",
         false,
     ),
-    other(Form::Predicted, &["noise_l1"], "s sigma_p sqrt(2/pi) (E ||xi||_1 without coordinate 1; (d - 1) sigma_p sqrt(2/pi) for dense noise)", SETTING),
+    other(
+        Form::Predicted,
+        &["noise_l1"],
+        "s sigma_p sqrt(2/pi) (E ||xi||_1 without coordinate 1; (d - 1) sigma_p sqrt(2/pi) for dense noise)",
+        SETTING,
+    ),
     other(Form::Predicted, &["noise_init_scale"], "sigma_0 sqrt(s) sigma_p", RUNS),
     other(Form::Data, &["noise_l1_mean"], "the drawn mean ||xi||_1 without coordinate 1", RUNS),
-    other(Form::Data, &["overlapping_pairs"], "fraction of training pairs whose noise supports share a coordinate", SETTING),
-    other(Form::Data, &["supports_per_coordinate"], "n s / (d - 1): the mean number of supports a coordinate lies in", SETTING),
+    other(
+        Form::Data,
+        &["overlapping_pairs"],
+        "fraction of training pairs whose noise supports share a coordinate",
+        SETTING,
+    ),
+    other(
+        Form::Data,
+        &["supports_per_coordinate"],
+        "n s / (d - 1): the mean number of supports a coordinate lies in",
+        SETTING,
+    ),
     other(Form::Pair, &["distance"], "||W_a - W_b||_F", RUNS),
     other(
         Form::Pair,
@@ -149,7 +174,12 @@ pub static QUANTITIES: &[Quantity] = &[
         "bounds proved in exact arithmetic about the final binary64 weights (docs/certified-endpoints.md)",
         "endpoints::certified_quantities",
     ),
-    other(Form::CertifiedPair, &["distance_lower"], "a certified lower bound on ||W_gd - W_adam||_F", "endpoints::certified_quantities"),
+    other(
+        Form::CertifiedPair,
+        &["distance_lower"],
+        "a certified lower bound on ||W_gd - W_adam||_F",
+        "endpoints::certified_quantities",
+    ),
     other(
         Form::Certificate,
         &[
@@ -347,7 +377,9 @@ pub fn known_precision(runs: &[String], name: &str) -> Result<(), String> {
 pub fn known_path(name: &str) -> Result<(), String> {
     match name.split_once('.') {
         Some((pos, rest)) if POSITIONS.contains(&pos) && known_cell_quantity(rest) => Ok(()),
-        _ => Err(format!("{{{}}}.<cell quantity>, a cell quantity being {}", POSITIONS.join(","), cell_quantity_forms())),
+        _ => {
+            Err(format!("{{{}}}.<cell quantity>, a cell quantity being {}", POSITIONS.join(","), cell_quantity_forms()))
+        }
     }
 }
 

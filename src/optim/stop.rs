@@ -71,7 +71,8 @@ mod tests {
             assert_eq!(json, format!("{{\"reason\":\"{label}\",\"step\":{}}}", k + 3));
             assert_eq!(serde_json::from_str::<StopReason>(&json).expect("read back"), reason);
         }
-        for bad in [r#"{"reason":"gave-up","step":1}"#, r#"{"reason":"grad-tol"}"#, r#"{"reason":"grad-tol","step":1,"x":0}"#]
+        for bad in
+            [r#"{"reason":"gave-up","step":1}"#, r#"{"reason":"grad-tol"}"#, r#"{"reason":"grad-tol","step":1,"x":0}"#]
         {
             assert!(serde_json::from_str::<StopReason>(bad).is_err(), "{bad} read");
         }

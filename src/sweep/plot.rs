@@ -57,9 +57,7 @@ pub fn figures(m: &Merged, x: usize, y: Option<usize>, dir: &Path) -> Result<Vec
                     out.push((dir.join(format!("phase-{o}-{key}.svg")), svg.into_bytes()));
                 }
             }
-            None => {
-                out.push((dir.join(format!("path-{key}.svg")), path_plot(m, x, &opts, q, range)?.into_bytes()))
-            }
+            None => out.push((dir.join(format!("path-{key}.svg")), path_plot(m, x, &opts, q, range)?.into_bytes())),
         }
     }
     Ok(out)

@@ -50,10 +50,7 @@ pub enum Command {
 /// `adamgap run`: trains every optimizer from one initialization and prints the report.
 pub fn run(args: &RunArgs) -> CliResult<i32> {
     // No bars for --json or --quiet.
-    let bars = Bars {
-        hidden: args.quiet || args.json,
-        bars: OnceLock::new(),
-    };
+    let bars = Bars { hidden: args.quiet || args.json, bars: OnceLock::new() };
     let out = adamgap::app::run::run(args, &bars);
     for b in bars.bars.get().into_iter().flatten() {
         b.finish_and_clear();
