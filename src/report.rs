@@ -43,11 +43,10 @@ pub fn text(exp: &Experiment, runs: &[Run], verdicts: &[VerdictLine]) -> String 
     let s = &exp.setting;
     let mut out = String::new();
     let d = &s.data;
-    let m = &s.model;
     let _ = writeln!(
         out,
         "adamgap: GD vs Adam from one initialization (Zou, Cao, Li, Gu, ICLR 2023)\n\
-         setting: d={} n={} s={} sigma_p={} alpha={} P={} test={} | m={} q={} {:?} sigma0={} lambda={} | steps={} seed={}",
+         setting: d={} n={} s={} sigma_p={} alpha={} P={} test={} | {}",
         d.d,
         d.n,
         d.s,
@@ -55,13 +54,7 @@ pub fn text(exp: &Experiment, runs: &[Run], verdicts: &[VerdictLine]) -> String 
         d.alpha,
         d.patches,
         d.test_size,
-        m.m,
-        m.q,
-        m.activation,
-        m.sigma0,
-        m.lambda,
-        s.train.steps,
-        s.seed
+        model_and_budget(s)
     );
     let ov = exp.overlap();
     let _ = writeln!(
@@ -113,6 +106,16 @@ distribution (its feature direction v = e_1 and its noise patches): on real imag
 are not shown and the headline claims about them give no verdict. Shown instead: the training and test error \
 of each optimizer and the distance ||W_GD - W_Adam||_F between the GD and Adam solutions (docs/images.md).";
 
+/// `m=.. q=.. Activation sigma0=.. lambda=.. | steps=.. seed=..`: the model and the budget, as both
+/// reports' setting lines end.
+fn model_and_budget(s: &crate::setting::Setting) -> String {
+    let m = &s.model;
+    format!(
+        "m={} q={} {:?} sigma0={} lambda={} | steps={} seed={}",
+        m.m, m.q, m.activation, m.sigma0, m.lambda, s.train.steps, s.seed
+    )
+}
+
 /// The table of [`rows`] with one column per run, keeping the rows whose label `keep` accepts.
 fn run_table(runs: &[Run], keep: impl Fn(&str) -> bool) -> String {
     let table: Vec<Vec<(&str, String)>> =
@@ -138,13 +141,12 @@ fn gd_adam(runs: &[Run]) -> Option<(f64, f64)> {
 /// optimizer its steps, errors, objective, gradient and weight norms, then the GD-Adam comparison.
 pub fn real_text(exp: &Experiment, runs: &[Run], t: &crate::images::TaskInfo) -> String {
     let s = &exp.setting;
-    let m = &s.model;
     let mut out = String::new();
     let _ = writeln!(
         out,
         "adamgap: GD vs Adam from one initialization on real images (Zou, Cao, Li, Gu, ICLR 2023)\n\
          task: {} ({} = +1, {} = -1) | {}x{} images cut into P={} tiles of {}x{} (d={}), pixel value x/{}\n\
-         data: n={} training images (balanced, of {}), test={} (of {}) | m={} q={} {:?} sigma0={} lambda={} | steps={} seed={}\n",
+         data: n={} training images (balanced, of {}), test={} (of {}) | {}\n",
         t.task,
         t.positive,
         t.negative,
@@ -159,13 +161,7 @@ pub fn real_text(exp: &Experiment, runs: &[Run], t: &crate::images::TaskInfo) ->
         t.train_available,
         t.test,
         t.test_available,
-        m.m,
-        m.q,
-        m.activation,
-        m.sigma0,
-        m.lambda,
-        s.train.steps,
-        s.seed
+        model_and_budget(s)
     );
     let keep = ["steps", "training error", "test error", "objective L(W)", "||grad L||_2", "||W||_F", "seconds"];
     out.push_str(&run_table(runs, |k| keep.contains(&k)));
