@@ -173,15 +173,42 @@ pub fn real_text(exp: &Experiment, runs: &[Run], t: &crate::images::TaskInfo) ->
     out
 }
 
-/// The section a report folder of a run on real images ends with (its summary above is laid out
-/// for the synthetic distribution).
+/// The `report.md` of a report folder of a run on real images: the report of [`real_text`], the
+/// error figure (the only one of the three that describes real data) and each run's trace
+/// without the synthetic coefficients.
 pub fn real_markdown(exp: &Experiment, runs: &[Run], t: &crate::images::TaskInfo) -> String {
-    format!(
-        "\n## Real images\n\nThis run is on real images. The summary at the top is laid out for the synthetic \
-         distribution: its `s`, `sigma_p`, `alpha` and noise-support overlap, its gamma and rho rows and the \
-         trace's gamma and rho columns do not describe these data. The run itself:\n\n```text\n{}```\n",
+    let mut out = format!(
+        "# adamgap report: real images ({})
+
+```text
+{}```
+
+## Figure
+
+\
+         ![Training and test error against the step](errors.svg)\n\n\
+         *Training error (left) and test error (right, the task's test images) against the step t (log \
+         axis), one line per optimizer.*\n",
+        t.task,
         real_text(exp, runs, t)
-    )
+    );
+    for r in runs {
+        let _ = writeln!(out, "\n## Trace: {}\n", r.name);
+        out.push_str("| step | objective | train err | test err | grad l2 | ||W||_F |\n|---|---|---|---|---|---|\n");
+        for c in &r.trace {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                c.step,
+                sig(c.objective, 4),
+                sig(c.train_error, 3),
+                sig(c.test_error, 3),
+                sig(c.grad_norm_l2, 3),
+                sig(c.weight_norm, 3)
+            );
+        }
+    }
+    out
 }
 
 /// The `dataset` object of the JSON summary of a run on real images: the task, the GD-Adam

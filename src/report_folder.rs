@@ -75,6 +75,22 @@ pub fn write_with(
     out.commit()
 }
 
+/// Writes the report folder `dir` of a run on real images atomically: `report.md`
+/// ([`crate::report::real_markdown`], then `extra`) and `errors.svg`. The feature and noise
+/// figures are left out: their coefficients are notions of the synthetic distribution.
+pub fn write_real(
+    dir: &std::path::Path,
+    exp: &Experiment,
+    runs: &[Run],
+    task: &crate::images::TaskInfo,
+    extra: &str,
+) -> Result<()> {
+    let mut out = OutDir::create(dir, &owned)?;
+    out.write("report.md", (crate::report::real_markdown(exp, runs, task) + extra).as_bytes())?;
+    out.write(FIGURES[1], crate::figures::errors_svg(runs)?.as_bytes())?;
+    out.commit()
+}
+
 /// The figure of a convex report folder.
 pub const CONVEX_FIGURE: &str = "certificate.svg";
 

@@ -180,7 +180,17 @@ fn digits_run_through_the_binary() {
     assert!(ds["distance_gd_adam"].as_f64().is_some_and(|x| x > 0.0));
     assert!(v["certify"].is_object(), "--certify works on real images");
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
-    assert!(md.contains("## Real images") && md.contains("task: digits:3,8"), "{md}");
+    assert!(md.starts_with("# adamgap report: real images (digits:3,8)") && md.contains("task: digits:3,8"), "{md}");
+    let (own, certified) = md.split_once("\n## Certified endpoints\n").expect("the certificate's section");
+    assert!(
+        !own.contains("max gamma") && !own.contains("max_r rho") && own.contains("| step | objective |"),
+        "no synthetic coefficient in the traces: {own}"
+    );
+    assert!(certified.contains("test error"), "{certified}");
+    let mut files: Vec<String> =
+        std::fs::read_dir(&report).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    assert_eq!(files, ["errors.svg", "report.md"], "only the figure that describes real data");
     for k in ["gd", "adam"] {
         let e = v["runs"][k]["test_error"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&e), "{k}: {e}");

@@ -83,18 +83,16 @@ pub fn experiment(args: &RunArgs) -> Result<Experiment> {
 }
 
 /// [`experiment`], with what a real-image experiment was made of (`None` for synthetic or
-/// imported data). The images are read before the memory check (at most 256 MiB, the IDX bound).
+/// imported data). A real-image task is estimated from its source's image size before any file is read.
 pub fn experiment_and_task(args: &RunArgs) -> Result<(Experiment, Option<crate::images::TaskInfo>)> {
     if let Some(spec) = &args.dataset.dataset {
         let task = crate::images::Task::parse(spec, "--dataset")?;
         let base = args.setting.resolve()?;
-        let tile = args.dataset.tile.unwrap_or(match task.source {
-            crate::images::Source::FashionMnist => 7,
-            crate::images::Source::Digits => 4,
-        });
+        let tile = args.dataset.tile.unwrap_or(task.source.default_tile());
         let dir = args.dataset.dataset_dir.clone().unwrap_or_else(|| crate::images::DEFAULT_DIR.into());
+        // Estimated before any file is read.
+        args.memory.check(&crate::images::estimate(&task, &base, tile))?;
         let (exp, info) = crate::images::experiment(&task, &base, &dir, tile)?;
-        args.memory.check(&crate::memory::of_setting(&exp.setting))?;
         return Ok((exp, Some(info)));
     }
     match &args.import {
@@ -168,9 +166,11 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutput> {
         crate::endpoints::export::export(&exp, &run_refs, c, dir)?;
     }
     if let Some(dir) = &args.report {
-        let mut extra = task.as_ref().map(|t| crate::report::real_markdown(&exp, &runs, t)).unwrap_or_default();
-        extra += &certified.as_ref().map(crate::endpoints::markdown).unwrap_or_default();
-        crate::report_folder::write_with(dir, &exp, &runs, &verdicts, &extra)?;
+        let extra = certified.as_ref().map(crate::endpoints::markdown).unwrap_or_default();
+        match &task {
+            Some(t) => crate::report_folder::write_real(dir, &exp, &runs, t, &extra)?,
+            None => crate::report_folder::write_with(dir, &exp, &runs, &verdicts, &extra)?,
+        }
     }
     if let Some(dir) = &args.export {
         crate::interchange::export::write(dir, &exp, &runs, certified.as_ref())?;

@@ -14,7 +14,7 @@ use super::measure::{measure_convex, measure_precision, measure_runs};
 use super::outcome::Measurement;
 use super::path::{self, PathSource};
 use super::report::{ClaimReport, PaperSettingReport};
-use super::theorem::{ClaimKind, Scale, Theorem};
+use super::theorem::{ClaimKind, DatasetSpec, Scale, Theorem};
 use crate::error::{Error, Result};
 use crate::optim::StopReason;
 use crate::setting::{OptimizerSetting, Setting};
@@ -31,10 +31,15 @@ pub struct Checker {
     paths: Option<Box<dyn PathSource>>,
     /// A path claim's seeds at initialization from its preflight, by file and scale.
     path_init: BTreeMap<(String, Scale), Vec<SeedInput>>,
+    /// Where a claim on Fashion-MNIST reads its files ([`crate::images::DEFAULT_DIR`] unless
+    /// [`Checker::with_dataset_dir`]).
+    dataset_dir: std::path::PathBuf,
 }
 
 struct Cached {
     exp: Experiment,
+    /// What a real-image experiment was made of (`None` for synthetic data).
+    task: Option<crate::images::TaskInfo>,
     /// The state at initialization, as a run of zero steps.
     zero: Run,
     runs: BTreeMap<String, Run>,
@@ -46,11 +51,15 @@ impl Default for Checker {
     }
 }
 
-/// The cache key of a setting without its optimizers.
-fn base_key(setting: &Setting) -> String {
+/// The cache key of a setting without its optimizers, and of the real-image task it runs on.
+fn base_key(setting: &Setting, dataset: Option<&DatasetSpec>) -> String {
     let mut base = setting.clone();
     base.optimizers.clear();
-    serde_json::to_string(&base).expect("a setting serializes")
+    let mut key = serde_json::to_string(&base).expect("a setting serializes");
+    if let Some(d) = dataset {
+        key.push_str(&format!(" on {} tile {:?}", d.task, d.tile));
+    }
+    key
 }
 
 fn opt_key(o: &OptimizerSetting) -> String {
@@ -60,7 +69,19 @@ fn opt_key(o: &OptimizerSetting) -> String {
 impl Checker {
     /// A checker with no cached runs, silent.
     pub fn new() -> Self {
-        Self { progress: Box::new(|_| {}), cache: BTreeMap::new(), paths: None, path_init: BTreeMap::new() }
+        Self {
+            progress: Box::new(|_| {}),
+            cache: BTreeMap::new(),
+            paths: None,
+            path_init: BTreeMap::new(),
+            dataset_dir: crate::images::DEFAULT_DIR.into(),
+        }
+    }
+
+    /// The checker reading Fashion-MNIST from `dir` (`adamgap check --dataset-dir`).
+    pub fn with_dataset_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.dataset_dir = dir;
+        self
     }
 
     /// The checker with a source for the cells of path claims (`kind = "path"`):
@@ -120,7 +141,20 @@ impl Checker {
                 }
                 for (label, b) in bases {
                     let seeds = theorem.seed_list(scale).len() as u128;
-                    for (what, bytes) in crate::memory::of_setting(&b).parts {
+                    let one = match theorem.dataset(scale) {
+                        Some(d) => {
+                            // The files are read one experiment at a time: their part counts once.
+                            let (task, tile) = resolve_dataset(theorem, origin, d)?;
+                            let mut one = crate::images::estimate(&task, &b, tile);
+                            if let Some((what, bytes)) = crate::images::files_estimate(&task) {
+                                one.parts.retain(|(w, _)| w != what);
+                                e.add(format!("{label}{what}"), bytes);
+                            }
+                            one
+                        }
+                        None => crate::memory::of_setting(&b),
+                    };
+                    for (what, bytes) in one.parts {
                         e.add(format!("{label}{seeds} seeds kept: {what}"), bytes.saturating_mul(seeds));
                     }
                 }
@@ -138,7 +172,14 @@ impl Checker {
         if theorem.kind == ClaimKind::Path {
             let (_, init) = self.path_seeds(theorem, origin, scale, true)?;
             for input in &init {
-                reject_passing_at_init(theorem, origin, input.seed, &input.m)?;
+                reject_passing_at_init(
+                    theorem,
+                    "check",
+                    &theorem.checks,
+                    origin,
+                    &format!("seed {}", input.seed),
+                    &input.m,
+                )?;
             }
             self.path_init.insert((origin.to_string(), scale), init);
             return Ok(());
@@ -148,9 +189,19 @@ impl Checker {
         if theorem.kind != ClaimKind::Training {
             return Ok(());
         }
+        let dataset = theorem.dataset(scale);
+        let mut inits = Vec::new();
         for s in &settings {
-            let init = self.init_measurement(theorem, s)?;
-            reject_passing_at_init(theorem, origin, s.seed, &init)?;
+            let init = self.init_measurement(theorem, origin, s, dataset)?;
+            reject_passing_at_init(theorem, "check", &theorem.checks, origin, &format!("seed {}", s.seed), &init)?;
+            inits.push((s.seed, init));
+        }
+        if !theorem.over_seeds.is_empty() {
+            // The statistics at initialization, over the seeds of `[setting]` (not the paper's).
+            let own: Vec<(u64, &Measurement)> =
+                inits.iter().take(theorem.seed_list(scale).len()).map(|(k, m)| (*k, m)).collect();
+            let init = super::evaluate::over_seeds_measurement(theorem, &own);
+            reject_passing_at_init(theorem, "over_seeds", &theorem.over_seeds, origin, "over the seeds", &init)?;
         }
         Ok(())
     }
@@ -216,21 +267,39 @@ impl Checker {
         let settings = Self::settings(theorem, origin, scale, false)?;
         let seeds = settings.len();
         (self.progress)(&format!("checking {} ({} scale, {seeds} seeds)", theorem.id, theorem.scale_label(scale)));
-        let mut report =
-            ClaimReport::of(theorem, origin, scale, evaluate(theorem, self.measure_all(theorem, settings)?));
+        let dataset = theorem.dataset(scale);
+        let first_key = settings.first().map(|s| base_key(s, dataset));
+        let mut report = ClaimReport::of(
+            theorem,
+            origin,
+            scale,
+            evaluate(theorem, self.measure_all(theorem, origin, settings, dataset)?),
+        );
+        report.dataset = first_key.and_then(|k| self.cache.get(&k)).and_then(|c| c.task.clone());
         let paper = Self::settings(theorem, origin, scale, true)?;
         if !paper.is_empty() {
             (self.progress)("  and under the paper's setting");
-            let r = ClaimReport::of(theorem, origin, scale, evaluate(theorem, self.measure_all(theorem, paper)?));
+            let r = ClaimReport::of(
+                theorem,
+                origin,
+                scale,
+                evaluate(theorem, self.measure_all(theorem, origin, paper, dataset)?),
+            );
             report.paper_setting = Some(PaperSettingReport::of(theorem, r));
         }
         Ok(report)
     }
 
     /// Measures every seed's setting.
-    fn measure_all(&mut self, theorem: &Theorem, settings: Vec<Setting>) -> Result<Vec<SeedInput>> {
+    fn measure_all(
+        &mut self,
+        theorem: &Theorem,
+        origin: &str,
+        settings: Vec<Setting>,
+        dataset: Option<&DatasetSpec>,
+    ) -> Result<Vec<SeedInput>> {
         match theorem.kind {
-            ClaimKind::Training => self.measure_training(theorem, &settings),
+            ClaimKind::Training => self.measure_training(theorem, origin, &settings, dataset),
             ClaimKind::ConvexCertificate => settings
                 .into_iter()
                 .map(|s| Ok(SeedInput { seed: s.seed, m: measure_convex(&s)?, setting: s, init: None }))
@@ -245,23 +314,43 @@ impl Checker {
         }
     }
 
-    /// The cached experiment of `setting` (drawn on first use, with its zero-step run).
-    fn experiment(&mut self, setting: &Setting) -> Result<&mut Cached> {
-        let key = base_key(setting);
+    /// The cached experiment of `setting` (drawn on first use, with its zero-step run), on the
+    /// real-image task `dataset` when given (`origin` names the file in its errors).
+    fn experiment(
+        &mut self,
+        theorem: &Theorem,
+        origin: &str,
+        setting: &Setting,
+        dataset: Option<&DatasetSpec>,
+    ) -> Result<&mut Cached> {
+        let key = base_key(setting, dataset);
         if !self.cache.contains_key(&key) {
-            let exp = Experiment::new(setting)?;
+            let (exp, task) = match dataset {
+                None => (Experiment::new(setting)?, None),
+                Some(d) => {
+                    let (task, tile) = resolve_dataset(theorem, origin, d)?;
+                    let (exp, info) = crate::images::experiment(&task, setting, &self.dataset_dir, tile)?;
+                    (exp, Some(info))
+                }
+            };
             let mut e0 = exp.clone();
             e0.setting.train.steps = 0;
             let first = setting.optimizers.first().cloned().unwrap_or_else(OptimizerSetting::paper_gd);
             let zero = e0.run(&first, &|_| {});
-            self.cache.insert(key.clone(), Cached { exp, zero, runs: BTreeMap::new() });
+            self.cache.insert(key.clone(), Cached { exp, task, zero, runs: BTreeMap::new() });
         }
         Ok(self.cache.get_mut(&key).expect("inserted above"))
     }
 
     /// The claim's quantities at initialization on `setting`'s seed: its runs cut to step 0.
-    fn init_measurement(&mut self, theorem: &Theorem, setting: &Setting) -> Result<Measurement> {
-        let cached = self.experiment(setting)?;
+    fn init_measurement(
+        &mut self,
+        theorem: &Theorem,
+        origin: &str,
+        setting: &Setting,
+        dataset: Option<&DatasetSpec>,
+    ) -> Result<Measurement> {
+        let cached = self.experiment(theorem, origin, setting, dataset)?;
         let zero_runs: Vec<Run> = setting
             .optimizers
             .iter()
@@ -280,14 +369,20 @@ impl Checker {
 
     /// Trains (or reuses) every optimizer of every seed's setting from its initialization, all
     /// runs side by side, and measures each seed.
-    fn measure_training(&mut self, theorem: &Theorem, settings: &[Setting]) -> Result<Vec<SeedInput>> {
+    fn measure_training(
+        &mut self,
+        theorem: &Theorem,
+        origin: &str,
+        settings: &[Setting],
+        dataset: Option<&DatasetSpec>,
+    ) -> Result<Vec<SeedInput>> {
         for s in settings {
-            self.experiment(s)?;
+            self.experiment(theorem, origin, s, dataset)?;
         }
         let todo: Vec<(String, &OptimizerSetting)> = settings
             .iter()
             .flat_map(|s| {
-                let key = base_key(s);
+                let key = base_key(s, dataset);
                 let cached = &self.cache[&key];
                 s.optimizers.iter().filter(|o| !cached.runs.contains_key(&opt_key(o))).map(move |o| (key.clone(), o))
             })
@@ -303,26 +398,36 @@ impl Checker {
         }
         let mut inputs = Vec::new();
         for s in settings {
-            let init = self.init_measurement(theorem, s)?;
-            let cached = &self.cache[&base_key(s)];
+            let init = self.init_measurement(theorem, origin, s, dataset)?;
+            let cached = &self.cache[&base_key(s, dataset)];
             let runs: Vec<&Run> = s.optimizers.iter().map(|o| &cached.runs[&opt_key(o)]).collect();
             let mut m = measure_runs(&cached.exp, &runs, theorem.measure.feature_level);
             add_certified(theorem, &cached.exp, &runs, &mut m);
-            inputs.push(SeedInput { seed: s.seed, setting: s.clone(), m, init: Some(init) });
+            // On real images the experiment's setting says what the data became (d, P, counts).
+            let setting = if dataset.is_some() { cached.exp.setting.clone() } else { s.clone() };
+            inputs.push(SeedInput { seed: s.seed, setting, m, init: Some(init) });
         }
         Ok(inputs)
     }
 }
 
-/// Rejects a check that already passes at initialization on `seed` without `holds_at_init`.
-fn reject_passing_at_init(theorem: &Theorem, origin: &str, seed: u64, init: &Measurement) -> Result<()> {
-    for (k, c) in theorem.checks.iter().enumerate() {
+/// Rejects a check of `checks` (the file's `list`: `check` or `over_seeds`) that already passes at
+/// initialization (`on`: the seed, or "over the seeds") without `holds_at_init`.
+fn reject_passing_at_init(
+    theorem: &Theorem,
+    list: &str,
+    checks: &[super::theorem::Check],
+    origin: &str,
+    on: &str,
+    init: &Measurement,
+) -> Result<()> {
+    for (k, c) in checks.iter().enumerate() {
         let passes = evaluate_at_init(c, init).is_some_and(|a| a.passes);
         if passes && c.holds_at_init.is_none() {
             return Err(Error::Config {
-                origin: theorem.at(origin, &format!("check[{k}].what")),
+                origin: theorem.at(origin, &format!("{list}[{k}].what")),
                 message: format!(
-                    "check[{k}] ({:?}) already passes at initialization (seed {seed}): it cannot tell a trained \
+                    "{list}[{k}] ({:?}) already passes at initialization ({on}): it cannot tell a trained \
                      network from an untrained one. Compare with the initial value, or say why that is right \
                      with `holds_at_init = \"...\"`",
                     c.what
@@ -331,6 +436,13 @@ fn reject_passing_at_init(theorem: &Theorem, origin: &str, seed: u64, init: &Mea
         }
     }
     Ok(())
+}
+
+/// A theorem file's real-image task and tile side (the data set's default tile when not given).
+fn resolve_dataset(theorem: &Theorem, origin: &str, d: &DatasetSpec) -> Result<(crate::images::Task, usize)> {
+    let task = crate::images::Task::parse(&d.task, "dataset.task")
+        .map_err(|e| Error::Config { origin: theorem.at(origin, "dataset.task"), message: e.to_string() })?;
+    Ok((task, d.tile.unwrap_or(task.source.default_tile())))
 }
 
 /// For a claim with checks on `certified.*` quantities: certifies the runs' final weights (and

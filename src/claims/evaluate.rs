@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::outcome::{AtInit, CheckOutcome, Measurement, Outcome, PaperReading, RunInfo, SeedResult};
-use super::quantity::{fmt_quantity, is_training_quantity};
+use super::quantity::{STATISTICS, fmt_quantity, is_training_quantity, per_seed};
 use super::seeds::{self, Summary};
 use super::theorem::{Check, ClaimKind, Expected, IfFalse, Op, Theorem};
 use crate::format::sig;
@@ -235,17 +235,22 @@ pub struct SeedInput {
 /// Evaluates one seed: checks (with their values at initialization), verdict under the file's and
 /// the paper's thresholds, the recorded quantities, and whether an expected failure failed for the
 /// named reasons.
-fn evaluate_seed(theorem: &Theorem, input: &SeedInput) -> (SeedResult, BTreeMap<String, String>) {
-    let m = &input.m;
-    let mut checks: Vec<CheckOutcome> = theorem.checks.iter().map(|c| evaluate_check(c, m)).collect();
-    if let Some(init) = &input.init {
-        for (o, c) in checks.iter_mut().zip(&theorem.checks) {
+/// `checks` on `m` (with their values at initialization on `init`), the verdict by the one rule,
+/// and the verdict under the paper's thresholds where a check relaxes one.
+fn judge(
+    checks: &[Check],
+    m: &Measurement,
+    init: Option<&Measurement>,
+) -> (Vec<CheckOutcome>, Verdict, Option<Verdict>) {
+    let mut outcomes: Vec<CheckOutcome> = checks.iter().map(|c| evaluate_check(c, m)).collect();
+    if let Some(init) = init {
+        for (o, c) in outcomes.iter_mut().zip(checks) {
             o.at_init = evaluate_at_init(c, init);
         }
     }
-    let v = verdict(m, &m.runs, &checks);
-    let paper_verdict = checks.iter().any(|c| c.paper.is_some()).then(|| {
-        let paper: Vec<CheckOutcome> = checks
+    let v = verdict(m, &m.runs, &outcomes);
+    let paper_verdict = outcomes.iter().any(|c| c.paper.is_some()).then(|| {
+        let paper: Vec<CheckOutcome> = outcomes
             .iter()
             .map(|c| match &c.paper {
                 Some(p) => CheckOutcome { outcome: p.outcome.clone(), ..c.clone() },
@@ -254,16 +259,27 @@ fn evaluate_seed(theorem: &Theorem, input: &SeedInput) -> (SeedResult, BTreeMap<
             .collect();
         verdict(m, &m.runs, &paper)
     });
-    let unexpected = (theorem.expected == Expected::Fails && v == Verdict::Fails)
-        .then(|| {
-            let wrong: Vec<String> = checks
-                .iter()
-                .filter(|c| (c.outcome == Outcome::True) == theorem.expect_fail.contains(&c.what))
-                .map(|c| format!("`{}` is {}", c.what, c.outcome.word()))
-                .collect();
-            (!wrong.is_empty()).then(|| format!("seed {}: {}", input.seed, wrong.join(", ")))
-        })
-        .flatten();
+    (outcomes, v, paper_verdict)
+}
+
+/// With `expected = "fails"` and a failing verdict: the checks whose outcome is not the one
+/// `expect_fail` names (none: `None`).
+fn unexpected_failure(theorem: &Theorem, v: &Verdict, checks: &[CheckOutcome]) -> Option<String> {
+    if theorem.expected != Expected::Fails || *v != Verdict::Fails {
+        return None;
+    }
+    let wrong: Vec<String> = checks
+        .iter()
+        .filter(|c| (c.outcome == Outcome::True) == theorem.expect_fail.contains(&c.what))
+        .map(|c| format!("`{}` is {}", c.what, c.outcome.word()))
+        .collect();
+    (!wrong.is_empty()).then(|| wrong.join(", "))
+}
+
+fn evaluate_seed(theorem: &Theorem, input: &SeedInput) -> (SeedResult, BTreeMap<String, String>) {
+    let m = &input.m;
+    let (checks, v, paper_verdict) = judge(&theorem.checks, m, input.init.as_ref());
+    let unexpected = unexpected_failure(theorem, &v, &checks).map(|w| format!("seed {}: {w}", input.seed));
     let (quantities, missing) = recorded(theorem, m);
     let result = SeedResult { seed: input.seed, verdict: v, paper_verdict, checks, quantities, unexpected };
     (result, missing)
@@ -277,6 +293,11 @@ fn recorded(theorem: &Theorem, m: &Measurement) -> (BTreeMap<String, f64>, BTree
     for c in &theorem.checks {
         names.push(c.quantity.clone());
         names.extend(c.of.clone());
+    }
+    // The per-seed values the statistics over the seeds are taken of.
+    for c in &theorem.over_seeds {
+        names.push(per_seed(&c.quantity).to_string());
+        names.extend(c.of.as_deref().map(|q| per_seed(q).to_string()));
     }
     for o in &theorem.orderings {
         for item in &o.items {
@@ -308,6 +329,73 @@ fn recorded(theorem: &Theorem, m: &Measurement) -> (BTreeMap<String, f64>, BTree
     (quantities, missing)
 }
 
+/// The measurement over the seeds of a claim with `[[over_seeds]]` checks: every statistic
+/// ([`STATISTICS`], [`seeds::statistics`]) of every per-seed quantity those checks read, over
+/// `seeds` (`(seed, measurement)`); a quantity some seed lacks is missing, with that seed's reason.
+/// Its runs are every seed's (named `<run> (seed <s>)`), so a run that diverged or never moved on
+/// any seed makes the verdict inconclusive, as does a seed whose measurement could not be made.
+pub fn over_seeds_measurement(theorem: &Theorem, seeds: &[(u64, &Measurement)]) -> Measurement {
+    let mut out = Measurement::default();
+    let mut names: Vec<&str> = Vec::new();
+    for c in &theorem.over_seeds {
+        names.push(per_seed(&c.quantity));
+        names.extend(c.of.as_deref().map(per_seed));
+    }
+    names.sort_unstable();
+    names.dedup();
+    for q in names {
+        let values: std::result::Result<Vec<f64>, String> =
+            seeds.iter().map(|(seed, m)| lookup(m, q).map_err(|why| format!("seed {seed}: {why}"))).collect();
+        match values {
+            Ok(v) if !v.is_empty() && v.iter().all(|x| x.is_finite()) => {
+                for (stat, x) in seeds::statistics(&v) {
+                    out.quantities.insert(format!("{stat}.{q}"), x);
+                }
+            }
+            Ok(v) => {
+                let why = if v.is_empty() { "no seed".to_string() } else { format!("{q} is not finite on some seed") };
+                for stat in STATISTICS {
+                    out.missing.insert(format!("{stat}.{q}"), why.clone());
+                }
+            }
+            Err(why) => {
+                for stat in STATISTICS {
+                    out.missing.insert(format!("{stat}.{q}"), why.clone());
+                }
+            }
+        }
+    }
+    for (seed, m) in seeds {
+        out.runs.extend(m.runs.iter().map(|r| RunInfo { name: format!("{} (seed {seed})", r.name), ..r.clone() }));
+        if out.inconclusive.is_none() {
+            out.inconclusive = m.inconclusive.as_ref().map(|r| format!("seed {seed}: {r}"));
+        }
+    }
+    out
+}
+
+/// The `[[over_seeds]]` checks of a claim, judged once over all its seeds.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct OverSeeds {
+    /// Every statistic the checks read (`mean.<q>`, `lower95.<q>`, ...).
+    pub quantities: BTreeMap<String, f64>,
+    pub missing: BTreeMap<String, String>,
+    pub checks: Vec<CheckOutcome>,
+    /// The one verdict rule on `checks`.
+    pub verdict: Verdict,
+    pub paper_verdict: Option<Verdict>,
+}
+
+/// Judges the `[[over_seeds]]` checks on the statistics over `inputs` (at initialization too, when
+/// every seed has its runs cut to step 0).
+fn evaluate_over_seeds(theorem: &Theorem, inputs: &[SeedInput]) -> OverSeeds {
+    let m = over_seeds_measurement(theorem, &inputs.iter().map(|s| (s.seed, &s.m)).collect::<Vec<_>>());
+    let init: Option<Vec<(u64, &Measurement)>> = inputs.iter().map(|s| s.init.as_ref().map(|i| (s.seed, i))).collect();
+    let init = init.map(|i| over_seeds_measurement(theorem, &i));
+    let (checks, verdict, paper_verdict) = judge(&theorem.over_seeds, &m, init.as_ref());
+    OverSeeds { quantities: m.quantities, missing: m.missing, checks, verdict, paper_verdict }
+}
+
 /// What the evaluation of a claim's seeds gives the report.
 pub struct Evaluation {
     /// Each seed's verdict, checks and recorded quantities, in seed order.
@@ -323,6 +411,9 @@ pub struct Evaluation {
     pub mismatch_reason: Option<String>,
     /// The first seed (its setting, runs and series: the details a report shows).
     pub first: SeedInput,
+    /// A claim with `[[over_seeds]]` checks: those checks over all seeds, whose verdict is the
+    /// claim's (in `summary`).
+    pub over_seeds: Option<OverSeeds>,
 }
 
 /// Evaluates a measured claim on its seeds (at least one): every seed's checks and verdict, then
@@ -330,10 +421,16 @@ pub struct Evaluation {
 pub fn evaluate(theorem: &Theorem, inputs: Vec<SeedInput>) -> Evaluation {
     let (seeds, missing): (Vec<SeedResult>, Vec<BTreeMap<String, String>>) =
         inputs.iter().map(|s| evaluate_seed(theorem, s)).unzip();
+    let over_seeds = (!theorem.over_seeds.is_empty()).then(|| evaluate_over_seeds(theorem, &inputs));
     let first = inputs.into_iter().next().expect("at least one seed");
     let orderings = theorem.orderings.iter().map(|o| (o.label.clone(), render_ordering(&o.items, &first.m))).collect();
-    let summary = seeds::summarize(&seeds);
-    let mismatch_reason = seeds.iter().find_map(|r| r.unexpected.clone());
+    let mut summary = seeds::summarize(&seeds);
+    let mut mismatch_reason = seeds.iter().find_map(|r| r.unexpected.clone());
+    if let Some(o) = &over_seeds {
+        summary.verdict = o.verdict.clone();
+        summary.paper_verdict = o.paper_verdict.clone();
+        mismatch_reason = unexpected_failure(theorem, &o.verdict, &o.checks).map(|w| format!("over the seeds: {w}"));
+    }
     Evaluation {
         missing: missing.into_iter().next().unwrap_or_default(),
         orderings,
@@ -341,5 +438,6 @@ pub fn evaluate(theorem: &Theorem, inputs: Vec<SeedInput>) -> Evaluation {
         mismatch_reason,
         first,
         seeds,
+        over_seeds,
     }
 }

@@ -220,6 +220,7 @@ pub fn measure_runs(exp: &Experiment, runs: &[&Run], feature_level: Option<f64>)
             let pair = format!("{}.{}", ra.name, rb.name);
             let dist = ra.weights.distance(&rb.weights);
             m.quantities.insert(format!("distance.{pair}"), dist);
+            m.quantities.insert(format!("test_error_gap.{pair}"), rb.last.test_error - ra.last.test_error);
             if lambda > 0.0 {
                 // If L were lambda-strongly convex, two points with these gradient norms would be at
                 // most this far apart.

@@ -162,6 +162,7 @@ pub static QUANTITIES: &[Quantity] = &[
         SETTING,
     ),
     other(Form::Pair, &["distance"], "||W_a - W_b||_F", RUNS),
+    other(Form::Pair, &["test_error_gap"], "test error of run b minus run a's (at the end)", RUNS),
     other(
         Form::Pair,
         &["convex_radius"],
@@ -230,6 +231,31 @@ pub static QUANTITIES: &[Quantity] = &[
 pub const POSITIONS: [&str; 4] = ["first", "last", "min", "max"];
 
 /// The rows of `form`.
+/// The statistics over seeds an `[[over_seeds]]` check reads, as `<statistic>.<quantity>` of a
+/// per-seed quantity (`claims::seeds::statistics`; `docs/methodology.md`, "Checks over seeds").
+pub const STATISTICS: [&str; 6] = ["mean", "sd", "lower95", "upper95", "min", "max"];
+
+/// The per-seed quantity a statistic over seeds is taken of (`mean.gd.test_error` ->
+/// `gd.test_error`); any other name unchanged.
+pub fn per_seed(name: &str) -> &str {
+    match name.split_once('.') {
+        Some((stat, rest)) if STATISTICS.contains(&stat) => rest,
+        _ => name,
+    }
+}
+
+/// `Ok` when `name` is `<statistic>.<q>` with `q` a quantity of a training claim with these run
+/// names; otherwise the allowed forms.
+pub fn known_over_seeds(runs: &[String], name: &str) -> Result<(), String> {
+    let form = || format!("{{{}}}.<a per-seed quantity>", STATISTICS.join(","));
+    match name.split_once('.') {
+        Some((stat, rest)) if STATISTICS.contains(&stat) => {
+            known_training(runs, rest).map_err(|allowed| format!("{}, a per-seed quantity being {allowed}", form()))
+        }
+        _ => Err(form()),
+    }
+}
+
 fn rows(form: Form) -> impl Iterator<Item = &'static Quantity> {
     QUANTITIES.iter().filter(move |q| q.form == form)
 }

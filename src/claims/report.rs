@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::evaluate::Evaluation;
+use super::evaluate::{Evaluation, OverSeeds};
 use super::outcome::{CheckOutcome, Outcome, RunInfo, SeedResult};
 use super::path::{PathReport, position_label};
 use super::quantity::{fmt_quantity, is_certified};
@@ -98,6 +98,12 @@ pub struct ClaimReport {
     /// For a path claim: its grid and the table along the path (absent for other kinds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<PathReport>,
+    /// For a claim with `[[over_seeds]]` checks: those checks over all seeds (the claim's verdict).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub over_seeds: Option<OverSeeds>,
+    /// For a claim on real images: the task's description (the first seed's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<crate::images::TaskInfo>,
 }
 
 /// The claim checked under the paper's reading of the setting (`[paper_setting]`).
@@ -153,7 +159,7 @@ impl ClaimReport {
     /// details shown are the first seed's, the verdict the seeds'. The status compares the verdict
     /// with the expected one. No paper-setting reading and no path table yet (the checker adds them).
     pub fn of(theorem: &Theorem, origin: &str, scale: Scale, e: Evaluation) -> Self {
-        let Evaluation { seeds: results, missing, orderings, summary, mismatch_reason, first } = e;
+        let Evaluation { seeds: results, missing, orderings, summary, mismatch_reason, first, over_seeds } = e;
         let (m, setting) = (first.m, first.setting);
         // Steps of the tracked table: the requested ones and every run's last step.
         let mut steps: Vec<usize> =
@@ -213,7 +219,7 @@ impl ClaimReport {
             paper_verdict: summary.paper_verdict,
             holds_count: summary.holds,
             lower_bound: summary.lower_bound,
-            rule: seeds::RULE.to_string(),
+            rule: if over_seeds.is_some() { seeds::OVER_SEEDS_RULE } else { seeds::RULE }.to_string(),
             seeds: results,
             expected: theorem.expected,
             expect_fail: theorem.expect_fail.clone(),
@@ -224,6 +230,8 @@ impl ClaimReport {
             notes: theorem.notes.trim().to_string(),
             paper_setting: None,
             path: None,
+            over_seeds,
+            dataset: None,
         }
     }
 
@@ -281,6 +289,26 @@ impl ClaimReport {
                 let _ = writeln!(o, "setting:");
             }
         }
+        if let Some(t) = &self.dataset {
+            let _ = writeln!(
+                o,
+                "dataset: {} ({} +1, {} -1), {}x{} images cut into {} tiles of {}x{} (d = {}), {} of {} training \
+                 images, {} of {} test images (the first seed's draw)",
+                t.task,
+                t.positive,
+                t.negative,
+                t.rows,
+                t.cols,
+                t.patches,
+                t.tile,
+                t.tile,
+                t.d,
+                t.n,
+                t.train_available,
+                t.test,
+                t.test_available
+            );
+        }
         let toml = toml::to_string(&self.setting).expect("a setting serializes to TOML");
         for line in toml.lines().filter(|l| !l.trim().is_empty()) {
             let _ = writeln!(o, "    {line}");
@@ -322,24 +350,36 @@ impl ClaimReport {
         }
         if !self.checks.is_empty() {
             let _ = writeln!(o, "checks:");
-            for c in &self.checks {
-                let _ = writeln!(o, "    [{}] {}: {}", c.mark(), c.what, c.text);
-                if let Some(p) = &c.paper {
-                    let _ = writeln!(o, "        paper's threshold {}: {}", p.value, p.outcome.word());
-                }
-                if let Some(a) = &c.at_init {
-                    let value = a.value.map_or("not defined".to_string(), |v| fmt_quantity(&c.quantity, v));
-                    let _ = write!(
-                        o,
-                        "        at initialization: {value}, {}",
-                        if a.passes { "passes" } else { "does not pass" }
-                    );
-                    if let (Some(why), true) = (&c.holds_at_init, a.passes) {
-                        let _ = write!(o, " ({})", why.split_whitespace().collect::<Vec<_>>().join(" "));
+            check_lines(&mut o, &self.checks, "    ");
+        }
+        if let Some(over) = &self.over_seeds {
+            let _ = writeln!(
+                o,
+                "over the {} seeds (3 significant digits; lower95, upper95: one-sided 95% Student-t bounds on the mean):",
+                self.seeds.len()
+            );
+            for q in over_seeds_quantities(over) {
+                let stat = |s: &str| over.quantities.get(&format!("{s}.{q}")).map_or("-".to_string(), |v| sig(*v, 3));
+                match over.missing.get(&format!("mean.{q}")) {
+                    Some(why) => {
+                        let _ = writeln!(o, "    {q}: not measured ({why})");
                     }
-                    o.push('\n');
+                    None => {
+                        let _ = writeln!(
+                            o,
+                            "    {q}: mean {}, sd {}, lower95 {}, upper95 {}, min {}, max {}",
+                            stat("mean"),
+                            stat("sd"),
+                            stat("lower95"),
+                            stat("upper95"),
+                            stat("min"),
+                            stat("max")
+                        );
+                    }
                 }
             }
+            let _ = writeln!(o, "  checks over the seeds:");
+            check_lines(&mut o, &over.checks, "    ");
         }
         if !self.orderings.is_empty() {
             let _ = writeln!(o, "ordering:");
@@ -350,13 +390,17 @@ impl ClaimReport {
         self.seeds_section(&mut o);
         let n = self.seeds.len();
         let _ = writeln!(o, "rule: {}", self.rule);
-        let _ = writeln!(
-            o,
-            "verdict: {} (holds on {}/{n} seeds; one-sided 95% Clopper-Pearson lower bound {})",
-            self.verdict,
-            self.holds_count,
-            sig(self.lower_bound, 2)
-        );
+        if self.over_seeds.is_some() {
+            let _ = writeln!(o, "verdict: {} (the checks over the {n} seeds)", self.verdict);
+        } else {
+            let _ = writeln!(
+                o,
+                "verdict: {} (holds on {}/{n} seeds; one-sided 95% Clopper-Pearson lower bound {})",
+                self.verdict,
+                self.holds_count,
+                sig(self.lower_bound, 2)
+            );
+        }
         self.basis_lines(&mut o);
         if let Some(p) = &self.paper_verdict {
             let _ = writeln!(o, "verdict under the paper's thresholds: {p}");
@@ -391,9 +435,14 @@ impl ClaimReport {
         o
     }
 
-    /// `seeds 1, 2, 3: holds, holds, fails (holds on 2/3; 95% lower bound 0.14)`.
+    /// `seeds 1, 2, 3: holds, holds, fails (holds on 2/3; 95% lower bound 0.14)`; for a claim with
+    /// `[[over_seeds]]` checks, the seeds and the outcome of each of those checks.
     pub fn seeds_line(&self) -> String {
         let seeds: Vec<String> = self.seeds.iter().map(|s| s.seed.to_string()).collect();
+        if let Some(over) = &self.over_seeds {
+            let checks: Vec<String> = over.checks.iter().map(|c| format!("{} [{}]", c.text, c.mark())).collect();
+            return format!("seeds {}: over the seeds {}", seeds.join(", "), checks.join("; "));
+        }
         let verdicts: Vec<&str> = self.seeds.iter().map(|s| s.verdict.label()).collect();
         format!(
             "seeds {}: {} (holds on {}/{}; one-sided 95% Clopper-Pearson lower bound {})",
@@ -409,6 +458,10 @@ impl ClaimReport {
     fn seeds_section(&self, o: &mut String) {
         let seeds: Vec<String> = self.seeds.iter().map(|s| s.seed.to_string()).collect();
         let _ = writeln!(o, "seeds: {} (the details above are seed {}'s)", seeds.join(", "), seeds[0]);
+        if let Some(over) = &self.over_seeds {
+            self.over_seeds_table(o, over);
+            return;
+        }
         let mut align = vec![Align::Right, Align::Left];
         align.extend(self.checks.iter().map(|_| Align::Right));
         let mut table = Table::new(&align).indent("    ");
@@ -433,6 +486,25 @@ impl ClaimReport {
                 let _ = writeln!(o, "    {k}: {} .. {}", fmt_quantity(k, *lo), fmt_quantity(k, *hi));
             }
         }
+    }
+
+    /// A claim with `[[over_seeds]]` checks: each seed's value of every quantity the statistics are
+    /// taken of (3 significant digits), and whether its runs trained (the per-seed verdict).
+    fn over_seeds_table(&self, o: &mut String, over: &OverSeeds) {
+        let names = over_seeds_quantities(over);
+        let mut align = vec![Align::Right, Align::Left];
+        align.extend(names.iter().map(|_| Align::Right));
+        let mut table = Table::new(&align).indent("    ");
+        table.row(["seed".to_string(), "runs".to_string()].into_iter().chain(names.iter().map(|n| n.to_string())));
+        for s in &self.seeds {
+            let runs = match &s.verdict {
+                Verdict::Inconclusive(_) => "diverged or untrained",
+                _ => "trained",
+            };
+            let cells = names.iter().map(|n| s.quantities.get(*n).map_or("-".to_string(), |v| sig(*v, 3)));
+            table.row([s.seed.to_string(), runs.to_string()].into_iter().chain(cells));
+        }
+        o.push_str(&table.render());
     }
 
     /// The JSON of `adamgap check --json`: `id`, `verdict` (`holds`, `fails`, `inconclusive`),
@@ -478,8 +550,45 @@ impl ClaimReport {
             "holds": self.holds_count,
             "lower_bound": self.lower_bound,
             "checks": checks,
+            "over_seeds": self.over_seeds.as_ref().map(|over| serde_json::json!({
+                "quantities": over.quantities,
+                "checks": over.checks.iter().map(|c| serde_json::json!({
+                    "what": c.what, "text": c.text, "outcome": c.outcome.word(), "at_init": c.at_init,
+                })).collect::<Vec<_>>(),
+            })),
             "report": self,
         })
+    }
+}
+
+/// The per-seed quantities whose statistics a claim's `[[over_seeds]]` checks read, sorted.
+fn over_seeds_quantities(over: &OverSeeds) -> Vec<&str> {
+    let mut names: Vec<&str> =
+        over.quantities.keys().chain(over.missing.keys()).map(|k| super::quantity::per_seed(k)).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Each check's mark, `what` and comparison, its paper reading and its value at initialization.
+fn check_lines(o: &mut String, checks: &[CheckOutcome], indent: &str) {
+    for c in checks {
+        let _ = writeln!(o, "{indent}[{}] {}: {}", c.mark(), c.what, c.text);
+        if let Some(p) = &c.paper {
+            let _ = writeln!(o, "{indent}    paper's threshold {}: {}", p.value, p.outcome.word());
+        }
+        if let Some(a) = &c.at_init {
+            let value = a.value.map_or("not defined".to_string(), |v| fmt_quantity(&c.quantity, v));
+            let _ = write!(
+                o,
+                "{indent}    at initialization: {value}, {}",
+                if a.passes { "passes" } else { "does not pass" }
+            );
+            if let (Some(why), true) = (&c.holds_at_init, a.passes) {
+                let _ = write!(o, " ({})", why.split_whitespace().collect::<Vec<_>>().join(" "));
+            }
+            o.push('\n');
+        }
     }
 }
 

@@ -1,12 +1,17 @@
 //! Verdicts over seeds: the rule that turns per-seed verdicts into a claim's verdict (written out
 //! in `docs/methodology.md`, "Seeds"), the one-sided Clopper-Pearson lower bound on the probability
-//! that the claim holds for a random seed, and the spread of each recorded quantity.
+//! that the claim holds for a random seed, the spread of each recorded quantity, and the statistics
+//! over seeds that `[[over_seeds]]` checks read (the mean, its one-sided Student-t bounds).
 
 use super::outcome::SeedResult;
 use crate::verdict::Verdict;
 
 /// The rule, as printed in every report.
 pub const RULE: &str = "holds: every seed holds; fails: every seed fails; otherwise inconclusive";
+
+/// The rule of a claim with `[[over_seeds]]` checks.
+pub const OVER_SEEDS_RULE: &str = "over seeds: the one verdict rule applied once to the checks of statistics over \
+                                   all seeds (lower95/upper95: one-sided 95% Student-t bounds on the mean)";
 
 /// Confidence of the lower bound (one-sided).
 pub const CONFIDENCE: f64 = 0.95;
@@ -72,6 +77,28 @@ pub fn spread(results: &[SeedResult]) -> Vec<(String, f64, f64)> {
         .collect()
 }
 
+/// `(statistic, value)` of [`super::quantity::STATISTICS`] over `values` (at least one, every one finite): the mean,
+/// the sample standard deviation (0 for one value), the one-sided [`CONFIDENCE`] Student-t
+/// bounds on the mean, `mean -+ t_{0.95, k-1} sd / sqrt(k)` (infinite for one value, where no
+/// bound exists), the smallest and the largest.
+pub fn statistics(values: &[f64]) -> Vec<(&'static str, f64)> {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    let k = values.len();
+    assert!(k > 0 && values.iter().all(|v| v.is_finite()), "statistics of finite values");
+    let mean = values.iter().sum::<f64>() / k as f64;
+    let sd =
+        if k > 1 { (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (k - 1) as f64).sqrt() } else { 0.0 };
+    let half = if k > 1 {
+        let t = StudentsT::new(0.0, 1.0, (k - 1) as f64).expect("k - 1 > 0 degrees of freedom").inverse_cdf(CONFIDENCE);
+        t * sd / (k as f64).sqrt()
+    } else {
+        f64::INFINITY
+    };
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    vec![("mean", mean), ("sd", sd), ("lower95", mean - half), ("upper95", mean + half), ("min", min), ("max", max)]
+}
+
 /// `P(X >= k)` for `X ~ Binomial(n, p)`.
 fn upper_tail(k: usize, n: usize, p: f64) -> f64 {
     // Terms by the ratio C(n, i + 1) / C(n, i) = (n - i) / (i + 1), in logs to stay finite.
@@ -109,6 +136,24 @@ mod tests {
         // 9/10 at one-sided 95%: 0.6058 (beta quantile B(0.05; 9, 2)).
         assert!((clopper_pearson_lower(9, 10, 0.95) - 0.605_823).abs() < 1e-4);
         assert_eq!(clopper_pearson_lower(0, 10, 0.95), 0.0);
+    }
+
+    #[test]
+    fn student_t_bounds_match_known_quantiles() {
+        // t_{0.95, 4} = 2.131847, t_{0.95, 19} = 1.729133 (tables of the Student-t distribution).
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let s: std::collections::BTreeMap<_, _> = statistics(&v).into_iter().collect();
+        let sd = 2.5f64.sqrt();
+        assert_eq!((s["mean"], s["min"], s["max"]), (3.0, 1.0, 5.0));
+        assert!((s["sd"] - sd).abs() < 1e-15);
+        assert!((s["lower95"] - (3.0 - 2.131_847 * sd / 5f64.sqrt())).abs() < 1e-5);
+        assert!((s["upper95"] - (3.0 + 2.131_847 * sd / 5f64.sqrt())).abs() < 1e-5);
+        let twenty: Vec<f64> = (0..20).map(|i| i as f64).collect();
+        let s: std::collections::BTreeMap<_, _> = statistics(&twenty).into_iter().collect();
+        let sd = (35.0f64).sqrt();
+        assert!((s["lower95"] - (9.5 - 1.729_133 * sd / 20f64.sqrt())).abs() < 1e-5);
+        let one: std::collections::BTreeMap<_, _> = statistics(&[2.0]).into_iter().collect();
+        assert_eq!((one["sd"], one["lower95"], one["upper95"]), (0.0, f64::NEG_INFINITY, f64::INFINITY));
     }
 
     #[test]

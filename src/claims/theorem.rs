@@ -245,6 +245,18 @@ pub struct PathSpec {
     pub check: toml::Table,
 }
 
+/// `dataset` of a theorem file (and of `[test]`): the claim trains on real images instead of the
+/// synthetic distribution, as `adamgap run --dataset TASK --tile TILE` does (`docs/images.md`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetSpec {
+    /// `DATASET:A,B` (`fashion-mnist:shirt,t-shirt`, `digits:3,8`).
+    pub task: String,
+    /// Tile side (default: the data set's, 7 for Fashion-MNIST, 4 for the digits).
+    #[serde(default)]
+    pub tile: Option<usize>,
+}
+
 /// The reduced-scale overrides used by the snapshot test.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -263,6 +275,10 @@ pub struct TestScale {
     /// For a path claim: overrides of its grid merged on top of `[path.check]` (same shape).
     #[serde(default)]
     pub grid: toml::Table,
+    /// The real-image task at this scale, in place of the file's `dataset` (a claim on real
+    /// images only).
+    #[serde(default)]
+    pub dataset: Option<DatasetSpec>,
 }
 
 /// Seeds of a training claim at the full scale, by default and at least.
@@ -319,8 +335,17 @@ pub struct Theorem {
     /// For a path claim: the grid and the path axis.
     #[serde(default)]
     pub path: Option<PathSpec>,
+    /// A training claim on real images: the task (`docs/images.md`); the setting's data fields
+    /// other than `n`, `test_size` and `label_flip` then do not apply.
+    #[serde(default)]
+    pub dataset: Option<DatasetSpec>,
     #[serde(default, rename = "check")]
     pub checks: Vec<Check>,
+    /// Checks on statistics over the seeds (`mean.<q>`, `lower95.<q>`, ...: [`super::quantity::STATISTICS`]),
+    /// in place of per-seed `[[check]]`s: the claim's verdict is the one verdict rule applied to
+    /// them once, over all seeds (`docs/methodology.md`, "Checks over seeds").
+    #[serde(default)]
+    pub over_seeds: Vec<Check>,
     #[serde(default, rename = "ordering")]
     pub orderings: Vec<Ordering>,
     /// Verdict lines of the headline decided by this file's checks.
@@ -435,6 +460,20 @@ impl Theorem {
         (0..n as u64).map(|k| base + k).collect()
     }
 
+    /// The real-image task at `scale` (`[test] dataset` at the test scale, if given), `None` for a
+    /// claim on the synthetic distribution.
+    pub fn dataset(&self, scale: Scale) -> Option<&DatasetSpec> {
+        match (scale, self.test.as_ref().and_then(|t| t.dataset.as_ref())) {
+            (Scale::Test, Some(d)) => Some(d),
+            _ => self.dataset.as_ref(),
+        }
+    }
+
+    /// Every check of the file: the per-seed `[[check]]`s, then the `[[over_seeds]]` ones.
+    pub fn all_checks(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().chain(&self.over_seeds)
+    }
+
     /// The optimizer keys of `[setting].optimizers` (the run names of a training claim).
     pub fn optimizer_keys(&self) -> Vec<String> {
         let list = self.setting.get("optimizers").and_then(toml::Value::as_array);
@@ -446,7 +485,10 @@ impl Theorem {
     /// Whether a check reads a `certified.*` quantity (the final weights' certificate, see
     /// `docs/certified-endpoints.md`), so the checker must certify the runs.
     pub fn uses_certified(&self) -> bool {
-        self.checks.iter().any(|c| is_certified(&c.quantity) || c.of.as_deref().is_some_and(is_certified))
+        let certified = |q: &str| is_certified(q);
+        let over_seeds = |q: &str| is_certified(super::quantity::per_seed(q));
+        self.checks.iter().any(|c| certified(&c.quantity) || c.of.as_deref().is_some_and(certified))
+            || self.over_seeds.iter().any(|c| over_seeds(&c.quantity) || c.of.as_deref().is_some_and(over_seeds))
     }
 
     /// `origin`, with the line where `field` (`check[3].what`, `path.grid`) is written, when the

@@ -41,13 +41,19 @@ impl Theorem {
             origin: self.at(origin, at),
             message: format!("field `{field}`: {message}"),
         };
-        let whats: Vec<&str> = self.checks.iter().map(|c| c.what.as_str()).collect();
+        // Every check by its place in the file: `check[k]`, then `over_seeds[k]`.
+        let places: Vec<String> = (0..self.checks.len())
+            .map(|k| format!("check[{k}]"))
+            .chain((0..self.over_seeds.len()).map(|k| format!("over_seeds[{k}]")))
+            .collect();
+        let whats: Vec<&str> = self.all_checks().map(|c| c.what.as_str()).collect();
         for (k, w) in whats.iter().enumerate() {
             if let Some(first) = whats[..k].iter().position(|v| v == w) {
+                let at = format!("{}.what", places[k]);
                 return Err(bad(
-                    &format!("check[{k}].what"),
-                    &format!("check[{k}].what"),
-                    &format!("{w:?} is also the `what` of check[{first}]; every check needs its own `what`"),
+                    &at,
+                    &at,
+                    &format!("{w:?} is also the `what` of {}; every check needs its own `what`", places[first]),
                 ));
             }
         }
@@ -73,7 +79,7 @@ impl Theorem {
                 return Err(bad(
                     &format!("expect_fail[{k}]"),
                     "expect_fail",
-                    &format!("no [[check]] has what = {name:?}"),
+                    &format!("no [[check]] or [[over_seeds]] has what = {name:?}"),
                 ));
             }
         }
@@ -95,14 +101,51 @@ impl Theorem {
         if self.id.trim().is_empty() {
             return Err(bad("id", "id", "must not be empty"));
         }
-        if self.kind == ClaimKind::Training && self.checks.is_empty() {
-            return Err(bad("kind", "check", "a training claim needs at least one [[check]]"));
+        if self.kind == ClaimKind::Training && self.checks.is_empty() && self.over_seeds.is_empty() {
+            return Err(bad("kind", "check", "a training claim needs at least one [[check]] or [[over_seeds]] check"));
+        }
+        if !self.checks.is_empty() && !self.over_seeds.is_empty() {
+            return Err(bad(
+                "over_seeds[0]",
+                "over_seeds",
+                "a claim checks every seed ([[check]]) or statistics over the seeds ([[over_seeds]]), not both",
+            ));
+        }
+        if self.kind != ClaimKind::Training {
+            let given = [("over_seeds", !self.over_seeds.is_empty()), ("dataset", self.dataset.is_some())]
+                .into_iter()
+                .chain(std::iter::once(("test.dataset", self.test.as_ref().is_some_and(|t| t.dataset.is_some()))));
+            for (field, _) in given.filter(|(_, g)| *g) {
+                let at = if field == "over_seeds" { "over_seeds[0]" } else { field };
+                return Err(bad(at, field, "only in a training claim (kind = \"training\")"));
+            }
+        }
+        if self.test.as_ref().is_some_and(|t| t.dataset.is_some()) && self.dataset.is_none() {
+            return Err(bad("test.dataset", "test.dataset", "only with a top-level `dataset` (the claim's task)"));
+        }
+        for (field, d) in
+            [("dataset", self.dataset.as_ref()), ("test.dataset", self.test.as_ref().and_then(|t| t.dataset.as_ref()))]
+        {
+            if let Some(d) = d {
+                crate::images::Task::parse(&d.task, &format!("{field}.task")).map_err(|e| Error::Config {
+                    origin: self.at(origin, &format!("{field}.task")),
+                    message: e.to_string(),
+                })?;
+            }
+        }
+        if !self.headline.is_empty() && self.dataset.is_some() {
+            return Err(bad(
+                "headline[0]",
+                "headline",
+                "the headline's lines are about the synthetic data, not a `dataset`",
+            ));
         }
         self.validate_path(origin)?;
         let optimizers = self.optimizer_keys();
-        for (k, c) in self.checks.iter().enumerate() {
-            let f = |name: &str| format!("check[{k}].{name}");
-            let item = format!("check[{k}]");
+        for (k, c) in self.all_checks().enumerate() {
+            let place = &places[k];
+            let f = |name: &str| format!("{place}.{name}");
+            let item = place.clone();
             match (&c.value, &c.of) {
                 (None, None) => return Err(bad(&item, &f("value"), "give `value` (a number) or `of` (a quantity)")),
                 (Some(_), Some(_)) => return Err(bad(&f("of"), &f("of"), "give either `value` or `of`, not both")),
@@ -151,7 +194,12 @@ impl Theorem {
                 ));
             }
             for (side, name) in std::iter::once(("quantity", &c.quantity)).chain(c.of.iter().map(|o| ("of", o))) {
-                if let Err(allowed) = known_quantity(self.kind, &optimizers, name) {
+                let known = if k < self.checks.len() {
+                    known_quantity(self.kind, &optimizers, name)
+                } else {
+                    quantity::known_over_seeds(&optimizers, name)
+                };
+                if let Err(allowed) = known {
                     return Err(bad(&f(side), &f(side), &format!("unknown quantity `{name}` (allowed: {allowed})")));
                 }
             }

@@ -169,6 +169,61 @@ pub fn read_fashion(dir: &Path, split: &str) -> Result<ImageSet> {
     Ok(ImageSet { rows: images.dims[1], cols: images.dims[2], pixels: images.data, labels: labels.data, max: 255 })
 }
 
+impl Source {
+    /// Rows and columns of every image.
+    pub fn side(self) -> usize {
+        match self {
+            Source::FashionMnist => 28,
+            Source::Digits => digits::SIDE,
+        }
+    }
+
+    /// The most test images two classes can have: Fashion-MNIST's test split holds 1,000 of each
+    /// class; the digits have no split, at most 183 images a class (`docs/images.md`).
+    fn most_test_images(self) -> usize {
+        match self {
+            Source::FashionMnist => 2_000,
+            Source::Digits => 2 * 183,
+        }
+    }
+
+    /// The default tile side: 7 for Fashion-MNIST (16 tiles of 49 pixels), 4 for the digits.
+    pub fn default_tile(self) -> usize {
+        match self {
+            Source::FashionMnist => 7,
+            Source::Digits => 4,
+        }
+    }
+}
+
+/// The memory [`experiment`] of `task` under `base` with tiles of side `tile` needs, estimated
+/// before any file is read: the images as read and decompressed (Fashion-MNIST: both splits'
+/// files, at most [`idx::MAX_BYTES`] each), and the experiment's own (`memory::of_setting` of
+/// the setting `experiment` builds, with at most all of the two classes' test images).
+pub fn estimate(task: &Task, base: &Setting, tile: usize) -> crate::memory::Estimate {
+    let side = task.source.side();
+    let mut s = base.clone();
+    let tile = tile.clamp(1, side);
+    s.data.d = tile * tile;
+    s.data.patches = (side / tile) * (side / tile);
+    s.data.test_size = s.data.test_size.min(task.source.most_test_images());
+    s.data.noise = NoiseKind::Dense;
+    s.data.feature_noise = FeatureNoise::InNoisePatch;
+    let mut e = crate::memory::of_setting(&s);
+    if let Some((what, bytes)) = files_estimate(task) {
+        e.add(what, bytes);
+    }
+    e
+}
+
+/// The part of [`estimate`] that lasts only while the files are read: Fashion-MNIST's 70,000
+/// images of 28 x 28 bytes and their labels, the compressed files read first (`None` for the
+/// embedded digits). A checker that builds one experiment after another needs it once.
+pub fn files_estimate(task: &Task) -> Option<(&'static str, u128)> {
+    (task.source == Source::FashionMnist)
+        .then(|| ("Fashion-MNIST files as read and decompressed (both splits)", 2 * (70_000u128 * 28 * 28 + 70_000)))
+}
+
 /// `k` of `pool`, drawn without replacement by `r`, in increasing order.
 fn draw(pool: &[usize], k: usize, r: &mut rand_chacha::ChaCha8Rng) -> Vec<usize> {
     let mut v: Vec<usize> = sample(r, pool.len(), k).into_iter().map(|j| pool[j]).collect();

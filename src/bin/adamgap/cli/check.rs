@@ -60,6 +60,10 @@ pub struct CheckArgs {
     /// instead of running their shorter `[path.check]` grid. A folder of another grid is refused.
     #[arg(long, value_name = "DIR")]
     pub path_results: Option<PathBuf>,
+    /// Where claims on Fashion-MNIST (`dataset` in their theorem file) read its IDX files
+    /// [default: /usr/share/datasets/fashion-mnist, the Debian package dataset-fashion-mnist].
+    #[arg(long, value_name = "DIR")]
+    pub dataset_dir: Option<PathBuf>,
 }
 
 /// Runs `adamgap check`.
@@ -124,6 +128,9 @@ pub fn main(args: &CheckArgs) -> CliResult<i32> {
     }
     let source = adamgap::sweep::claim::GridSource { results: args.path_results.clone() };
     let mut checker = Checker::new().with_paths(Box::new(source));
+    if let Some(dir) = &args.dataset_dir {
+        checker = checker.with_dataset_dir(dir.clone());
+    }
     for (p, t) in &theorems {
         let origin = p.display().to_string();
         if let Some(e) = Checker::memory_estimate(t, &origin, scale)? {
