@@ -22,7 +22,10 @@ fn theorem_file_rules_at_their_boundaries() {
     assert!(err(holds, "expected = \"holds\"\nexpect_fail = [\"gd converges\"]").contains("field `expect_fail`"));
     ok(holds, "expected = \"fails\"\nexpect_fail = [\"gd converges\"]");
     let e = err(holds, "expected = \"fails\"\nexpect_fail = [\"gd divergs\"]");
-    assert!(e.contains("t.toml line 8") && e.contains("no [[check]] or [[over_seeds]] has what = \"gd divergs\""), "{e}");
+    assert!(
+        e.contains("t.toml line 8") && e.contains("no [[check]] or [[over_seeds]] has what = \"gd divergs\""),
+        "{e}"
+    );
     // Seeds of a training claim: at least 10, and 3 at the test scale.
     let e = err(holds, "expected = \"holds\"\nseeds = 9");
     assert!(e.contains("t.toml line 8") && e.contains("field `seeds`") && e.contains(">= 10 seeds"), "{e}");

@@ -275,20 +275,6 @@ impl ClaimReport {
             let _ = write!(o, " ({})", self.scale_note.split_whitespace().collect::<Vec<_>>().join(" "));
         }
         o.push('\n');
-        match &self.path {
-            Some(p) => {
-                let _ = writeln!(o, "grid: {}, along `{}`", p.grid, p.axis);
-                for line in &p.description {
-                    let _ = writeln!(o, "    {line}");
-                }
-                let _ = writeln!(o, "results: {}", p.source);
-                let _ =
-                    writeln!(o, "setting of the first cell (seed {}, the smallest `{}`):", self.seeds[0].seed, p.axis);
-            }
-            None => {
-                let _ = writeln!(o, "setting:");
-            }
-        }
         if let Some(t) = &self.dataset {
             let _ = writeln!(
                 o,
@@ -308,6 +294,20 @@ impl ClaimReport {
                 t.test,
                 t.test_available
             );
+        }
+        match &self.path {
+            Some(p) => {
+                let _ = writeln!(o, "grid: {}, along `{}`", p.grid, p.axis);
+                for line in &p.description {
+                    let _ = writeln!(o, "    {line}");
+                }
+                let _ = writeln!(o, "results: {}", p.source);
+                let _ =
+                    writeln!(o, "setting of the first cell (seed {}, the smallest `{}`):", self.seeds[0].seed, p.axis);
+            }
+            None => {
+                let _ = writeln!(o, "setting:");
+            }
         }
         let toml = toml::to_string(&self.setting).expect("a setting serializes to TOML");
         for line in toml.lines().filter(|l| !l.trim().is_empty()) {
@@ -511,7 +511,7 @@ impl ClaimReport {
     /// `reason`, `expected`, `status` (`ok` when the verdict is the expected one), `seeds` (each
     /// `seed` and `verdict`), `rule`, `lower_bound`, `checks` (each `what`, `text`, `outcome`,
     /// `at_init` with `value` and `passes`, and `paper` where the file relaxes a threshold), and
-    /// the full report under `report`.
+    /// the full report under `report`; for a claim over seeds, `over_seeds` (its statistics and checks).
     pub fn json(&self) -> serde_json::Value {
         let reason = |v: &Verdict| match v {
             Verdict::Inconclusive(r) => serde_json::Value::String(r.clone()),
@@ -531,7 +531,7 @@ impl ClaimReport {
                 })
             })
             .collect();
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "id": self.id,
             "verdict": self.verdict.label(),
             "reason": reason(&self.verdict),
@@ -550,14 +550,18 @@ impl ClaimReport {
             "holds": self.holds_count,
             "lower_bound": self.lower_bound,
             "checks": checks,
-            "over_seeds": self.over_seeds.as_ref().map(|over| serde_json::json!({
+            "report": self,
+        });
+        // A claim over seeds: its checks on the statistics, which give its verdict.
+        if let Some(over) = &self.over_seeds {
+            v["over_seeds"] = serde_json::json!({
                 "quantities": over.quantities,
                 "checks": over.checks.iter().map(|c| serde_json::json!({
                     "what": c.what, "text": c.text, "outcome": c.outcome.word(), "at_init": c.at_init,
                 })).collect::<Vec<_>>(),
-            })),
-            "report": self,
-        })
+            });
+        }
+        v
     }
 }
 
