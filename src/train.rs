@@ -21,9 +21,11 @@ use crate::model::Weights;
 use crate::optim::{self, Budget, FirstOrder, Method, Objective, Observer, Schedule};
 use crate::setting::OptimizerSetting;
 
+mod batches;
 mod experiment;
 mod lazy;
 mod record;
+pub use batches::{BatchObjective, Batches};
 pub use experiment::{Checkpoint, Experiment, Run};
 pub use lazy::{DeferredSteps, MAX_PENDING};
 pub use record::{TrainObjective, TrainObserver, TrainPoint};
@@ -44,14 +46,34 @@ impl Experiment {
     /// `W` are touched by no training patch (at a fifth the two runs tie; docs/performance.md) and
     /// the run has no gradient tolerance.
     pub fn defers(&self) -> bool {
-        self.setting.train.grad_tol == 0.0 && 4 * lazy::untouched_rows(&self.train) >= self.train.d
+        self.full_batch() && self.setting.train.grad_tol == 0.0 && 4 * lazy::untouched_rows(&self.train) >= self.train.d
     }
 
     /// Trains one optimizer from `W^(0)` through the one loop ([`optim::minimize`]), every parameter
-    /// at every step; `progress` is called with the number of steps done.
+    /// at every step; `progress` is called with the number of steps done. A minibatch run
+    /// ([`Experiment::full_batch`] false) steps from its batches' gradients ([`BatchObjective`]).
     pub fn run_eager(&self, opt: &OptimizerSetting, progress: &(dyn Fn(usize) + Sync)) -> Run {
-        let mut objective = TrainObjective::new(&self.model, &self.train);
         let mut method = FirstOrder::new(opt, Schedule::Constant, self.init.as_slice().len());
+        let w = self.init.clone();
+        if self.full_batch() {
+            let mut objective = TrainObjective::new(&self.model, &self.train);
+            self.run_with(opt, &mut objective, &mut method, w, &self.init, progress, &mut ())
+        } else {
+            self.run_minibatch(opt, progress)
+        }
+    }
+
+    /// Trains one optimizer from `W^(0)` on the setting's batches ([`Batches`]) through the one
+    /// loop, every parameter at every step, whatever the batch size: at `batch_size = n` without
+    /// replacement every batch is the whole training set in order, and the run is the
+    /// full-batch run bit for bit (`tests/minibatch.rs`).
+    pub fn run_minibatch(&self, opt: &OptimizerSetting, progress: &(dyn Fn(usize) + Sync)) -> Run {
+        let mut method = FirstOrder::new(opt, Schedule::Constant, self.init.as_slice().len());
+        let mut objective = BatchObjective::new(
+            &self.model,
+            &self.train,
+            Batches::new(&self.setting.train, self.train.len(), self.setting.seed),
+        );
         self.run_with(opt, &mut objective, &mut method, self.init.clone(), &self.init, progress, &mut ())
     }
 
@@ -81,7 +103,7 @@ impl Experiment {
     {
         let start = Instant::now();
         let budget = Budget { steps: self.setting.train.steps, grad_tol: self.setting.train.grad_tol };
-        let mut observer = (TrainObserver::new(self, progress), companion);
+        let mut observer = (TrainObserver::new(self, progress, objective.is_full()), companion);
         let Ok(stop) = optim::minimize(objective, method, &mut w, budget, &mut observer);
         record::finish(opt, start, stop.reason, w, init, observer.0)
     }

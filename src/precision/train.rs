@@ -62,6 +62,7 @@ fn checkpoint<R: Real>(
     }
     Checkpoint {
         step,
+        epoch: exp.epoch(step),
         objective: loss.add(&wn2.mul_f64(0.5).mul_f64(lambda)).to_f64(),
         loss: loss.to_f64(),
         train_error: train_errors as f64 / exp.train.len() as f64,
@@ -124,6 +125,11 @@ impl<R: Real> TrainPoint for Vec<R> {
     type Extra = RealExtra<R>;
     fn checkpoint(&self, exp: &Experiment, step: usize, g_loss: &[R], eval: &Eval<RealExtra<R>>) -> Checkpoint {
         checkpoint(exp, step, self, g_loss, &eval.extra.loss, eval.extra.errors)
+    }
+    fn checkpoint_full_batch(&self, exp: &Experiment, step: usize) -> Checkpoint {
+        let mut g = vec![R::zero(); self.len()];
+        let e = GenericObjective::new(&exp.model, &exp.train).eval(self, &mut g, false);
+        checkpoint(exp, step, self, &g, &e.extra.loss, e.extra.errors)
     }
     fn feature_max(&self, layout: Layout) -> f64 {
         let m = layout.m();

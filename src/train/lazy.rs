@@ -230,7 +230,7 @@ pub(super) fn run<'a>(
         return None;
     }
     let mut s = DeferredSteps::new(&exp.model, &exp.train, &exp.init, opt);
-    let mut observer = TrainObserver::new(exp, progress);
+    let mut observer = TrainObserver::new(exp, progress, true);
     loop {
         let t = s.steps();
         let e = s.eval();
