@@ -27,7 +27,7 @@ mod lazy;
 mod record;
 pub use batches::{BatchObjective, Batches};
 pub use experiment::{Checkpoint, Experiment, Run};
-pub use lazy::{DeferredSteps, MAX_PENDING};
+pub use lazy::{DeferredSteps, LaggedSteps, MAX_PENDING};
 pub use record::{TrainObjective, TrainObserver, TrainPoint};
 
 impl Experiment {
@@ -45,8 +45,18 @@ impl Experiment {
     /// Whether [`Experiment::run`] defers the untouched rows: when at least a quarter of the rows of
     /// `W` are touched by no training patch (at a fifth the two runs tie; docs/performance.md) and
     /// the run has no gradient tolerance.
+    ///
+    /// A minibatch run lags the rows each batch does not touch where a batch touches at most
+    /// three quarters of the rows on average (`B` times the mean number of entries of a sample).
     pub fn defers(&self) -> bool {
-        self.full_batch() && self.setting.train.grad_tol == 0.0 && 4 * lazy::untouched_rows(&self.train) >= self.train.d
+        if self.setting.train.grad_tol != 0.0 {
+            return false;
+        }
+        if self.full_batch() {
+            return 4 * lazy::untouched_rows(&self.train) >= self.train.d;
+        }
+        let per_sample = self.train.x.nnz().div_ceil(self.train.len().max(1));
+        4 * self.setting.train.batch(self.train.len()).saturating_mul(per_sample) <= 3 * self.train.d
     }
 
     /// Trains one optimizer from `W^(0)` through the one loop ([`optim::minimize`]), every parameter
@@ -113,9 +123,13 @@ impl Experiment {
     /// the touched rows instead of `d`. `None` where that cannot be shown: a gradient tolerance (its
     /// test sums the whole gradient at every step), or an untouched weight beyond the bound of the
     /// finiteness test (the eager run would then sum the gradient exactly at that step).
+    ///
+    /// A minibatch run lags, at each step, the rows its batch does not touch
+    /// ([`LaggedSteps`]): the same run as [`Experiment::run_minibatch`], bit for bit.
     pub fn run_deferred(&self, opt: &OptimizerSetting, progress: &(dyn Fn(usize) + Sync)) -> Option<Run> {
         let start = Instant::now();
-        let (stop, w, observer) = lazy::run(self, opt, progress)?;
+        let (stop, w, observer) =
+            if self.full_batch() { lazy::run(self, opt, progress)? } else { lazy::run_batches(self, opt, progress)? };
         Some(record::finish(opt, start, stop, w, &self.init, observer))
     }
 

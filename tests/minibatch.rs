@@ -254,3 +254,61 @@ fn bad_batch_sizes_and_budgets_are_refused_with_the_key_and_the_range() {
     refused(&[], Some("[train]\nbatch_size = 2\ngrad_tol = 0.1\n"), &["train.grad_tol"]);
     refused(&["--batch-size", "2", "--precision", "dd"], None, &["train.batch_size", "--precision dd"]);
 }
+
+/// `d = 2000` with batches of 2 and 3 samples of `s = 20` noise coordinates: a batch touches at
+/// most 64 of the 2,000 rows (`alpha = 0.9`, so that most optimizers reverse the feature); 80 steps (more than an epoch of `n = 20`, a partial last batch at
+/// `B = 3`), checkpoints in between.
+fn sparse_batches(batch: usize) -> Setting {
+    let mut st = common::small(2_000, 20, 20, 200, 3);
+    (st.data.sigma_p, st.model.lambda) = (0.5, 0.01);
+    (st.train.steps, st.train.checkpoints, st.train.batch_size) = (80, 4, Some(batch));
+    st.data.alpha = 0.9;
+    st
+}
+
+#[test]
+fn lagging_rows_equal_the_eager_minibatch_run_bit_for_bit_on_1_and_2_threads() {
+    for (batch, sampling) in [(2, Sampling::Reshuffle), (3, Sampling::Replacement)] {
+        let mut st = sparse_batches(batch);
+        st.train.sampling = sampling;
+        let exp = Experiment::new(&st).expect("a valid setting");
+        assert!(exp.defers(), "a batch touches few rows: the run lags the others");
+        let mut reversals = 0;
+        for opt in optimizers() {
+            let eager = exp.run_minibatch(&opt, &|_| {});
+            assert!(eager.moved && eager.trace.len() > 8, "{}: a run that trains, with checkpoints", opt.key());
+            for threads in [1, 2] {
+                let pool = adamgap::parallel::pool(threads).expect("a pool");
+                let lazy = pool.install(|| exp.run_deferred(&opt, &|_| {})).expect("the lagged run applies");
+                assert_eq!(fingerprint(&lazy), fingerprint(&eager), "{} B = {batch}, {threads} threads", opt.key());
+            }
+            reversals += usize::from(eager.feature_reversal_step.is_some());
+        }
+        assert!(reversals > 0, "a feature reversal compared too");
+    }
+}
+
+#[test]
+fn lagging_rows_stay_identical_through_a_divergence_and_long_gaps() {
+    // GD with a huge step diverges between checkpoints.
+    let mut st = sparse_batches(2);
+    st.model.lambda = 0.0;
+    let exp = Experiment::new(&st).expect("a valid setting");
+    let gd = OptimizerSetting::Gd { eta: 1e4 };
+    let eager = exp.run_minibatch(&gd, &|_| {});
+    assert!(matches!(eager.stop, adamgap::optim::StopReason::Diverged { .. }), "{:?}", eager.stop);
+    let lazy = exp.run_deferred(&gd, &|_| {});
+    // The lagged run either reproduces the divergence or declines (a lagging weight beyond the
+    // finiteness bound), and `run` then gives the eager run.
+    if let Some(lazy) = lazy {
+        assert_eq!(fingerprint(&lazy), fingerprint(&eager));
+    }
+    assert_eq!(fingerprint(&exp.run(&gd, &|_| {})), fingerprint(&eager));
+    // 2,500 steps without evenly spaced checkpoints: 1,500 steps between the checkpoints 1000 and
+    // 2500, more than one catch-up's record holds.
+    (st.model.lambda, st.train.steps, st.train.checkpoints) = (0.01, 2_500, 0);
+    let exp = Experiment::new(&st).expect("a valid setting");
+    let adam = OptimizerSetting::paper_adam();
+    let lazy = exp.run_deferred(&adam, &|_| {}).expect("the lagged run applies");
+    assert_eq!(fingerprint(&lazy), fingerprint(&exp.run_minibatch(&adam, &|_| {})));
+}
