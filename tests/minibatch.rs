@@ -312,3 +312,61 @@ fn lagging_rows_stay_identical_through_a_divergence_and_long_gaps() {
     let lazy = exp.run_deferred(&adam, &|_| {}).expect("the lagged run applies");
     assert_eq!(fingerprint(&lazy), fingerprint(&exp.run_minibatch(&adam, &|_| {})));
 }
+
+/// A minibatch export spells its schedule out (`batches.npy`, the manifest's `batches`), the
+/// independent NumPy replay (`tools/reference_numpy.py`) reproduces its GD, Adam and AdamW runs
+/// to 1e-9 from it, and training on the imported folder gives the same run.
+#[test]
+fn a_minibatch_export_is_replayed_by_numpy_and_by_import() {
+    let (_tmp, dir) = common::scratch("minibatch-export");
+    let ex = dir.join("ex");
+    let ex_s = ex.display().to_string();
+    let base =
+        ["run", "--quiet", "--json", "--d", "200", "--n", "30", "--s", "20", "--test-size", "100", "--steps", "60"];
+    let mut args: Vec<&str> = base.to_vec();
+    args.extend(["--batch-size", "4", "--optimizers", "adam,adamw,gd", "--export", &ex_s]);
+    let out = common::adamgap(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ex.join("manifest.json")).expect("a manifest")).expect("JSON");
+    let b = &manifest["batches"];
+    assert_eq!(
+        (b["file"].as_str(), b["batch_size"].as_u64(), b["steps"].as_u64()),
+        (Some("batches.npy"), Some(4), Some(60))
+    );
+    assert_eq!((b["stream"].as_u64(), b["steps_per_epoch"].as_u64()), (Some(STREAM_BATCHES), Some(8)));
+    let file: ndarray::Array2<i64> = ndarray_npy::read_npy(ex.join("batches.npy")).expect("batches.npy");
+    let mut st = common::small(200, 30, 20, 100, 20);
+    (st.train.steps, st.train.batch_size) = (60, Some(4));
+    let ours = Batches::of(&st).take(60);
+    assert_eq!(file.nrows(), 60);
+    for (row, batch) in file.rows().into_iter().zip(&ours) {
+        let listed: Vec<u32> = row.iter().filter(|&&i| i >= 0).map(|&i| i as u32).collect();
+        assert_eq!(&listed, batch);
+        assert_eq!(row.iter().filter(|&&i| i < 0).count(), 4 - batch.len(), "padding only for a short batch");
+    }
+    assert!(ours.iter().any(|b| b.len() == 2), "30 = 7 * 4 + 2: a kept short batch");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/reference_numpy.py");
+    let replay = std::process::Command::new("python3").arg(script).arg(&ex).output().expect("python3 runs");
+    let text = String::from_utf8_lossy(&replay.stdout);
+    assert!(replay.status.success(), "{text}{}", String::from_utf8_lossy(&replay.stderr));
+    assert!(
+        text.contains("minibatches: B = 4") && text.contains("adamw: 60 steps") && text.contains("within 1e-09"),
+        "{text}"
+    );
+    // Training on the imported folder: the same runs (the JSON apart from the timings).
+    let again = common::adamgap(&["run", "--quiet", "--json", "--import", &ex_s]);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    fn untimed(v: &mut serde_json::Value) {
+        if let Some(o) = v.as_object_mut() {
+            o.remove("seconds");
+            o.values_mut().for_each(untimed);
+        }
+    }
+    let strip = |o: &[u8]| -> serde_json::Value {
+        let mut v: serde_json::Value = serde_json::from_slice(o).expect("JSON");
+        untimed(&mut v);
+        v
+    };
+    assert_eq!(strip(&again.stdout), strip(&out.stdout));
+}
