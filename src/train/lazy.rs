@@ -326,7 +326,7 @@ impl<'a> LaggedSteps<'a> {
             self.pos[k as usize] = UNTOUCHED;
         }
         let batch = self.batches.next_batch();
-        let (data, width) = (self.data, self.zero_row.len());
+        let data = self.data;
         self.rows.clear();
         self.rows.push(FEATURE_ROW as u32);
         for &i in batch {
@@ -365,7 +365,6 @@ impl<'a> LaggedSteps<'a> {
         }
         self.ga.resize(self.wa.len(), 0.0);
         let model = Cnn { d: self.rows.len(), ..self.model };
-        let _ = width;
         model.loss_grad(&self.wa, &self.sub, &mut self.ga, &mut self.ws)
     }
 
