@@ -222,7 +222,9 @@ impl PatchData {
         out.clean_y.clear();
         out.signal_patch.clear();
         let x = &mut out.x;
-        (x.ptr.clear(), x.idx.clear(), x.val.clear());
+        x.ptr.clear();
+        x.idx.clear();
+        x.val.clear();
         x.ptr.push(0);
         for &i in batch {
             let i = i as usize;

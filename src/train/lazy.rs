@@ -341,9 +341,13 @@ impl<'a> LaggedSteps<'a> {
         }
         let sub = &mut self.sub;
         (sub.d, sub.patches) = (self.rows.len(), data.patches);
-        (sub.y.clear(), sub.clean_y.clear(), sub.signal_patch.clear());
+        sub.y.clear();
+        sub.clean_y.clear();
+        sub.signal_patch.clear();
         let x = &mut sub.x;
-        (x.ptr.clear(), x.idx.clear(), x.val.clear());
+        x.ptr.clear();
+        x.idx.clear();
+        x.val.clear();
         x.ptr.push(0);
         for &i in batch {
             let i = i as usize;
