@@ -370,3 +370,23 @@ fn a_minibatch_export_is_replayed_by_numpy_and_by_import() {
     };
     assert_eq!(strip(&again.stdout), strip(&out.stdout));
 }
+
+/// The reports say a run is minibatch: the setting line gives the batch, epochs and scheme, the
+/// Markdown trace counts epochs; a full-batch report has neither (its text is as before).
+#[test]
+fn reports_name_the_batches_and_count_epochs() {
+    let mut st = small();
+    (st.train.batch_size, st.train.steps) = (Some(8), 6);
+    st.optimizers = vec![OptimizerSetting::paper_adam()];
+    let exp = Experiment::new(&st).expect("a valid setting");
+    let runs = exp.run_all(&|_, _| {});
+    let text = adamgap::report::text(&exp, &runs, &[]);
+    assert!(text.contains("steps=6 batch=8 (2.000 epochs, reshuffle, last batch keep)"), "{text}");
+    let md = adamgap::report::markdown(&exp, &runs, &[]);
+    assert!(md.contains("| step | epoch | objective |") && md.contains("| 6 | 2.000 |"), "{md}");
+    st.train.batch_size = None;
+    let full = Experiment::new(&st).expect("a valid setting");
+    let runs = full.run_all(&|_, _| {});
+    let (text, md) = (adamgap::report::text(&full, &runs, &[]), adamgap::report::markdown(&full, &runs, &[]));
+    assert!(!text.contains("batch=") && md.contains("| step | objective |") && !md.contains("epoch"), "{md}");
+}
