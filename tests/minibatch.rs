@@ -252,7 +252,6 @@ fn bad_batch_sizes_and_budgets_are_refused_with_the_key_and_the_range() {
     refused(&[], Some("[train]\nbatch_size = \"two\"\n"), &["train.batch_size", "1..=n"]);
     refused(&[], Some("[train]\nsteps = 5\nepochs = 2\n"), &["train.steps", "train.epochs"]);
     refused(&[], Some("[train]\nbatch_size = 2\ngrad_tol = 0.1\n"), &["train.grad_tol"]);
-    refused(&["--batch-size", "2", "--precision", "dd"], None, &["train.batch_size", "--precision dd"]);
 }
 
 /// `d = 2000` with batches of 2 and 3 samples of `s = 20` noise coordinates: a batch touches at
@@ -389,4 +388,32 @@ fn reports_name_the_batches_and_count_epochs() {
     let runs = full.run_all(&|_, _| {});
     let (text, md) = (adamgap::report::text(&full, &runs, &[]), adamgap::report::markdown(&full, &runs, &[]));
     assert!(!text.contains("batch=") && md.contains("| step | objective |") && !md.contains("epoch"), "{md}");
+}
+
+/// A double-double minibatch run steps on the same batches: its weights agree with the binary64
+/// run's to rounding, and it records the same steps and epochs.
+#[test]
+fn a_double_double_minibatch_run_follows_the_binary64_one() {
+    let mut st = small();
+    (st.train.batch_size, st.train.steps, st.train.last_batch) = (Some(6), 12, LastBatch::Drop);
+    let exp = Experiment::new(&st).expect("a valid setting");
+    for opt in [OptimizerSetting::paper_gd(), OptimizerSetting::paper_adam()] {
+        let f64_run = exp.run(&opt, &|_| {});
+        let dd = adamgap::precision::train::run::<adamgap::precision::Dd>(&exp, &opt);
+        let steps = |r: &Run| r.trace.iter().map(|c| (c.step, c.epoch)).collect::<Vec<_>>();
+        assert_eq!(steps(&dd), steps(&f64_run));
+        let (a, b) = (dd.weights.as_slice(), f64_run.weights.as_slice());
+        let diff = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
+        let norm = b.iter().map(|y| y * y).sum::<f64>().sqrt();
+        let moved = a.iter().zip(exp.init.as_slice()).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        assert!(diff <= 1e-12 * norm && moved > 1e-6, "{}: {diff} of {norm}, moved {moved}", opt.key());
+        // Full batch in double-double differs: the minibatch schedule is what both follow.
+        let mut full = st.clone();
+        full.train.batch_size = None;
+        let dd_full = adamgap::precision::train::run::<adamgap::precision::Dd>(
+            &Experiment::new(&full).expect("a valid setting"),
+            &opt,
+        );
+        assert!(dd_full.weights.as_slice() != a, "{}", opt.key());
+    }
 }

@@ -155,9 +155,6 @@ pub fn check_outputs(args: &RunArgs) -> Result<()> {
 /// and the steps as the runs go.
 pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutput> {
     let (exp, task) = experiment_and_task(args)?;
-    if args.precision != Precision::F64 {
-        exp.setting.require_full_batch("--precision dd (double-double runs are full batch)")?;
-    }
     check_outputs(args)?;
     progress.begin(&exp.setting);
     let runs = crate::precision::run_all(&exp, args.precision, &|k, t| progress.step(k, t));
