@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `step/default` | loss + gradient, GD / Adam / sign GD steps (loss + gradient + update) and the update loops alone on 1 and 2 threads, and the dense reference step, at the paper's default setting |
 //! | `step/large_d` | GD and Adam steps at `d = 1e5` on the path's scaling (`n = 50`, `s = round(sqrt(d))`), eager against deferred (untouched rows caught up in bulk every 100 steps, amortized), and the catch-up alone, on 1 and 2 threads |
+//! | `minibatch/default` | the Adam step with batches of `B = 2` at the default setting, eager and with the batch's untouched rows lagging (amortized over 100 steps), beside the floor of the update alone and the full-batch step, on 1 and 2 threads |
 //! | `eval/default` | the test error on 10,000 fresh points (a checkpoint's forward pass) |
 //! | `ladder_d`, `ladder_n`, `ladder_m`, `ladder_s` | the Adam step along one parameter, the others at their defaults |
 //! | `probe` | the machine: packed multiply-add throughput in L1, memory bandwidth, Adam's divider-bound update in L1 |
@@ -21,6 +22,7 @@ mod benchmarks;
 criterion_main!(
     benchmarks::step::benches,
     benchmarks::large_d::benches,
+    benchmarks::minibatch::benches,
     benchmarks::eval::benches,
     benchmarks::ladder::benches,
     benchmarks::probe::benches,

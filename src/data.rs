@@ -18,7 +18,8 @@
 //! `rho_{i,r} = <w_{y_i,r}, xi_i>`.
 //!
 //! Randomness: ChaCha8 seeded with the setting's seed; training data, test data and initialization
-//! use streams 0, 1 and 2, so a larger test set does not change the training data.
+//! use streams 0, 1 and 2, so a larger test set does not change the training data; the label
+//! flips stream 3, the minibatches stream 6.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -35,6 +36,9 @@ pub const STREAM_INIT: u64 = 2;
 /// Stream of the training labels' flips (`label_flip`), one draw per training sample, apart from
 /// the samples so that flipping labels leaves every input and the initialization unchanged.
 pub const STREAM_FLIP: u64 = 3;
+/// Stream of a minibatch run's batches (`crate::train::Batches`; streams 4 and 5 are the real
+/// images' subsamples, `crate::images`).
+pub const STREAM_BATCHES: u64 = 6;
 
 /// A ChaCha8 generator for `seed` on `stream`.
 pub fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
@@ -206,6 +210,50 @@ impl PatchData {
         let train = Self::generate(setting, setting.n, &mut rng(seed, STREAM_TRAIN), Some(&mut rng(seed, STREAM_FLIP)));
         let test = Self::generate(setting, setting.test_size, &mut rng(seed, STREAM_TEST), None);
         (train, test)
+    }
+
+    /// The samples `batch` (in that order, repeats allowed) as a data set of their own, written
+    /// into `out` (its buffers reused): patches, labels and the transposed patches over `d`
+    /// coordinates. The noise vectors are left empty (a loss pass does not read them).
+    pub fn select_into(&self, batch: &[u32], out: &mut PatchData) {
+        out.d = self.d;
+        out.patches = self.patches;
+        out.y.clear();
+        out.clean_y.clear();
+        out.signal_patch.clear();
+        let x = &mut out.x;
+        x.ptr.clear();
+        x.idx.clear();
+        x.val.clear();
+        x.ptr.push(0);
+        for &i in batch {
+            let i = i as usize;
+            out.y.push(self.y[i]);
+            out.clean_y.push(self.clean_y[i]);
+            out.signal_patch.push(self.signal_patch[i]);
+            for p in 0..self.patches {
+                let (idx, val) = self.x.row(i * self.patches + p);
+                x.idx.extend_from_slice(idx);
+                x.val.extend_from_slice(val);
+                x.ptr.push(x.idx.len());
+            }
+        }
+        out.xt = out.x.transpose(self.d);
+        out.noise = SparseRows { ptr: vec![0; batch.len() + 1], idx: Vec::new(), val: Vec::new() };
+    }
+
+    /// An empty data set (the buffer of [`PatchData::select_into`]).
+    pub fn empty() -> Self {
+        Self {
+            d: 0,
+            patches: 0,
+            y: Vec::new(),
+            clean_y: Vec::new(),
+            x: SparseRows::new(),
+            xt: SparseRows::new(),
+            noise: SparseRows::new(),
+            signal_patch: Vec::new(),
+        }
     }
 
     /// Number of samples.

@@ -78,15 +78,22 @@ pub fn markdown(exp: &Experiment, runs: &[Run], verdicts: &[VerdictLine]) -> Str
     let mut out = String::from("# adamgap headline report\n\n```text\n");
     out.push_str(&text(exp, runs, verdicts));
     out.push_str("```\n");
+    // A minibatch run's trace also counts epochs (a full-batch step is an epoch).
+    let epochs = !exp.full_batch();
     for r in runs {
         let _ = writeln!(out, "\n## Trace: {}\n", r.name);
-        out.push_str("| step | objective | train err | test err | grad l2 | max gamma | min_i max_r rho | max_i max_r rho |\n|---|---|---|---|---|---|---|---|\n");
+        let (head, rule) = if epochs { ("| step | epoch ", "|---|---") } else { ("| step ", "|---") };
+        let _ = writeln!(
+            out,
+            "{head}| objective | train err | test err | grad l2 | max gamma | min_i max_r rho | max_i max_r rho |\n{rule}|---|---|---|---|---|---|---|"
+        );
         for c in &r.trace {
             let co = &c.coefficients;
+            let step = if epochs { format!("{} | {}", c.step, sig(c.epoch, 4)) } else { c.step.to_string() };
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                c.step,
+                step,
                 sig(c.objective, 4),
                 sig(c.train_error, 3),
                 sig(c.test_error, 3),
@@ -111,9 +118,30 @@ of each optimizer and the distance ||W_GD - W_Adam||_F between the GD and Adam s
 fn model_and_budget(s: &crate::setting::Setting) -> String {
     let m = &s.model;
     format!(
-        "m={} q={} {:?} sigma0={} lambda={} | steps={} seed={}",
-        m.m, m.q, m.activation, m.sigma0, m.lambda, s.train.steps, s.seed
+        "m={} q={} {:?} sigma0={} lambda={} | steps={}{} seed={}",
+        m.m,
+        m.q,
+        m.activation,
+        m.sigma0,
+        m.lambda,
+        s.train.steps,
+        batches(s),
+        s.seed
     )
+}
+
+/// ` batch=B (E epochs, sampling, last batch)` for a minibatch setting; empty for full batch.
+fn batches(s: &crate::setting::Setting) -> String {
+    let (t, n) = (&s.train, s.data.n);
+    if t.full_batch(n) {
+        return String::new();
+    }
+    let epochs = s.train.steps as f64 / t.steps_per_epoch(n) as f64;
+    let sampling =
+        serde_json::to_value(t.sampling).map(|v| v.as_str().unwrap_or_default().to_string()).unwrap_or_default();
+    let last =
+        serde_json::to_value(t.last_batch).map(|v| v.as_str().unwrap_or_default().to_string()).unwrap_or_default();
+    format!(" batch={} ({} epochs, {sampling}, last batch {last})", t.batch(n), sig(epochs, 4))
 }
 
 /// The table of [`rows`] with one column per run, keeping the rows whose label `keep` accepts.

@@ -123,8 +123,8 @@ pub enum Decay {
     Inv,
 }
 
-/// An optimizer and its hyperparameters. All are full batch; weight decay is in the gradient
-/// except for AdamW (decoupled).
+/// An optimizer and its hyperparameters. Each runs full batch or on minibatches
+/// ([`TrainSetting::batch_size`]); weight decay is in the gradient except for AdamW (decoupled).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum OptimizerSetting {
@@ -227,12 +227,48 @@ impl OptimizerSetting {
     }
 }
 
+/// How a minibatch run draws its batches (docs/model.md#minibatches).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sampling {
+    /// Every epoch is a fresh uniformly random permutation of the `n` samples (without
+    /// replacement), cut into batches: what PyTorch's `DataLoader(shuffle=True)` does.
+    #[default]
+    Reshuffle,
+    /// Every epoch is `n` independent uniform draws of a sample (with replacement), cut into
+    /// batches.
+    Replacement,
+}
+
+/// What happens to an epoch's last batch when `batch_size` does not divide `n`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum LastBatch {
+    /// The last `n mod batch_size` samples make a smaller batch (`ceil(n / B)` steps per epoch).
+    #[default]
+    Keep,
+    /// They are left out of that epoch (`floor(n / B)` steps per epoch).
+    Drop,
+}
+
 /// How long to train and what to record.
+///
+/// The budget is `steps`, or `epochs` (passes over the training set, `epochs * steps_per_epoch`
+/// steps); a config giving both is an error naming the two keys. [`Setting::resolve_budget`]
+/// turns an epoch budget into its steps once the setting is validated.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(try_from = "TrainToml", into = "TrainToml")]
 pub struct TrainSetting {
-    /// Step budget of every optimizer.
+    /// Step budget of every optimizer (ignored while `epochs` is set).
     pub steps: usize,
+    /// The budget in epochs instead of steps (`None`: the budget is `steps`).
+    pub epochs: Option<usize>,
+    /// Samples per step (`None`: all `n`, full batch).
+    pub batch_size: Option<usize>,
+    /// How batches are drawn.
+    pub sampling: Sampling,
+    /// An epoch's last partial batch.
+    pub last_batch: LastBatch,
     /// Stop early once `||grad L||_2 <= grad_tol` (0 disables the check).
     pub grad_tol: f64,
     /// Number of evenly spaced checkpoints (besides the 1-2-5 series of early steps and the end).
@@ -241,7 +277,153 @@ pub struct TrainSetting {
 
 impl Default for TrainSetting {
     fn default() -> Self {
-        Self { steps: 10_000, grad_tol: 0.0, checkpoints: 10 }
+        Self {
+            steps: 10_000,
+            epochs: None,
+            batch_size: None,
+            sampling: Sampling::Reshuffle,
+            last_batch: LastBatch::Keep,
+            grad_tol: 0.0,
+            checkpoints: 10,
+        }
+    }
+}
+
+impl TrainSetting {
+    /// The batch size for `n` training samples (`n` when not set).
+    pub fn batch(&self, n: usize) -> usize {
+        self.batch_size.unwrap_or(n)
+    }
+
+    /// Whether a step sees every sample once, in order (the full-batch run): `batch_size = n`
+    /// without replacement.
+    pub fn full_batch(&self, n: usize) -> bool {
+        self.batch(n) >= n && self.sampling == Sampling::Reshuffle
+    }
+
+    /// Steps per epoch for `n` samples: `ceil(n / B)`, or `floor(n / B)` when the last partial
+    /// batch is dropped.
+    pub fn steps_per_epoch(&self, n: usize) -> usize {
+        let b = self.batch(n).max(1);
+        match self.last_batch {
+            LastBatch::Keep => n.div_ceil(b),
+            LastBatch::Drop => (n / b).max(1),
+        }
+    }
+}
+
+/// The `[train]` table as written: `steps` and `epochs` both optional, so that a file giving both
+/// is refused; `batch_size` as any number, so that a non-integer one is refused with its range.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct TrainToml {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    steps: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epochs: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    batch_size: Option<Count>,
+    #[serde(skip_serializing_if = "is_default")]
+    sampling: Sampling,
+    #[serde(skip_serializing_if = "is_default")]
+    last_batch: LastBatch,
+    grad_tol: Option<f64>,
+    checkpoints: Option<usize>,
+}
+
+fn is_default<T: Default + PartialEq>(x: &T) -> bool {
+    *x == T::default()
+}
+
+/// A count as written in a file: a non-negative integer, or any other value (kept as text, refused
+/// with the range).
+#[derive(Clone, Debug)]
+enum Count {
+    Int(u64),
+    Other(String),
+}
+
+impl Serialize for Count {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Self::Int(v) => s.serialize_u64(*v),
+            Self::Other(t) => s.serialize_str(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Count;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(BATCH_SIZE_RANGE)
+            }
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<Count, E> {
+                Ok(Count::Int(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<Count, E> {
+                Ok(u64::try_from(v).map_or_else(|_| Count::Other(v.to_string()), Count::Int))
+            }
+            fn visit_f64<E>(self, v: f64) -> std::result::Result<Count, E> {
+                Ok(Count::Other(v.to_string()))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Count, E> {
+                Ok(Count::Other(format!("{v:?}")))
+            }
+            fn visit_bool<E>(self, v: bool) -> std::result::Result<Count, E> {
+                Ok(Count::Other(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The allowed range of `train.batch_size`, in words.
+pub const BATCH_SIZE_RANGE: &str = "an integer in 1..=n (n = data.n)";
+
+impl TryFrom<TrainToml> for TrainSetting {
+    type Error = String;
+    fn try_from(t: TrainToml) -> std::result::Result<Self, String> {
+        if let (Some(s), Some(e)) = (t.steps, t.epochs) {
+            return Err(format!(
+                "train.steps = {s} and train.epochs = {e} are both given: the budget is one of them (steps, or epochs of steps_per_epoch steps)"
+            ));
+        }
+        let batch_size = match t.batch_size {
+            None => None,
+            Some(Count::Int(b)) => {
+                Some(usize::try_from(b).map_err(|_| format!("train.batch_size = {b}: {BATCH_SIZE_RANGE}"))?)
+            }
+            Some(Count::Other(x)) => {
+                return Err(format!("invalid value for `train.batch_size`: {x} (allowed: {BATCH_SIZE_RANGE})"));
+            }
+        };
+        let d = TrainSetting::default();
+        Ok(Self {
+            steps: t.steps.unwrap_or(d.steps),
+            epochs: t.epochs,
+            batch_size,
+            sampling: t.sampling,
+            last_batch: t.last_batch,
+            grad_tol: t.grad_tol.unwrap_or(d.grad_tol),
+            checkpoints: t.checkpoints.unwrap_or(d.checkpoints),
+        })
+    }
+}
+
+impl From<TrainSetting> for TrainToml {
+    fn from(t: TrainSetting) -> Self {
+        Self {
+            steps: if t.epochs.is_none() { Some(t.steps) } else { None },
+            epochs: t.epochs,
+            batch_size: t.batch_size.map(|b| Count::Int(b as u64)),
+            sampling: t.sampling,
+            last_batch: t.last_batch,
+            grad_tol: Some(t.grad_tol),
+            checkpoints: Some(t.checkpoints),
+        }
     }
 }
 
@@ -289,6 +471,27 @@ impl Setting {
         }
     }
 
+    /// An epoch budget turned into its steps (`train.steps = epochs * steps_per_epoch`,
+    /// `train.epochs = None`); a step budget is left alone. Call after [`Setting::validate`].
+    pub fn resolve_budget(&mut self) {
+        if let Some(e) = self.train.epochs.take() {
+            self.train.steps = e * self.train.steps_per_epoch(self.data.n);
+        }
+    }
+
+    /// Refuses a minibatch setting where only full-batch runs exist (`what`: the command or flag
+    /// that needs them, e.g. `--precision dd`).
+    pub fn require_full_batch(&self, what: &str) -> Result<()> {
+        if self.train.full_batch(self.data.n) {
+            return Ok(());
+        }
+        Err(Error::invalid(
+            "train.batch_size",
+            self.train.batch(self.data.n),
+            format!("n = {} with sampling = \"reshuffle\" (full batch) for {what}", self.data.n),
+        ))
+    }
+
     /// Checks every parameter once; the error names the field and the allowed range.
     pub fn validate(&self) -> Result<()> {
         let d = &self.data;
@@ -318,9 +521,31 @@ impl Setting {
         }
         nonneg_finite("model.sigma0", m.sigma0)?;
         nonneg_finite("model.lambda", m.lambda)?;
-        at_least("train.steps", self.train.steps, 1)?;
-        at_most("train.steps", self.train.steps, MAX_STEPS)?;
+        let t = &self.train;
+        if let Some(b) = t.batch_size
+            && !(1..=d.n).contains(&b)
+        {
+            return Err(Error::invalid("train.batch_size", b, format!("1..=n = 1..={} (n = data.n)", d.n)));
+        }
+        match t.epochs {
+            Some(e) => {
+                let per = t.steps_per_epoch(d.n);
+                at_least("train.epochs", e, 1)?;
+                at_most("train.epochs", e, MAX_STEPS / per)?;
+            }
+            None => {
+                at_least("train.steps", t.steps, 1)?;
+                at_most("train.steps", t.steps, MAX_STEPS)?;
+            }
+        }
         nonneg_finite("train.grad_tol", self.train.grad_tol)?;
+        if !t.full_batch(d.n) && t.grad_tol != 0.0 {
+            return Err(Error::invalid(
+                "train.grad_tol",
+                t.grad_tol,
+                "0 with minibatches (train.batch_size < data.n or sampling = \"replacement\"): the tolerance reads the full gradient, which a minibatch step does not compute",
+            ));
+        }
         at_most("train.checkpoints", self.train.checkpoints, 10_000)?;
         if self.optimizers.is_empty() {
             return Err(Error::invalid("optimizers", "[]", "at least one optimizer"));

@@ -21,11 +21,13 @@ use crate::model::Weights;
 use crate::optim::{self, Budget, FirstOrder, Method, Objective, Observer, Schedule};
 use crate::setting::OptimizerSetting;
 
+mod batches;
 mod experiment;
 mod lazy;
 mod record;
+pub use batches::{BatchObjective, Batches};
 pub use experiment::{Checkpoint, Experiment, Run};
-pub use lazy::{DeferredSteps, MAX_PENDING};
+pub use lazy::{DeferredSteps, LaggedSteps, MAX_PENDING};
 pub use record::{TrainObjective, TrainObserver, TrainPoint};
 
 impl Experiment {
@@ -43,15 +45,45 @@ impl Experiment {
     /// Whether [`Experiment::run`] defers the untouched rows: when at least a quarter of the rows of
     /// `W` are touched by no training patch (at a fifth the two runs tie; docs/performance.md) and
     /// the run has no gradient tolerance.
+    ///
+    /// A minibatch run lags the rows each batch does not touch where a batch touches at most
+    /// three quarters of the rows on average (`B` times the mean number of entries of a sample).
     pub fn defers(&self) -> bool {
-        self.setting.train.grad_tol == 0.0 && 4 * lazy::untouched_rows(&self.train) >= self.train.d
+        if self.setting.train.grad_tol != 0.0 {
+            return false;
+        }
+        if self.full_batch() {
+            return 4 * lazy::untouched_rows(&self.train) >= self.train.d;
+        }
+        let per_sample = self.train.x.nnz().div_ceil(self.train.len().max(1));
+        4 * self.setting.train.batch(self.train.len()).saturating_mul(per_sample) <= 3 * self.train.d
     }
 
     /// Trains one optimizer from `W^(0)` through the one loop ([`optim::minimize`]), every parameter
-    /// at every step; `progress` is called with the number of steps done.
+    /// at every step; `progress` is called with the number of steps done. A minibatch run
+    /// ([`Experiment::full_batch`] false) steps from its batches' gradients ([`BatchObjective`]).
     pub fn run_eager(&self, opt: &OptimizerSetting, progress: &(dyn Fn(usize) + Sync)) -> Run {
-        let mut objective = TrainObjective::new(&self.model, &self.train);
         let mut method = FirstOrder::new(opt, Schedule::Constant, self.init.as_slice().len());
+        let w = self.init.clone();
+        if self.full_batch() {
+            let mut objective = TrainObjective::new(&self.model, &self.train);
+            self.run_with(opt, &mut objective, &mut method, w, &self.init, progress, &mut ())
+        } else {
+            self.run_minibatch(opt, progress)
+        }
+    }
+
+    /// Trains one optimizer from `W^(0)` on the setting's batches ([`Batches`]) through the one
+    /// loop, every parameter at every step, whatever the batch size: at `batch_size = n` without
+    /// replacement every batch is the whole training set in order, and the run is the
+    /// full-batch run bit for bit (`tests/minibatch.rs`).
+    pub fn run_minibatch(&self, opt: &OptimizerSetting, progress: &(dyn Fn(usize) + Sync)) -> Run {
+        let mut method = FirstOrder::new(opt, Schedule::Constant, self.init.as_slice().len());
+        let mut objective = BatchObjective::new(
+            &self.model,
+            &self.train,
+            Batches::new(&self.setting.train, self.train.len(), self.setting.seed),
+        );
         self.run_with(opt, &mut objective, &mut method, self.init.clone(), &self.init, progress, &mut ())
     }
 
@@ -81,7 +113,7 @@ impl Experiment {
     {
         let start = Instant::now();
         let budget = Budget { steps: self.setting.train.steps, grad_tol: self.setting.train.grad_tol };
-        let mut observer = (TrainObserver::new(self, progress), companion);
+        let mut observer = (TrainObserver::new(self, progress, objective.is_full()), companion);
         let Ok(stop) = optim::minimize(objective, method, &mut w, budget, &mut observer);
         record::finish(opt, start, stop.reason, w, init, observer.0)
     }
@@ -91,9 +123,13 @@ impl Experiment {
     /// the touched rows instead of `d`. `None` where that cannot be shown: a gradient tolerance (its
     /// test sums the whole gradient at every step), or an untouched weight beyond the bound of the
     /// finiteness test (the eager run would then sum the gradient exactly at that step).
+    ///
+    /// A minibatch run lags, at each step, the rows its batch does not touch
+    /// ([`LaggedSteps`]): the same run as [`Experiment::run_minibatch`], bit for bit.
     pub fn run_deferred(&self, opt: &OptimizerSetting, progress: &(dyn Fn(usize) + Sync)) -> Option<Run> {
         let start = Instant::now();
-        let (stop, w, observer) = lazy::run(self, opt, progress)?;
+        let (stop, w, observer) =
+            if self.full_batch() { lazy::run(self, opt, progress)? } else { lazy::run_batches(self, opt, progress)? };
         Some(record::finish(opt, start, stop, w, &self.init, observer))
     }
 

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::error::{Error, Result};
-use crate::setting::{ActivationKind, FeatureNoise, NoiseKind, OptimizerSetting, Setting};
+use crate::setting::{
+    ActivationKind, BATCH_SIZE_RANGE, FeatureNoise, LastBatch, NoiseKind, OptimizerSetting, Sampling, Setting,
+};
 
 /// `override_from!(args, setting, given; flag => field.path, ...)`: every flag that is `Some`
 /// overwrites the field (flags override the config file) and is recorded in `given` (a
@@ -180,9 +182,22 @@ pub struct SettingArgs {
     /// Weight decay lambda.
     #[arg(long)]
     pub lambda: Option<f64>,
-    /// Step budget of every optimizer.
+    /// Step budget of every optimizer (or --epochs; not both).
     #[arg(long)]
     pub steps: Option<usize>,
+    /// Budget in epochs (passes over the training set) instead of --steps.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Samples per step, 1..=n [default: n, full batch].
+    #[arg(long, value_parser = parse_batch_size)]
+    pub batch_size: Option<usize>,
+    /// How batches are drawn: reshuffle (a fresh permutation every epoch, default) or
+    /// replacement (n uniform draws every epoch).
+    #[arg(long, value_parser = parse_kebab::<Sampling>)]
+    pub sampling: Option<Sampling>,
+    /// An epoch's last partial batch: keep (default) or drop.
+    #[arg(long, value_parser = parse_kebab::<LastBatch>)]
+    pub last_batch: Option<LastBatch>,
     /// Stop once ||grad L||_2 <= this (0: never).
     #[arg(long)]
     pub grad_tol: Option<f64>,
@@ -207,6 +222,14 @@ pub struct SettingArgs {
     /// Adam without bias correction (the paper's analysis).
     #[arg(long)]
     pub no_bias_correction: bool,
+}
+
+/// Parses `--batch-size`: a positive integer (its upper bound `n` is checked with the setting).
+pub fn parse_batch_size(s: &str) -> std::result::Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(b) if b >= 1 => Ok(b),
+        _ => Err(format!("{s:?} is not {BATCH_SIZE_RANGE}")),
+    }
 }
 
 /// Parses a flag's value by the serde name of its type (the same kebab-case spelling as in
@@ -238,7 +261,30 @@ impl SettingArgs {
             lambda => model.lambda,
             steps => train.steps,
             grad_tol => train.grad_tol,
+            sampling => train.sampling,
+            last_batch => train.last_batch,
         );
+        if let Some(b) = self.batch_size {
+            s.train.batch_size = Some(b);
+            given.set("train.batch_size", "batch_size");
+        }
+        // A budget flag replaces the config file's budget of the other kind; both flags at once
+        // are refused.
+        match (self.steps, self.epochs) {
+            (Some(st), Some(e)) => {
+                return Err(Error::invalid(
+                    "--steps (train.steps) and --epochs (train.epochs)",
+                    format!("{st} and {e}"),
+                    "one of the two: the budget in steps or in epochs",
+                ));
+            }
+            (Some(_), None) => s.train.epochs = None,
+            (None, Some(e)) => {
+                s.train.epochs = Some(e);
+                given.set("train.epochs", "epochs");
+            }
+            (None, None) => {}
+        }
         if self.mean_over_filters {
             s.model.mean_over_filters = true;
         }
@@ -272,6 +318,7 @@ impl SettingArgs {
         }
         s.validate().map_err(|e| given.name(e, str::to_string))?;
         self.validate_unused(&s)?;
+        s.resolve_budget();
         Ok(s)
     }
 

@@ -402,7 +402,7 @@ impl Theorem {
             (false, false) => "[setting]",
         };
         let err = |at: String, message: String| Error::Config { origin: at, message: format!("{tables}: {message}") };
-        let s = Setting::deserialize(toml::Value::Table(table))
+        let mut s = Setting::deserialize(toml::Value::Table(table))
             .map_err(|e| err(origin.to_string(), e.to_string().trim().to_string()))?;
         s.validate().map_err(|e| {
             let at = match &e {
@@ -411,6 +411,7 @@ impl Theorem {
             };
             err(at.map_or(origin.to_string(), |l| format!("{origin} line {l}")), e.to_string())
         })?;
+        s.resolve_budget();
         Ok(s)
     }
 

@@ -3,16 +3,18 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use ndarray::{Array1, Array3};
+use ndarray::{Array1, Array2, Array3};
 use ndarray_npy::WriteNpyExt;
 use serde_json::{Value, json};
 
-use super::{FORMAT, Shapes, TRACE_HEADER, data_files, shortest, trace_file, weights_file, weights_lo_file};
+use super::{
+    BATCHES_FILE, FORMAT, Shapes, TRACE_HEADER, data_files, shortest, trace_file, weights_file, weights_lo_file,
+};
 use crate::data::PatchData;
 use crate::endpoints::EndpointReport;
 use crate::error::Result;
 use crate::outdir::OutDir;
-use crate::train::{Experiment, Run};
+use crate::train::{Batches, Experiment, Run};
 
 /// The precision of every run of this version (double-double runs will say `dd`).
 pub const PRECISION_F64: &str = "f64";
@@ -56,12 +58,45 @@ pub fn manifest(exp: &Experiment, runs: &[Run]) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut manifest = json!({
         "format": FORMAT,
         "setting": exp.setting,
         "shapes": shapes(exp),
         "optimizers": optimizers,
-    })
+    });
+    if !exp.full_batch() {
+        let t = &exp.setting.train;
+        manifest["batches"] = json!({
+            "file": BATCHES_FILE,
+            "batch_size": t.batch(exp.train.len()),
+            "sampling": t.sampling,
+            "last_batch": t.last_batch,
+            "steps_per_epoch": exp.steps_per_epoch(),
+            "steps": schedule_steps(runs),
+            "seed": exp.setting.seed,
+            "stream": crate::data::STREAM_BATCHES,
+            "padding": -1,
+        });
+    }
+    manifest
+}
+
+/// Steps of the schedule an export writes: the longest run's.
+fn schedule_steps(runs: &[Run]) -> usize {
+    runs.iter().map(|r| r.steps).max().unwrap_or(0)
+}
+
+/// The batch schedule of a minibatch export ([`BATCHES_FILE`]).
+fn schedule(exp: &Experiment, steps: usize) -> Array2<i64> {
+    let b = exp.setting.train.batch(exp.train.len());
+    let batches = Batches::new(&exp.setting.train, exp.train.len(), exp.setting.seed).take(steps);
+    let mut a = Array2::from_elem((steps, b), -1i64);
+    for (mut row, batch) in a.rows_mut().into_iter().zip(&batches) {
+        for (slot, &i) in row.iter_mut().zip(batch) {
+            *slot = i64::from(i);
+        }
+    }
+    a
 }
 
 /// The trace of a run as CSV ([`TRACE_HEADER`]; every number in its shortest round-trip form).
@@ -114,6 +149,9 @@ pub fn write(dir: &Path, exp: &Experiment, runs: &[Run], certified: Option<&Endp
     write_data(&mut out, "train", &exp.train)?;
     write_data(&mut out, "test", &exp.test)?;
     npy(&mut out, "w_init.npy", &weights(&exp.init))?;
+    if !exp.full_batch() {
+        npy(&mut out, BATCHES_FILE, &schedule(exp, schedule_steps(runs)))?;
+    }
     for r in runs {
         npy(&mut out, &weights_file(&r.name), &weights(&r.weights))?;
         if let Some(lo) = &r.weights_lo {

@@ -461,6 +461,8 @@ impl Imported {
             }
         }
         setting.validate()?;
+        let mut setting = setting.clone();
+        setting.resolve_budget();
         Ok(Experiment {
             setting: setting.clone(),
             train: self.train.clone(),

@@ -37,6 +37,11 @@ pub fn weights_lo_file(name: &str) -> String {
     format!("w_{name}_lo.npy")
 }
 
+/// The batch schedule of a minibatch run (every optimizer of an export steps on the same
+/// batches): `<i8`, `(steps, B)`, row `t - 1` the sorted sample indices of step `t`, a short
+/// (kept last) batch padded with `-1`.
+pub const BATCHES_FILE: &str = "batches.npy";
+
 /// The file of an optimizer's trace.
 pub fn trace_file(name: &str) -> String {
     format!("trace_{name}.csv")
@@ -48,6 +53,7 @@ pub fn owned(name: &str) -> bool {
     let data = ["train", "test"].iter().any(|p| data_files(p).iter().any(|f| f == name));
     data || name == "manifest.json"
         || name == "w_init.npy"
+        || name == BATCHES_FILE
         || (name.starts_with("w_") && name.ends_with(".npy"))
         || (name.starts_with("trace_") && name.ends_with(".csv"))
         || crate::endpoints::export::owned(name)

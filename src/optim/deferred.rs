@@ -197,6 +197,139 @@ fn replay_block(
     ok
 }
 
+/// Every row of a `rows x width` row-major parameter matrix, each at its own step: a row that a
+/// step does not touch (its loss gradient is `+0.0` at that step) lags, and is brought up to date,
+/// by the steps it missed with `g_loss = +0.0`, just before a step reads or moves it
+/// ([`LaggedRows::bring`]) or wherever the whole matrix is read ([`LaggedRows::catch_up`]). The
+/// optimizer state of every row lives here (from zero, as a fresh optimizer's). Every element
+/// receives the operations of the eager steps in the same order, so the values are bit-identical
+/// to updating every row at every step (the deferred minibatch run, `train/lazy.rs`).
+///
+/// As [`Deferred::catch_up`], [`LaggedRows::within`] reports whether every value of a row brought
+/// up to date by replayed steps, at every such step (and every initial value), was at most the
+/// bound in absolute value.
+#[derive(Clone, Debug)]
+pub struct LaggedRows {
+    width: usize,
+    bound: f64,
+    /// Up to two state arrays of the whole matrix, allocated at the first step.
+    state: [Vec<f64>; 2],
+    /// Steps applied to each row.
+    done: Vec<usize>,
+    /// The constants of steps `base + 1 ..= base + log.len()`.
+    log: Vec<StepConsts>,
+    base: usize,
+    within: bool,
+    /// `width` zeros: a lagging row's loss gradient.
+    zeros: Vec<f64>,
+}
+
+impl LaggedRows {
+    /// Every row of `w` (`width` per row) at step 0.
+    pub fn new(w: &[f64], width: usize, bound: f64) -> Self {
+        assert!(width > 0 && w.len().is_multiple_of(width), "whole rows");
+        let within = within(bound, w);
+        Self {
+            width,
+            bound,
+            state: [Vec::new(), Vec::new()],
+            done: vec![0; w.len() / width],
+            log: Vec::new(),
+            base: 0,
+            within,
+            zeros: vec![0.0; width],
+        }
+    }
+
+    /// Steps recorded since the last [`LaggedRows::catch_up`].
+    pub fn pending(&self) -> usize {
+        self.log.len()
+    }
+
+    /// Whether every replayed value so far was within the bound (see the type's doc).
+    pub fn within(&self) -> bool {
+        self.within
+    }
+
+    /// Brings `rows` (increasing) of `w` up to the last recorded step.
+    pub fn bring(&mut self, w: &mut [f64], rows: &[u32]) {
+        let mut ok = true;
+        dispatch!(ok = self.bring_rows(w, rows));
+        self.within &= ok;
+    }
+
+    /// [`LaggedRows::bring`], inlined into the AVX copy `dispatch!` makes.
+    #[inline(always)]
+    fn bring_rows(&mut self, w: &mut [f64], rows: &[u32]) -> bool {
+        let Self { width, bound, state, done, log, base, zeros, .. } = self;
+        let (width, bound, now) = (*width, *bound, *base + log.len());
+        let mut ok = true;
+        for &k in rows {
+            let k = k as usize;
+            if done[k] == now {
+                continue;
+            }
+            let row = &mut w[k * width..][..width];
+            let [a, b] = state;
+            let (a, b) = (slice_row(a, k, width), slice_row(b, k, width));
+            for &step in &log[done[k] - *base..] {
+                step.with_state(a, b, width).apply(row, zeros);
+                ok &= within(bound, row);
+            }
+            done[k] = now;
+        }
+        ok
+    }
+
+    /// Records step `consts` and applies it to `rows` (increasing, brought up to date before)
+    /// with their loss gradient `g_rows` (`width` per row, in the order of `rows`); the other
+    /// rows lag by one more step.
+    pub fn step(&mut self, w: &mut [f64], rows: &[u32], g_rows: &[f64], consts: StepConsts) {
+        assert_eq!(g_rows.len(), rows.len() * self.width, "a gradient row per row");
+        if let Some(first) = self.log.first() {
+            assert_eq!(first.state_arrays(), consts.state_arrays(), "steps of one optimizer");
+        }
+        let len = self.done.len() * self.width;
+        for s in &mut self.state[..consts.state_arrays()] {
+            if s.len() != len {
+                s.resize(len, 0.0);
+            }
+        }
+        let now = self.base + self.log.len();
+        self.log.push(consts);
+        dispatch!(self.step_rows(w, rows, g_rows, consts, now));
+    }
+
+    /// [`LaggedRows::step`]'s updates, inlined into the AVX copy `dispatch!` makes.
+    #[inline(always)]
+    fn step_rows(&mut self, w: &mut [f64], rows: &[u32], g_rows: &[f64], consts: StepConsts, now: usize) {
+        let width = self.width;
+        for (&k, g) in rows.iter().zip(g_rows.chunks_exact(width)) {
+            let k = k as usize;
+            assert_eq!(self.done[k], now, "row {k} brought up to date before its step");
+            let [a, b] = &mut self.state;
+            let (a, b) = (slice_row(a, k, width), slice_row(b, k, width));
+            consts.with_state(a, b, width).apply(&mut w[k * width..][..width], g);
+            self.done[k] = now + 1;
+        }
+    }
+
+    /// Brings every row of `w` up to date and clears the record; returns [`LaggedRows::within`].
+    pub fn catch_up(&mut self, w: &mut [f64]) -> bool {
+        let now = self.base + self.log.len();
+        let behind: Vec<u32> = (0..self.done.len()).filter(|&k| self.done[k] < now).map(|k| k as u32).collect();
+        self.bring(w, &behind);
+        self.base = now;
+        self.log.clear();
+        self.within
+    }
+}
+
+/// Row `k` (`width` values) of a state array, or an empty slice where the optimizer has none.
+fn slice_row(s: &mut [f64], k: usize, width: usize) -> &mut [f64] {
+    if s.is_empty() { &mut [] } else { &mut s[k * width..][..width] }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

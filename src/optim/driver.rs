@@ -66,6 +66,12 @@ pub trait Objective<S = f64> {
     /// Writes the gradient of the loss at `w` into `g` (same length as `w`) and returns the
     /// evaluation; `grad_norm2` must be `Some` when `need_norm`.
     fn eval(&mut self, w: &[S], g: &mut [S], need_norm: bool) -> Eval<Self::Extra>;
+    /// Whether [`Objective::eval`] gives the whole objective (`true`), or a sample of it that the
+    /// method steps from (a minibatch's loss and gradient: observers that record the objective
+    /// evaluate it themselves).
+    fn is_full(&self) -> bool {
+        true
+    }
 }
 
 /// How a run moves in the scalar `S`: a first-order optimizer ([`FirstOrder`] in binary64,

@@ -64,7 +64,7 @@ macro_rules! dispatch {
 }
 
 mod deferred;
-pub use deferred::{Deferred, StepConsts};
+pub use deferred::{Deferred, LaggedRows, StepConsts};
 
 /// One full-batch optimizer with its state.
 ///

@@ -139,6 +139,7 @@ enum Done {
 
 /// Runs the audit (see the module doc).
 pub fn audit(a: &AuditSetting) -> crate::Result<Audit> {
+    a.setting.require_full_batch("the precision audit (its lockstep copies step on the full batch)")?;
     let start = Instant::now();
     let exp = Experiment::new(&a.setting)?;
     let opts = &exp.setting.optimizers;

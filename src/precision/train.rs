@@ -12,7 +12,7 @@ use crate::data::PatchData;
 use crate::model::{Cnn, Layout, Weights};
 use crate::optim::{Eval, Method, Objective, Observer};
 use crate::setting::OptimizerSetting;
-use crate::train::{Checkpoint, Experiment, Run, TrainPoint};
+use crate::train::{Batches, Checkpoint, Experiment, Run, TrainPoint};
 
 use super::model::{coefficients, errors, loss_grad};
 use super::optim::GenericOptimizer;
@@ -62,6 +62,7 @@ fn checkpoint<R: Real>(
     }
     Checkpoint {
         step,
+        epoch: exp.epoch(step),
         objective: loss.add(&wn2.mul_f64(0.5).mul_f64(lambda)).to_f64(),
         loss: loss.to_f64(),
         train_error: train_errors as f64 / exp.train.len() as f64,
@@ -111,6 +112,37 @@ impl<R: Real> Objective<R> for GenericObjective<'_> {
     }
 }
 
+/// The minibatch objective in `R`: [`GenericObjective`] on each step's batch
+/// (`crate::train::Batches`, docs/model.md#minibatches), the same batches as the binary64 run's.
+pub struct GenericBatchObjective<'a> {
+    model: &'a Cnn,
+    data: &'a PatchData,
+    batches: Batches,
+    sub: PatchData,
+}
+
+impl<'a> GenericBatchObjective<'a> {
+    /// Batches of `data` for `model` by the schedule `batches`.
+    pub fn new(model: &'a Cnn, data: &'a PatchData, batches: Batches) -> Self {
+        Self { model, data, batches, sub: PatchData::empty() }
+    }
+}
+
+impl<R: Real> Objective<R> for GenericBatchObjective<'_> {
+    type Extra = RealExtra<R>;
+    fn lambda(&self) -> f64 {
+        self.model.lambda
+    }
+    fn is_full(&self) -> bool {
+        false
+    }
+    fn eval(&mut self, w: &[R], g: &mut [R], need_norm: bool) -> Eval<RealExtra<R>> {
+        let batch = self.batches.next_batch();
+        self.data.select_into(batch, &mut self.sub);
+        GenericObjective::new(self.model, &self.sub).eval(w, g, need_norm)
+    }
+}
+
 impl<R: Real> Method<R> for GenericOptimizer<R> {
     type Error = Infallible;
     fn step(&mut self, _t: usize, w: &mut [R], g_loss: &[R], lambda: f64) -> Result<(), Infallible> {
@@ -124,6 +156,11 @@ impl<R: Real> TrainPoint for Vec<R> {
     type Extra = RealExtra<R>;
     fn checkpoint(&self, exp: &Experiment, step: usize, g_loss: &[R], eval: &Eval<RealExtra<R>>) -> Checkpoint {
         checkpoint(exp, step, self, g_loss, &eval.extra.loss, eval.extra.errors)
+    }
+    fn checkpoint_full_batch(&self, exp: &Experiment, step: usize) -> Checkpoint {
+        let mut g = vec![R::zero(); self.len()];
+        let e = GenericObjective::new(&exp.model, &exp.train).eval(self, &mut g, false);
+        checkpoint(exp, step, self, &g, &e.extra.loss, e.extra.errors)
     }
     fn feature_max(&self, layout: Layout) -> f64 {
         let m = layout.m();
@@ -151,9 +188,15 @@ pub fn run_with<R: Real, B: Observer<Vec<R>, RealExtra<R>, R>>(
     companion: &mut B,
 ) -> Run {
     let w: Vec<R> = init_in(init);
-    let mut objective = GenericObjective::new(&exp.model, &exp.train);
     let mut method = GenericOptimizer::<R>::new(opt, w.len());
-    exp.run_with(opt, &mut objective, &mut method, w, init, progress, companion)
+    if exp.full_batch() {
+        let mut objective = GenericObjective::new(&exp.model, &exp.train);
+        exp.run_with(opt, &mut objective, &mut method, w, init, progress, companion)
+    } else {
+        let batches = Batches::new(&exp.setting.train, exp.train.len(), exp.setting.seed);
+        let mut objective = GenericBatchObjective::new(&exp.model, &exp.train, batches);
+        exp.run_with(opt, &mut objective, &mut method, w, init, progress, companion)
+    }
 }
 
 /// Trains `opt` from the experiment's `W^(0)` in `R`.

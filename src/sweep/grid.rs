@@ -250,12 +250,14 @@ impl Grid {
                     ));
                 }
             }
-            let setting = Setting::deserialize(toml::Value::Table(t))
+            let mut setting = Setting::deserialize(toml::Value::Table(t))
                 .map_err(|e| bad("axes", format!("cell {id} ({}): {}", describe(), e.to_string().trim())))?;
             setting.validate().map_err(|e| Error::Config {
                 origin: origin.to_string(),
                 message: format!("cell {id} ({}): {e}", describe()),
             })?;
+            // An epoch budget becomes its steps here: a cell's `train.steps` is its budget.
+            setting.resolve_budget();
             cells.push(Cell { id, index, coords, setting });
         }
         let hash = grid_hash(&cells);
@@ -457,9 +459,30 @@ fn locate<'a>(tree: &'a mut toml::Table, key: &str) -> std::result::Result<(&'a 
     Ok((table, last))
 }
 
+/// The `[train]` keys a serialized setting leaves out while they hold their defaults
+/// (`batch_size`, `epochs`, `sampling`, `last_batch`; `steps` while the budget is in epochs), as
+/// values of their type; setting one budget key removes the other (a setting has one budget).
+fn with_optional_key(tree: &mut toml::Table, key: &str) {
+    let (name, placeholder) = match key {
+        "train.batch_size" | "train.epochs" | "train.steps" => (&key[6..], toml::Value::Integer(1)),
+        "train.sampling" => ("sampling", toml::Value::String("reshuffle".into())),
+        "train.last_batch" => ("last_batch", toml::Value::String("keep".into())),
+        _ => return,
+    };
+    let train = tree.entry("train").or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let Some(train) = train.as_table_mut() else { return };
+    train.entry(name).or_insert(placeholder);
+    match name {
+        "epochs" => drop(train.remove("steps")),
+        "steps" => drop(train.remove("epochs")),
+        _ => {}
+    }
+}
+
 /// The current value of a key.
 fn lookup(tree: &toml::Table, key: &str) -> std::result::Result<toml::Value, String> {
     let mut t = tree.clone();
+    with_optional_key(&mut t, key);
     let (table, last) = locate(&mut t, key)?;
     Ok(table[&last].clone())
 }
@@ -488,6 +511,7 @@ fn set(tree: &mut toml::Table, key: &str, value: toml::Value) -> std::result::Re
     if key == "optimizers" {
         return set_optimizers(tree, &value);
     }
+    with_optional_key(tree, key);
     let (table, last) = locate(tree, key)?;
     let current = &table[&last];
     let v = match (current, value) {
@@ -553,6 +577,24 @@ seed = [1, 2, 3]
         assert_eq!(g.hash, Grid::from_toml_str(EXAMPLE, "other", None).expect("valid").hash);
         let changed = Grid::from_toml_str(&EXAMPLE.replace("300", "301"), "g", None).expect("valid");
         assert_ne!(g.hash, changed.hash);
+    }
+
+    #[test]
+    fn minibatch_keys_are_grid_keys() {
+        let text = r#"
+base = "paper"
+[fixed]
+"train.epochs" = 3
+"train.sampling" = "replacement"
+[axes]
+"train.batch_size" = [2, 100]
+"#;
+        let g = Grid::from_toml_str(text, "g.toml", None).expect("valid");
+        let t: Vec<_> = g.cells.iter().map(|c| &c.setting.train).collect();
+        // 3 epochs: of 100 steps at B = 2, of 2 steps at B = 100.
+        assert_eq!((t[0].batch_size, t[1].batch_size, t[0].steps, t[1].steps), (Some(2), Some(100), 300, 6));
+        assert_eq!(t[1].sampling, crate::setting::Sampling::Replacement);
+        assert!(err(&text.replace("[2, 100]", "[0, 2]")).contains("train.batch_size"));
     }
 
     #[test]

@@ -24,13 +24,33 @@ pub struct Experiment {
 }
 
 impl Experiment {
-    /// Validates the setting, draws the data and `W^(0)`.
+    /// Validates the setting (an epoch budget becomes its steps: [`Setting::resolve_budget`]),
+    /// draws the data and `W^(0)`.
     pub fn new(setting: &Setting) -> Result<Self> {
         setting.validate()?;
+        let mut setting = setting.clone();
+        setting.resolve_budget();
+        let setting = &setting;
         let (train, test) = PatchData::train_test(&setting.data, setting.seed);
         let model = Cnn::from_setting(&setting.model, setting.data.d);
         let init = Weights::init(setting.data.d, setting.model.m, setting.model.sigma0, setting.seed);
         Ok(Self { setting: setting.clone(), train, test, model, init })
+    }
+
+    /// Whether every step sees the whole training set in order (the full-batch run,
+    /// [`crate::setting::TrainSetting::full_batch`]).
+    pub fn full_batch(&self) -> bool {
+        self.setting.train.full_batch(self.train.len())
+    }
+
+    /// Steps per epoch of the training set ([`crate::setting::TrainSetting::steps_per_epoch`]).
+    pub fn steps_per_epoch(&self) -> usize {
+        self.setting.train.steps_per_epoch(self.train.len())
+    }
+
+    /// Epochs done after `step` steps: `step / steps_per_epoch` (`step` for a full-batch run).
+    pub fn epoch(&self, step: usize) -> f64 {
+        step as f64 / self.steps_per_epoch() as f64
     }
 
     /// Overlap of the training noise supports.
@@ -59,6 +79,7 @@ impl Experiment {
         let mut ws = self.model.workspace(self.test.patches);
         Checkpoint {
             step,
+            epoch: self.epoch(step),
             objective: loss + 0.5 * lambda * wn * wn,
             loss,
             train_error: train_errors as f64 / self.train.len() as f64,
@@ -98,6 +119,8 @@ impl Experiment {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Checkpoint {
     pub step: usize,
+    /// Epochs done: `step / steps_per_epoch` (equal to `step` for a full-batch run).
+    pub epoch: f64,
     /// `L(W)`.
     pub objective: f64,
     /// The mean logistic loss, without weight decay.

@@ -24,12 +24,13 @@
 //!   every replayed step. If an untouched weight ever exceeds the bound, the eager run might have
 //!   decided differently, and the caller reruns eagerly.
 
+use super::batches::Batches;
 use super::experiment::Experiment;
-use super::record::{TrainObserver, feature_max, finite_bound, grad_norm2, within};
+use super::record::{TrainObserver, TrainPoint, feature_max, finite_bound, grad_norm2, within};
 use crate::data::{PatchData, SparseRows};
 use crate::model::{Cnn, FEATURE_ROW, LossEval, Weights, Workspace};
 use crate::optim::driver::decide;
-use crate::optim::{Budget, Deferred, Eval, FirstOrder, Schedule, StopReason};
+use crate::optim::{Budget, Deferred, Eval, FirstOrder, LaggedRows, Schedule, StopReason};
 use crate::setting::OptimizerSetting;
 
 /// Most steps recorded before the untouched rows catch up (bounds the record of a long run
@@ -230,7 +231,7 @@ pub(super) fn run<'a>(
         return None;
     }
     let mut s = DeferredSteps::new(&exp.model, &exp.train, &exp.init, opt);
-    let mut observer = TrainObserver::new(exp, progress);
+    let mut observer = TrainObserver::new(exp, progress, true);
     loop {
         let t = s.steps();
         let e = s.eval();
@@ -256,6 +257,201 @@ pub(super) fn run<'a>(
         }
         s.step();
         observer.stepped(t + 1, |layout| feature_max(layout, s.feature_row()));
+    }
+}
+
+/// A minibatch run's state with the rows its batch does not touch lagging ([`LaggedRows`]),
+/// stepped by hand: what the deferred minibatch loop steps, and what the benches time
+/// (docs/performance.md).
+///
+/// At each point the next batch's rows (the rows its samples' patches hold, and [`FEATURE_ROW`])
+/// are brought up to date, gathered in increasing order with the batch's patches renumbered
+/// to them, and the loss and gradient taken there; the step moves those rows and records its
+/// constants for the others. The renumbering keeps every patch's entries and every row's patches
+/// in order, so the loss, the errors and the gradient rows are the eager minibatch pass's bit for
+/// bit, and the lagging rows receive the eager run's updates with `g_loss = +0.0`.
+pub struct LaggedSteps<'a> {
+    model: Cnn,
+    data: &'a PatchData,
+    batches: Batches,
+    /// The full weights, every row at its own step.
+    w: Weights,
+    lagged: LaggedRows,
+    /// The current batch's rows, increasing.
+    rows: Vec<u32>,
+    /// For each row of `W`, its position in `rows`, or [`UNTOUCHED`].
+    pos: Vec<u32>,
+    /// The batch with its coordinates renumbered to `rows`.
+    sub: PatchData,
+    wa: Vec<f64>,
+    ga: Vec<f64>,
+    ws: Workspace,
+    method: FirstOrder,
+    lambda: f64,
+    bound: f64,
+    t: usize,
+    zero_row: Vec<f64>,
+}
+
+impl<'a> LaggedSteps<'a> {
+    /// `opt` from `init` on the training `data` of `model`, on the batches `batches`.
+    pub fn new(model: &Cnn, data: &'a PatchData, init: &Weights, opt: &OptimizerSetting, batches: Batches) -> Self {
+        let width = init.layout().width();
+        let bound = finite_bound(init.as_slice().len(), model.lambda);
+        Self {
+            model: *model,
+            data,
+            batches,
+            w: init.clone(),
+            lagged: LaggedRows::new(init.as_slice(), width, bound),
+            rows: Vec::new(),
+            pos: vec![UNTOUCHED; data.d],
+            sub: PatchData::empty(),
+            wa: Vec::new(),
+            ga: Vec::new(),
+            ws: model.workspace(data.patches),
+            // Only the step's constants are taken from it: the state lives in `lagged`.
+            method: FirstOrder::new(opt, Schedule::Constant, 0),
+            lambda: model.lambda,
+            bound,
+            t: 0,
+            zero_row: vec![0.0; width],
+        }
+    }
+
+    /// Draws the next step's batch, brings its rows up to date, and returns the batch's mean loss
+    /// and errors at the current point; the rows' loss gradient is kept for the next step.
+    pub fn eval(&mut self) -> LossEval {
+        for &k in &self.rows {
+            self.pos[k as usize] = UNTOUCHED;
+        }
+        let batch = self.batches.next_batch();
+        let data = self.data;
+        self.rows.clear();
+        self.rows.push(FEATURE_ROW as u32);
+        for &i in batch {
+            for p in 0..data.patches {
+                self.rows.extend_from_slice(data.x.row(i as usize * data.patches + p).0);
+            }
+        }
+        self.rows.sort_unstable();
+        self.rows.dedup();
+        for (j, &k) in self.rows.iter().enumerate() {
+            self.pos[k as usize] = j as u32;
+        }
+        let sub = &mut self.sub;
+        (sub.d, sub.patches) = (self.rows.len(), data.patches);
+        sub.y.clear();
+        sub.clean_y.clear();
+        sub.signal_patch.clear();
+        let x = &mut sub.x;
+        x.ptr.clear();
+        x.idx.clear();
+        x.val.clear();
+        x.ptr.push(0);
+        for &i in batch {
+            let i = i as usize;
+            sub.y.push(data.y[i]);
+            sub.clean_y.push(data.clean_y[i]);
+            sub.signal_patch.push(data.signal_patch[i]);
+            for p in 0..data.patches {
+                let (idx, val) = data.x.row(i * data.patches + p);
+                x.idx.extend(idx.iter().map(|&k| self.pos[k as usize]));
+                x.val.extend_from_slice(val);
+                x.ptr.push(x.idx.len());
+            }
+        }
+        sub.xt = sub.x.transpose(self.rows.len());
+        self.lagged.bring(self.w.as_mut_slice(), &self.rows);
+        self.wa.clear();
+        for &k in &self.rows {
+            self.wa.extend_from_slice(self.w.row(k as usize));
+        }
+        self.ga.resize(self.wa.len(), 0.0);
+        let model = Cnn { d: self.rows.len(), ..self.model };
+        model.loss_grad(&self.wa, &self.sub, &mut self.ga, &mut self.ws)
+    }
+
+    /// The next step from the gradient of the last [`LaggedSteps::eval`]: the batch's rows move,
+    /// the others lag (and catch up at once after [`MAX_PENDING`] recorded steps).
+    pub fn step(&mut self) {
+        self.t += 1;
+        let consts = self.method.begin_step(self.t, self.lambda).consts();
+        self.lagged.step(self.w.as_mut_slice(), &self.rows, &self.ga, consts);
+        if self.lagged.pending() >= MAX_PENDING {
+            self.lagged.catch_up(self.w.as_mut_slice());
+        }
+    }
+
+    /// Steps taken.
+    pub fn steps(&self) -> usize {
+        self.t
+    }
+
+    /// The current weights, every row brought up to date. `None` if a lagging weight has ever
+    /// exceeded the finiteness test's bound (see the module doc).
+    pub fn weights(&mut self) -> Option<&Weights> {
+        self.lagged.catch_up(self.w.as_mut_slice()).then_some(&self.w)
+    }
+
+    /// The finiteness test of the eager minibatch run over the batch's rows.
+    fn active_within(&self) -> bool {
+        within(self.bound, &self.ga) && within(self.bound, &self.wa)
+    }
+
+    /// The batch's full loss gradient of the last evaluation, in index order.
+    fn gradient(&self) -> impl Iterator<Item = f64> + '_ {
+        let width = self.zero_row.len();
+        self.pos
+            .iter()
+            .flat_map(
+                move |&p| {
+                    if p == UNTOUCHED { self.zero_row.iter() } else { self.ga[p as usize * width..][..width].iter() }
+                },
+            )
+            .copied()
+    }
+}
+
+/// The minibatch run of `opt` from `W^(0)` with the rows each batch does not touch lagging (see
+/// [`LaggedSteps`]): its stop, final weights and observer, bit-identical to the eager minibatch
+/// run (`Experiment::run_minibatch`), or `None` where that cannot be shown (a bound that is not
+/// finite, a lagging weight beyond it).
+pub(super) fn run_batches<'a>(
+    exp: &'a Experiment,
+    opt: &OptimizerSetting,
+    progress: &'a (dyn Fn(usize) + Sync),
+) -> Option<(StopReason, Weights, TrainObserver<'a>)> {
+    let budget = Budget { steps: exp.setting.train.steps, grad_tol: exp.setting.train.grad_tol };
+    if budget.grad_tol != 0.0 || !finite_bound(exp.init.as_slice().len(), exp.model.lambda).is_finite() {
+        return None;
+    }
+    let batches = Batches::new(&exp.setting.train, exp.train.len(), exp.setting.seed);
+    let mut s = LaggedSteps::new(&exp.model, &exp.train, &exp.init, opt, batches);
+    let mut observer = TrainObserver::new(exp, progress, false);
+    loop {
+        let t = s.steps();
+        let e = s.eval();
+        let grad_norm2 = if s.active_within() {
+            None
+        } else {
+            s.weights()?;
+            Some(grad_norm2(s.gradient(), s.w.as_slice(), s.lambda))
+        };
+        let eval = Eval { loss: e.loss, grad_norm2, extra: e.errors };
+        let stop = decide(t, budget, &eval, false, true);
+        let records = observer.records(t, stop);
+        if records || stop.is_some() {
+            s.weights()?;
+        }
+        if records {
+            observer.record(s.w.checkpoint_full_batch(exp, t));
+        }
+        if let Some(reason) = stop {
+            return Some((reason, s.w, observer));
+        }
+        s.step();
+        observer.stepped(t + 1, |layout| feature_max(layout, s.w.feature_row()));
     }
 }
 

@@ -33,6 +33,9 @@ pub trait TrainPoint: optim::Point<Self::Scalar> + Sized {
         g_loss: &[Self::Scalar],
         eval: &Eval<Self::Extra>,
     ) -> Checkpoint;
+    /// The measured state at this point as step `step` with the full-batch loss and gradient
+    /// evaluated here (a minibatch run's checkpoint: its own evaluation is the batch's).
+    fn checkpoint_full_batch(&self, exp: &Experiment, step: usize) -> Checkpoint;
     /// `max_{j,r} gamma_{j,r}` in binary64, the feature-reversal test's quantity.
     fn feature_max(&self, layout: Layout) -> f64;
     /// The final weights in binary64, their low parts (`None` for binary64 itself), and whether
@@ -54,6 +57,11 @@ impl TrainPoint for Weights {
     type Extra = usize;
     fn checkpoint(&self, exp: &Experiment, step: usize, g_loss: &[f64], eval: &Eval<usize>) -> Checkpoint {
         exp.checkpoint(step, self, g_loss.iter().copied(), eval.loss, eval.extra)
+    }
+    fn checkpoint_full_batch(&self, exp: &Experiment, step: usize) -> Checkpoint {
+        let mut g = vec![0.0; self.as_slice().len()];
+        let e = exp.model.loss_grad(self.as_slice(), &exp.train, &mut g, &mut exp.model.workspace(exp.train.patches));
+        exp.checkpoint(step, self, g.iter().copied(), e.loss, e.errors)
     }
     fn feature_max(&self, layout: Layout) -> f64 {
         feature_max(layout, self.feature_row())
@@ -91,18 +99,25 @@ impl Objective for TrainObjective<'_> {
     }
     fn eval(&mut self, w: &[f64], g: &mut [f64], need_norm: bool) -> Eval<usize> {
         let eval = self.model.loss_grad(w, self.data, g, &mut self.ws);
-        let lambda = self.model.lambda;
-        // The exact norm where its value matters (the tolerance test); elsewhere only whether it
-        // is finite, which small enough entries guarantee without the sequential sum.
-        let grad_norm2 = (need_norm || !norm_is_finite(g, w, lambda)).then(|| grad_norm2(g.iter().copied(), w, lambda));
+        let grad_norm2 = norm_if_needed(g, w, self.model.lambda, need_norm);
         Eval { loss: eval.loss, grad_norm2, extra: eval.errors }
     }
+}
+
+/// `||g_loss + lambda w||_2^2` where its value matters (`need_norm`: the tolerance test);
+/// elsewhere only whether it is finite, which small enough entries guarantee without the
+/// sequential sum (`None`).
+pub(super) fn norm_if_needed(g: &[f64], w: &[f64], lambda: f64, need_norm: bool) -> Option<f64> {
+    (need_norm || !norm_is_finite(g, w, lambda)).then(|| grad_norm2(g.iter().copied(), w, lambda))
 }
 
 /// What a training run records along the way: the trace at checkpoints (and at the stop), the
 /// first feature reversal, and progress every 64 steps.
 pub struct TrainObserver<'a> {
     exp: &'a Experiment,
+    /// Whether the run is full batch (its evaluations are the checkpoints' quantities); a
+    /// minibatch run's checkpoints evaluate the full batch themselves.
+    full_batch: bool,
     checkpoints: BTreeSet<usize>,
     trace: Vec<Checkpoint>,
     feature_reversal_step: Option<usize>,
@@ -111,8 +126,17 @@ pub struct TrainObserver<'a> {
 
 impl<'a> TrainObserver<'a> {
     /// A fresh record of a run of `exp`; `progress` is called with the number of steps done.
-    pub fn new(exp: &'a Experiment, progress: &'a (dyn Fn(usize) + Sync)) -> Self {
-        Self { exp, checkpoints: exp.checkpoint_steps(), trace: Vec::new(), feature_reversal_step: None, progress }
+    /// `full_batch`: the run's evaluations are the full objective's, which checkpoints reuse
+    /// (else a checkpoint evaluates the full batch itself).
+    pub fn new(exp: &'a Experiment, progress: &'a (dyn Fn(usize) + Sync), full_batch: bool) -> Self {
+        Self {
+            exp,
+            full_batch,
+            checkpoints: exp.checkpoint_steps(),
+            trace: Vec::new(),
+            feature_reversal_step: None,
+            progress,
+        }
     }
 
     /// Whether point `t` is recorded: a checkpoint step, or an early stop.
@@ -141,7 +165,8 @@ impl<'a> TrainObserver<'a> {
 impl<P: TrainPoint> Observer<P, P::Extra, P::Scalar> for TrainObserver<'_> {
     fn at_point(&mut self, t: usize, w: &P, g: &[P::Scalar], eval: &Eval<P::Extra>, stop: Option<StopReason>) {
         if self.records(t, stop) {
-            let c = w.checkpoint(self.exp, t, g, eval);
+            let c =
+                if self.full_batch { w.checkpoint(self.exp, t, g, eval) } else { w.checkpoint_full_batch(self.exp, t) };
             self.record(c);
         }
     }
