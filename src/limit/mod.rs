@@ -1,0 +1,25 @@
+//! Limit points of the optimizers: the span of the training patches, the reduced gradient and
+//! Hessian of `L` there, their Cholesky factorization, and the Newton polish of an optimizer's
+//! last iterate (the mathematics in `docs/limit-points.md`).
+//!
+//! Every data term of the gradient and the Hessian of `L` lies, filter by filter, in the span `S`
+//! of the training patches; on the orthogonal complement `L` is `(lambda/2) ||W^perp||^2`. So the
+//! second-order structure of `L` at a point is a dense `2mk x 2mk` matrix (`k = dim S`, at most
+//! `n + 1` at the defaults) plus `lambda I`.
+//!
+//! | file | what |
+//! |---|---|
+//! | `basis.rs` | [`PatchBasis`]: `Q`, the reduced patches, `a = Q^T W` and the lift back |
+//! | `hessian.rs` | [`ReducedProblem`]: the reduced gradient and the dense reduced Hessian |
+//! | `cholesky.rs` | [`Cholesky`]: the blocked factorization and its solves |
+//! | `polish.rs` | [`polish`]: Newton's method on `L` from an iterate, through the one loop |
+
+mod basis;
+mod cholesky;
+mod hessian;
+mod polish;
+
+pub use basis::{PatchBasis, RANK_TOLERANCE, flatten, unflatten, weights_view};
+pub use cholesky::{BLOCK, Cholesky, NotPositiveDefinite};
+pub use hessian::{ReducedEval, ReducedProblem, quadratic_form};
+pub use polish::{Polish, PolishError, PolishSettings, polish};

@@ -1,0 +1,212 @@
+//! The reduced gradient and Hessian of `docs/limit-points.md` against the model's gradient and a
+//! dense Hessian by central differences of it, the blocked Cholesky factorization, and the Newton
+//! polish, on tiny settings.
+
+mod common;
+
+use adamgap::limit::{
+    Cholesky, PatchBasis, PolishError, PolishSettings, ReducedProblem, polish, quadratic_form, unflatten,
+};
+use adamgap::model::Weights;
+use adamgap::setting::{OptimizerSetting, Setting};
+use adamgap::train::Experiment;
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// d = 8, n = 4, m = 2, with weights and noise large enough that most filters are active.
+fn tiny() -> Setting {
+    let mut s = common::small(8, 4, 3, 50, 2);
+    (s.data.sigma_p, s.data.alpha, s.model.sigma0, s.model.lambda) = (0.7, 0.4, 0.6, 0.03);
+    s
+}
+
+/// Smallest `|<w_c, x_{i,p}>|` (where ReLU^3's third derivative jumps).
+fn min_abs_preactivation(w: &Weights, e: &Experiment) -> f64 {
+    let mut best = f64::INFINITY;
+    for r in 0..e.train.x.rows() {
+        let x = e.train.x.dense_row(r, e.train.d);
+        for c in 0..2 * w.m() {
+            let z: f64 = (0..e.train.d).map(|k| w.row(k)[c] * x[k]).sum();
+            best = best.min(z.abs());
+        }
+    }
+    best
+}
+
+/// The flat index of reduced coordinate `c k + t` mapped through `Q`: `Q_big` (`2md x 2mk`).
+fn q_big(basis: &PatchBasis, m: usize) -> Array2<f64> {
+    let (d, k, m2) = (basis.d(), basis.k(), 2 * m);
+    let q = basis.q();
+    let mut big = Array2::zeros((d * m2, m2 * k));
+    for c in 0..m2 {
+        for row in 0..d {
+            for t in 0..k {
+                big[[row * m2 + c, c * k + t]] = q[[row, t]];
+            }
+        }
+    }
+    big
+}
+
+/// The dense Hessian of `L` by central differences of the model's analytic gradient, symmetrized.
+fn fd_hessian(e: &Experiment, w: &Weights, h: f64) -> Array2<f64> {
+    let dim = w.as_slice().len();
+    let mut hess = Array2::zeros((dim, dim));
+    for t in 0..dim {
+        let (mut plus, mut minus) = (w.clone(), w.clone());
+        plus.as_mut_slice()[t] += h;
+        minus.as_mut_slice()[t] -= h;
+        let (gp, gm) = (e.model.full_gradient(&plus, &e.train), e.model.full_gradient(&minus, &e.train));
+        for s in 0..dim {
+            hess[[s, t]] = (gp.as_slice()[s] - gm.as_slice()[s]) / (2.0 * h);
+        }
+    }
+    (&hess + &hess.t()) / 2.0
+}
+
+#[test]
+fn the_basis_spans_the_training_patches_orthonormally() {
+    let e = Experiment::new(&tiny()).expect("setting");
+    let basis = PatchBasis::new(&e.train);
+    // Two patches per sample, the signal patch a multiple of e_1: at most n + 1 directions.
+    assert_eq!(basis.k(), e.train.len() + 1, "k");
+    assert!(basis.k() < basis.d(), "a complement to test");
+    assert!(basis.orthonormality_defect() < 1e-14, "Q^T Q - I: {:e}", basis.orthonormality_defect());
+    assert!(basis.span_residual(&e.train) < 1e-14, "patches outside the span: {:e}", basis.span_residual(&e.train));
+    // A test patch is (almost surely) outside the training span.
+    assert!(basis.span_residual(&e.test) > 1e-3, "test patches in the training span");
+}
+
+#[test]
+fn the_reduced_gradient_lifts_to_the_models_gradient() {
+    let e = Experiment::new(&tiny()).expect("setting");
+    let basis = PatchBasis::new(&e.train);
+    let problem = ReducedProblem::new(e.model, &basis, &e.train);
+    let w = &e.init;
+    let eval = problem.eval(&basis.reduce(w));
+    // grad_W L = Q grad_a L + lambda W^perp.
+    let mut lifted = basis.lift(&unflatten(&eval.grad, basis.k()));
+    let back = basis.lift(&basis.reduce(w));
+    for ((g, &wi), &bi) in lifted.as_mut_slice().iter_mut().zip(w.as_slice()).zip(back.as_slice()) {
+        *g += e.model.lambda * (wi - bi);
+    }
+    let model = e.model.full_gradient(w, &e.train);
+    let scale = model.norm();
+    assert!(scale > 1e-3, "a gradient to compare");
+    assert!(lifted.distance(&model) < 1e-13 * scale, "lifted gradient off by {:e}", lifted.distance(&model));
+    let loss = e.model.objective(w, &e.train, &mut e.model.workspace(e.train.patches))
+        - 0.5 * e.model.lambda * w.norm().powi(2);
+    assert!((eval.loss - loss).abs() < 1e-13 * loss.abs(), "loss {} vs {}", eval.loss, loss);
+}
+
+#[test]
+fn the_reduced_hessian_matches_central_differences_of_the_gradient() {
+    let e = Experiment::new(&tiny()).expect("setting");
+    let w = &e.init;
+    assert!(min_abs_preactivation(w, &e) > 1e-3, "a pre-activation near the kink");
+    let basis = PatchBasis::new(&e.train);
+    let problem = ReducedProblem::new(e.model, &basis, &e.train);
+    let h_red = problem.hessian(&problem.eval(&basis.reduce(w)));
+    let dim = w.as_slice().len();
+    assert_eq!(h_red.nrows(), problem.dim());
+    let qb = q_big(&basis, e.model.m);
+    // Q_big H Q_big^T + lambda (I - Q_big Q_big^T).
+    let mut model = qb.dot(&h_red).dot(&qb.t()) - e.model.lambda * qb.dot(&qb.t());
+    for t in 0..dim {
+        model[[t, t]] += e.model.lambda;
+    }
+    let fd = fd_hessian(&e, w, 1e-5);
+    let scale = fd.iter().fold(0.0f64, |a, &b| a.max(b.abs()));
+    let worst = (&fd - &model).iter().fold(0.0f64, |a, &b| a.max(b.abs()));
+    assert!(scale > 1e-2, "a Hessian with data terms: max entry {scale:e}");
+    assert!(worst < 1e-8 * scale, "dense vs reduced Hessian: {worst:e} (max entry {scale:e})");
+    // The complement: H v = lambda v for v orthogonal to the span in every filter.
+    let mut rng = ChaCha8Rng::seed_from_u64(20);
+    for _ in 0..8 {
+        let v: Vec<f64> = (0..dim).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let vv = ndarray::Array1::from(v.clone());
+        let red = qb.t().dot(&vv);
+        let perp = &vv - &qb.dot(&red);
+        let form = quadratic_form(h_red.view(), red.as_slice().expect("contiguous")) + e.model.lambda * perp.dot(&perp);
+        let dense = quadratic_form(fd.view(), &v);
+        assert!((form - dense).abs() < 1e-8 * scale * vv.dot(&vv), "v^T H v: {form} vs {dense}");
+    }
+}
+
+/// A random symmetric matrix `Q diag(eig) Q^T`.
+fn with_eigenvalues(eig: &[f64], seed: u64) -> Array2<f64> {
+    let n = eig.len();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut q = Array2::<f64>::zeros((n, n));
+    for j in 0..n {
+        let mut v: ndarray::Array1<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+        for _ in 0..2 {
+            for i in 0..j {
+                let t = q.column(i).dot(&v);
+                v.scaled_add(-t, &q.column(i));
+            }
+        }
+        let norm = v.dot(&v).sqrt();
+        q.column_mut(j).assign(&(v / norm));
+    }
+    let d = Array2::from_diag(&ndarray::Array1::from(eig.to_vec()));
+    q.dot(&d).dot(&q.t())
+}
+
+#[test]
+fn cholesky_reproduces_the_matrix_and_fails_where_it_is_not_positive_definite() {
+    // 300 rows: three block columns of the blocked factorization.
+    let n = 300;
+    let eig: Vec<f64> = (0..n).map(|i| 1e-3 + i as f64 / n as f64).collect();
+    let a = with_eigenvalues(&eig, 1);
+    let chol = Cholesky::factor(a.clone()).expect("positive definite");
+    let l = chol.factor_matrix();
+    let worst = (&l.dot(&l.t()) - &a).iter().fold(0.0f64, |x, &y| x.max(y.abs()));
+    assert!(worst < 1e-13, "L L^T - A: {worst:e}");
+    let b: Vec<f64> = (0..n).map(|i| (i as f64).sin()).collect();
+    let x = chol.solve(&b);
+    let r = a.dot(&ndarray::Array1::from(x));
+    let res = r.iter().zip(&b).fold(0.0f64, |m, (p, q)| m.max((p - q).abs()));
+    assert!(res < 1e-10, "solve residual {res:e}");
+    // One eigenvalue -1e-6: not positive definite.
+    let mut bad = eig.clone();
+    bad[n / 2] = -1e-6;
+    let err = Cholesky::factor(with_eigenvalues(&bad, 1)).expect_err("an indefinite matrix factored");
+    assert!(err.pivot <= 0.0, "pivot {}", err.pivot);
+}
+
+/// GD on the tiny setting for `steps` steps: a point near GD's limit.
+fn gd_iterate(e: &Experiment, steps: usize) -> Weights {
+    let mut setting = e.setting.clone();
+    setting.train.steps = steps;
+    let e = Experiment::new(&setting).expect("setting");
+    e.run_eager(&OptimizerSetting::Gd { eta: 1.0 }, &|_| {}).weights
+}
+
+#[test]
+fn the_newton_polish_reaches_a_critical_point_nearby_and_refuses_big_steps() {
+    let mut setting = tiny();
+    setting.model.lambda = 1e-2;
+    setting.model.sigma0 = 0.1;
+    let e = Experiment::new(&setting).expect("setting");
+    let basis = PatchBasis::new(&e.train);
+    let start = gd_iterate(&e, 600);
+    let g0 = e.model.full_gradient(&start, &e.train).norm();
+    let p = polish(&e.model, &e.train, &basis, &start, PolishSettings::default()).expect("polish");
+    let g1 = e.model.full_gradient(&p.weights, &e.train).norm();
+    assert!(g1 < 1e-13 && g1 < 1e-6 * g0, "polish: ||grad|| {g0:e} -> {g1:e} ({})", p.stop);
+    assert_eq!(p.grad_norms.len(), p.step_norms.len() + 1);
+    assert!(p.distance < 0.1 && p.distance > 0.0, "distance {}", p.distance);
+    assert!(basis.complement_norm(&p.weights) < 1e-14, "complement left: {:e}", basis.complement_norm(&p.weights));
+    assert!(p.start_complement > 0.0, "GD's iterate has a complement component");
+    // The polished point is a fixed point of the polish.
+    let again = polish(&e.model, &e.train, &basis, &p.weights, PolishSettings::default()).expect("polish");
+    assert!(again.distance < 1e-12, "a second polish moved {:e}", again.distance);
+    // A step limit below the first step's length: refused.
+    let tight = PolishSettings { max_step: p.step_norms[0] / 2.0, ..PolishSettings::default() };
+    match polish(&e.model, &e.train, &basis, &start, tight) {
+        Err(PolishError::StepTooLarge { step: 1, norm }) => assert!(norm > tight.max_step),
+        other => panic!("expected a refused step, got {other:?}"),
+    }
+}
