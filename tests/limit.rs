@@ -204,7 +204,7 @@ fn the_newton_polish_reaches_a_critical_point_nearby_and_refuses_big_steps() {
     let again = polish(&e.model, &e.train, &basis, &p.weights, PolishSettings::default()).expect("polish");
     assert!(again.distance < 1e-12, "a second polish moved {:e}", again.distance);
     // A step limit below the first step's length: refused.
-    let tight = PolishSettings { max_step: p.step_norms[0] / 2.0, ..PolishSettings::default() };
+    let tight = PolishSettings { max_step: p.reduced_step_norms[0] / 2.0, ..PolishSettings::default() };
     match polish(&e.model, &e.train, &basis, &start, tight) {
         Err(PolishError::StepTooLarge { step: 1, norm }) => assert!(norm > tight.max_step),
         other => panic!("expected a refused step, got {other:?}"),

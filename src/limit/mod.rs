@@ -13,13 +13,16 @@
 //! | `hessian.rs` | [`ReducedProblem`]: the reduced gradient and the dense reduced Hessian |
 //! | `cholesky.rs` | [`Cholesky`]: the blocked factorization and its solves |
 //! | `polish.rs` | [`polish`]: Newton's method on `L` from an iterate, through the one loop |
+//! | `runs.rs` | [`limit_points`]: the runs' iterates, their polish and the report of `--to-limit` |
 
 mod basis;
 mod cholesky;
 mod hessian;
 mod polish;
+mod runs;
 
 pub use basis::{PatchBasis, RANK_TOLERANCE, flatten, unflatten, weights_view};
 pub use cholesky::{BLOCK, Cholesky, NotPositiveDefinite};
 pub use hessian::{ReducedEval, ReducedProblem, quadratic_form};
 pub use polish::{Polish, PolishError, PolishSettings, polish};
+pub use runs::{LimitPoint, LimitReport, PointErrors, TO_LIMIT_GRAD_TOL, json, limit_points, text};

@@ -3,9 +3,11 @@
 //!
 //! A step solves `H d = -grad_a L` with the reduced Hessian's Cholesky factor and moves to
 //! `W = Q (a + d)`: the complement component `W^perp`, where the Hessian is exactly `lambda I` and
-//! the gradient `lambda W^perp`, is set to zero, which is the exact Newton step there. The polish
-//! never takes a big step: a step longer than `max_step` fails (a Newton step that long would
-//! leave the region where the optimizer's basin is known), as does a reduced Hessian that is not
+//! the gradient `lambda W^perp`, is set to zero, which is the exact Newton step there (`L` is a
+//! strictly convex quadratic of `W^perp` alone, so this part of the step cannot change the basin).
+//! The polish never takes a big step in the reduced coordinates: a reduced step longer than
+//! `max_step` fails (a Newton step that long would leave the region where the optimizer's basin
+//! is known), as does a reduced Hessian that is not
 //! positive definite (the iterate is not near a strict local minimizer; the polish is then not
 //! defined, and the point is reported as it is).
 
@@ -25,7 +27,8 @@ pub struct PolishSettings {
     pub max_steps: usize,
     /// Stop once `||grad L||_2 <= grad_tol` (the model's binary64 gradient).
     pub grad_tol: f64,
-    /// The longest step allowed (Frobenius norm in `W`).
+    /// The longest reduced step `||Q d||_F = ||d||_2` allowed (the complement's step, which sets
+    /// `W^perp` to zero, is not limited).
     pub max_step: f64,
 }
 
@@ -40,7 +43,7 @@ impl Default for PolishSettings {
 pub enum PolishError {
     /// The reduced Hessian at step `step`'s start point is not positive definite.
     NotPositiveDefinite { step: usize, pivot: NotPositiveDefinite },
-    /// Step `step` would have moved `W` by `norm > max_step`.
+    /// Step `step` would have moved the reduced coordinates by `norm > max_step`.
     StepTooLarge { step: usize, norm: f64 },
 }
 
@@ -51,7 +54,10 @@ impl std::fmt::Display for PolishError {
                 write!(f, "Newton step {step}: the reduced Hessian is {pivot}")
             }
             Self::StepTooLarge { step, norm } => {
-                write!(f, "Newton step {step} would move W by {norm:.3e}, more than the polish allows")
+                write!(
+                    f,
+                    "Newton step {step} would move the reduced coordinates by {norm:.3e}, more than the polish allows"
+                )
             }
         }
     }
@@ -66,8 +72,10 @@ pub struct Polish {
     pub stop: StopReason,
     /// `||grad L||_2` at each point `0..=steps` (the model's binary64 gradient).
     pub grad_norms: Vec<f64>,
-    /// The Frobenius norm of each step.
+    /// The Frobenius norm of each step in `W`.
     pub step_norms: Vec<f64>,
+    /// The norm of each step's reduced part `||d||_2` (what `max_step` limits).
+    pub reduced_step_norms: Vec<f64>,
     /// `||W_polished - W_start||_F`.
     pub distance: f64,
     /// `||W_start^perp||_F`: the start's component outside the span of the training patches.
@@ -105,6 +113,7 @@ struct Newton<'a> {
     m: usize,
     max_step: f64,
     step_norms: Vec<f64>,
+    reduced_step_norms: Vec<f64>,
     settled: bool,
 }
 
@@ -126,13 +135,15 @@ impl Method for Newton<'_> {
         }
         let g_red = flatten(&basis.reduce(&full));
         let dir = chol.solve(&g_red);
+        let reduced = dir.iter().map(|x| x * x).sum::<f64>().sqrt();
+        self.reduced_step_norms.push(reduced);
+        if !(reduced <= self.max_step) {
+            return Err(PolishError::StepTooLarge { step: t, norm: reduced });
+        }
         let a_new: Array2<f64> = &a - &unflatten(&dir, k);
         let next = basis.lift(&a_new);
         let norm = next.distance(&start);
         self.step_norms.push(norm);
-        if !(norm <= self.max_step) {
-            return Err(PolishError::StepTooLarge { step: t, norm });
-        }
         // Settled: the step is at the resolution of binary64 (a further step only moves rounding).
         self.settled = norm <= 8.0 * f64::EPSILON * weights_view(&next).iter().map(|x| x * x).sum::<f64>().sqrt();
         w.copy_from_slice(next.as_slice());
@@ -159,6 +170,7 @@ pub fn polish(
         m: start.m(),
         max_step: settings.max_step,
         step_norms: Vec::new(),
+        reduced_step_norms: Vec::new(),
         settled: false,
     };
     let mut w = start.as_slice().to_vec();
@@ -173,6 +185,7 @@ pub fn polish(
         stop: stop.reason,
         grad_norms: objective.norms,
         step_norms: method.step_norms,
+        reduced_step_norms: method.reduced_step_norms,
         seconds: clock.elapsed().as_secs_f64(),
     })
 }

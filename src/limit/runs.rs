@@ -1,0 +1,197 @@
+//! The runs to the limit (`adamgap run --to-limit`, `docs/limit-points.md`): each optimizer's
+//! final iterate (stopped by its gradient tolerance or its budget, as its stop reason says), its
+//! Newton polish, the distance from the iterate to the polished point beside `||W_GD - W_Adam||_F`,
+//! and the errors at both.
+
+use std::fmt::Write;
+
+use serde_json::json;
+
+use super::basis::PatchBasis;
+use super::polish::{Polish, PolishError, PolishSettings, polish};
+use crate::format::sig;
+use crate::model::Weights;
+use crate::optim::StopReason;
+use crate::train::{Experiment, Run};
+
+/// The gradient tolerance `--to-limit` sets when the setting has none: near where binary64
+/// gradients of `L` stop decreasing at the defaults (Adam's reaches `~5e-19`, a polished point's
+/// `~1e-17`).
+pub const TO_LIMIT_GRAD_TOL: f64 = 1e-12;
+
+/// The errors at a point.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PointErrors {
+    /// `||grad L||_2` (the model's binary64 gradient).
+    pub grad_norm: f64,
+    pub train_error: f64,
+    pub test_error: f64,
+    /// `||W||_F`.
+    pub weight_norm: f64,
+}
+
+impl PointErrors {
+    fn at(exp: &Experiment, w: &Weights) -> Self {
+        let mut ws = exp.model.workspace(exp.train.patches.max(exp.test.patches));
+        Self {
+            grad_norm: exp.model.full_gradient(w, &exp.train).norm(),
+            train_error: exp.model.error_rate(w, &exp.train, &mut ws),
+            test_error: exp.model.error_rate(w, &exp.test, &mut ws),
+            weight_norm: w.norm(),
+        }
+    }
+}
+
+/// One optimizer's limit point.
+#[derive(Clone, Debug)]
+pub struct LimitPoint {
+    /// The optimizer.
+    pub name: String,
+    /// Why its run stopped (the driver's reason).
+    pub stop: StopReason,
+    /// At its last iterate.
+    pub iterate: PointErrors,
+    /// The Newton polish from it (`None`: not asked for).
+    pub polish: Option<Result<Polish, PolishError>>,
+    /// At the polished point, when the polish finished.
+    pub polished: Option<PointErrors>,
+}
+
+/// The runs to the limit of one experiment.
+#[derive(Clone, Debug)]
+pub struct LimitReport {
+    /// `k = dim span{training patches}`.
+    pub k: usize,
+    /// `2 m k`.
+    pub reduced_dim: usize,
+    /// Seconds to build the basis.
+    pub basis_seconds: f64,
+    pub points: Vec<LimitPoint>,
+    /// `||W_GD - W_Adam||_F` at the iterates and at the polished points, when both ran.
+    pub gd_adam: Option<(f64, Option<f64>)>,
+}
+
+/// The limit points of `runs` (trained on `exp`), polished by `settings` when given.
+pub fn limit_points(exp: &Experiment, runs: &[Run], settings: Option<PolishSettings>) -> LimitReport {
+    let clock = std::time::Instant::now();
+    let basis = PatchBasis::new(&exp.train);
+    let basis_seconds = clock.elapsed().as_secs_f64();
+    let points: Vec<LimitPoint> = runs
+        .iter()
+        .map(|run| {
+            let polish = settings.map(|s| polish(&exp.model, &exp.train, &basis, &run.weights, s));
+            let polished = polish.as_ref().and_then(|p| p.as_ref().ok()).map(|p| PointErrors::at(exp, &p.weights));
+            LimitPoint {
+                name: run.name.clone(),
+                stop: run.stop,
+                iterate: PointErrors::at(exp, &run.weights),
+                polish,
+                polished,
+            }
+        })
+        .collect();
+    let find = |k: &str| runs.iter().position(|r| r.name == k);
+    let gd_adam = find("gd").zip(find("adam")).map(|(g, a)| {
+        let polished = |i: usize| points[i].polish.as_ref().and_then(|p| p.as_ref().ok()).map(|p| &p.weights);
+        (runs[g].weights.distance(&runs[a].weights), polished(g).zip(polished(a)).map(|(x, y)| x.distance(y)))
+    });
+    LimitReport { k: basis.k(), reduced_dim: 2 * exp.model.m * basis.k(), basis_seconds, points, gd_adam }
+}
+
+fn errors_json(e: &PointErrors) -> serde_json::Value {
+    json!({
+        "grad_norm_l2": e.grad_norm,
+        "train_error": e.train_error,
+        "test_error": e.test_error,
+        "weight_norm": e.weight_norm,
+    })
+}
+
+/// The report as JSON (`"limit"` in `adamgap run --to-limit --json`).
+pub fn json(r: &LimitReport) -> serde_json::Value {
+    let points: Vec<serde_json::Value> = r
+        .points
+        .iter()
+        .map(|p| {
+            let polish = match &p.polish {
+                None => serde_json::Value::Null,
+                Some(Ok(pol)) => json!({
+                    "stop": pol.stop,
+                    "steps": pol.stop.step(),
+                    "grad_norms_l2": pol.grad_norms,
+                    "step_norms": pol.step_norms,
+                    "reduced_step_norms": pol.reduced_step_norms,
+                    "distance": pol.distance,
+                    "start_complement": pol.start_complement,
+                    "seconds": pol.seconds,
+                    "at_polished": p.polished.as_ref().map(errors_json),
+                }),
+                Some(Err(e)) => json!({ "failed": e.to_string() }),
+            };
+            json!({ "optimizer": p.name, "stop": p.stop, "at_iterate": errors_json(&p.iterate), "polish": polish })
+        })
+        .collect();
+    json!({
+        "span_dim": r.k,
+        "reduced_dim": r.reduced_dim,
+        "basis_seconds": r.basis_seconds,
+        "points": points,
+        "gd_adam_distance": r.gd_adam.map(|(i, _)| i),
+        "gd_adam_distance_polished": r.gd_adam.and_then(|(_, p)| p),
+    })
+}
+
+/// The report as text (after the run table of `adamgap run --to-limit`).
+pub fn text(r: &LimitReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nlimit points (docs/limit-points.md): span of the training patches k = {}, reduced Hessian {} x {}",
+        r.k, r.reduced_dim, r.reduced_dim
+    );
+    for p in &r.points {
+        let it = &p.iterate;
+        let _ = writeln!(
+            out,
+            "  {}: {}; at the iterate ||grad L||_2 = {}, train error {}, test error {}, ||W||_F = {}",
+            p.name,
+            p.stop,
+            sig(it.grad_norm, 3),
+            sig(it.train_error, 4),
+            sig(it.test_error, 4),
+            sig(it.weight_norm, 4)
+        );
+        match (&p.polish, &p.polished) {
+            (Some(Ok(pol)), Some(at)) => {
+                let _ = writeln!(
+                    out,
+                    "    Newton polish: {} ({:.1} s); ||grad L||_2 {} -> {}; distance to the iterate {} \
+                     (of which {} outside the span); train error {}, test error {}, ||W||_F = {}",
+                    pol.stop,
+                    pol.seconds,
+                    sig(it.grad_norm, 3),
+                    sig(at.grad_norm, 3),
+                    sig(pol.distance, 3),
+                    sig(pol.start_complement, 3),
+                    sig(at.train_error, 4),
+                    sig(at.test_error, 4),
+                    sig(at.weight_norm, 4)
+                );
+            }
+            (Some(Err(e)), _) => {
+                let _ = writeln!(out, "    Newton polish not done: {e}; the iterate is reported as it is");
+            }
+            _ => {}
+        }
+    }
+    if let Some((iterates, polished)) = r.gd_adam {
+        let _ = write!(out, "  ||W_GD - W_Adam||_F = {} at the iterates", sig(iterates, 4));
+        match polished {
+            Some(p) => {
+                let _ = writeln!(out, ", {} at the polished points", sig(p, 4));
+            }
+            None => out.push('\n'),
+        }
+    }
+    out
+}
