@@ -210,3 +210,83 @@ fn the_newton_polish_reaches_a_critical_point_nearby_and_refuses_big_steps() {
         other => panic!("expected a refused step, got {other:?}"),
     }
 }
+
+const TINY_RUN: [&str; 12] =
+    ["--d", "60", "--n", "12", "--s", "8", "--test-size", "200", "--m", "3", "--steps", "20000"];
+
+#[test]
+fn to_limit_flags_out_of_range_are_refused_before_any_output() {
+    let (_tmp, dir) = common::scratch("limit-flags");
+    let report = dir.join("report");
+    let cases: [(&[&str], &[&str]); 5] = [
+        (&["--to-limit", "--polish-steps", "0"], &["--polish-steps", "1 to 1000"]),
+        (&["--to-limit", "--polish-steps", "1001"], &["--polish-steps", "1 to 1000"]),
+        (&["--to-limit", "--polish-max-step", "0"], &["--polish-max-step", "finite and > 0"]),
+        (&["--to-limit", "--polish-max-step", "inf"], &["--polish-max-step", "finite and > 0"]),
+        (&["--polish-steps", "3"], &["--to-limit"]),
+    ];
+    for (args, needles) in cases {
+        let mut a = vec!["run", "--quiet", "--steps", "1", "--d", "20", "--n", "4", "--s", "3", "--test-size", "10"];
+        a.extend(args);
+        a.extend(["--report", report.to_str().expect("utf-8 path")]);
+        let out = common::adamgap(&a);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        for needle in needles {
+            assert!(err.contains(needle), "{args:?}: {err} does not name {needle}");
+        }
+        assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+        assert!(out.stdout.is_empty(), "{args:?} printed output");
+        assert!(!report.exists(), "{args:?} wrote a report");
+    }
+    // The reduced Hessian of the defaults (8040 x 8040, 517 MB) does not fit in 200 MB.
+    let out = common::adamgap(&["run", "--quiet", "--to-limit", "--max-memory", "200M"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--max-memory") && err.contains("reduced Hessian"), "{err}");
+}
+
+#[test]
+fn to_limit_polishes_gd_to_a_nearby_critical_point_and_reports_each_outcome() {
+    let mut args = vec!["run", "--quiet", "--json", "--to-limit"];
+    args.extend(TINY_RUN);
+    let out = common::adamgap(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let limit = &v["limit"];
+    // n + 1 directions: the 12 noise patches and e_1.
+    assert_eq!(limit["span_dim"], 13, "{limit}");
+    assert_eq!(limit["reduced_dim"], 2 * 3 * 13);
+    let points = limit["points"].as_array().expect("points");
+    assert_eq!(points.len(), 2);
+    for p in points {
+        let stop = p["stop"]["reason"].as_str().expect("a stop reason");
+        assert!(stop == "grad-tol" || stop == "step-budget", "{p}");
+        let at = p["at_iterate"]["grad_norm_l2"].as_f64().expect("gradient norm");
+        if stop == "grad-tol" {
+            assert!(at <= adamgap::limit::TO_LIMIT_GRAD_TOL, "{p}");
+        }
+        let polish = &p["polish"];
+        match polish.get("failed") {
+            Some(why) => {
+                let why = why.as_str().expect("a reason");
+                assert!(why.contains("not positive definite") || why.contains("more than the polish allows"), "{why}");
+            }
+            None => {
+                let g = polish["at_polished"]["grad_norm_l2"].as_f64().expect("gradient norm");
+                assert!(g < 1e-15 && g < at, "{p}");
+                assert_eq!(polish["margin_sign_changes"], 0, "{p}");
+            }
+        }
+    }
+    // GD's iterate at 20,000 steps: polished, moving its weight-decay-only components.
+    let gd = points.iter().find(|p| p["optimizer"] == "gd").expect("gd");
+    let polish = &gd["polish"];
+    assert!(polish.get("failed").is_none(), "GD's polish failed: {polish}");
+    let (distance, outside) = (polish["distance"].as_f64().unwrap(), polish["start_complement"].as_f64().unwrap());
+    assert!(distance >= outside && outside > 0.0, "{polish}");
+    assert_eq!(polish["at_polished"]["train_error"], 0.0);
+    let polished = limit["gd_adam_distance_polished"].as_f64();
+    let adam_ok = points.iter().any(|p| p["optimizer"] == "adam" && p["polish"].get("failed").is_none());
+    assert_eq!(polished.is_some(), adam_ok, "{limit}");
+}

@@ -70,7 +70,7 @@ pub struct RunArgs {
     pub polish_steps: usize,
     /// With --to-limit: the longest Newton step allowed in the span of the training patches
     /// (finite, > 0); a longer one stops the polish (it could leave the optimizer's basin).
-    #[arg(long, default_value_t = 0.1, requires = "to_limit")]
+    #[arg(long, default_value_t = 1.0, requires = "to_limit")]
     pub polish_max_step: f64,
 }
 

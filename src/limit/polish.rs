@@ -34,7 +34,7 @@ pub struct PolishSettings {
 
 impl Default for PolishSettings {
     fn default() -> Self {
-        Self { max_steps: 20, grad_tol: 1e-15, max_step: 0.1 }
+        Self { max_steps: 20, grad_tol: 1e-15, max_step: 1.0 }
     }
 }
 
@@ -82,6 +82,9 @@ pub struct Polish {
     pub start_complement: f64,
     /// Seconds of the polish.
     pub seconds: f64,
+    /// Of which: building the reduced Hessians (with the reduced evaluations), and factoring them.
+    pub hessian_seconds: f64,
+    pub factor_seconds: f64,
 }
 
 /// The objective of the loop: the model's loss and gradient on the training set.
@@ -115,6 +118,8 @@ struct Newton<'a> {
     step_norms: Vec<f64>,
     reduced_step_norms: Vec<f64>,
     settled: bool,
+    hessian_seconds: f64,
+    factor_seconds: f64,
 }
 
 impl Method for Newton<'_> {
@@ -125,9 +130,13 @@ impl Method for Newton<'_> {
         let mut start = Weights::zeros(self.d, self.m);
         start.as_mut_slice().copy_from_slice(w);
         let a = basis.reduce(&start);
+        let clock = std::time::Instant::now();
         let eval = self.problem.eval(&a);
         let h = self.problem.hessian(&eval);
+        self.hessian_seconds += clock.elapsed().as_secs_f64();
+        let clock = std::time::Instant::now();
         let chol = Cholesky::factor(h).map_err(|pivot| PolishError::NotPositiveDefinite { step: t, pivot })?;
+        self.factor_seconds += clock.elapsed().as_secs_f64();
         // The reduced gradient from the model's own gradient: Q^T (grad_loss + lambda W).
         let mut full = Weights::zeros(self.d, self.m);
         for ((gi, &gl), &wi) in full.as_mut_slice().iter_mut().zip(g_loss).zip(w.iter()) {
@@ -172,6 +181,8 @@ pub fn polish(
         step_norms: Vec::new(),
         reduced_step_norms: Vec::new(),
         settled: false,
+        hessian_seconds: 0.0,
+        factor_seconds: 0.0,
     };
     let mut w = start.as_slice().to_vec();
     let budget = Budget { steps: settings.max_steps, grad_tol: settings.grad_tol };
@@ -187,5 +198,7 @@ pub fn polish(
         step_norms: method.step_norms,
         reduced_step_norms: method.reduced_step_norms,
         seconds: clock.elapsed().as_secs_f64(),
+        hessian_seconds: method.hessian_seconds,
+        factor_seconds: method.factor_seconds,
     })
 }

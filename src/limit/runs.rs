@@ -42,6 +42,34 @@ impl PointErrors {
     }
 }
 
+/// The training pre-activations `<w_c, x_{i,p}>` that are on opposite sides of 0 at `a` and `b`,
+/// both at least [`PATTERN_TOLERANCE`] away from it (a filter's component that only weight decay
+/// moves leaves its pre-activations near 0, on either side by rounding), and the training margins
+/// `y_i f_i` whose sign differs: a polish that changes neither kept the optimizer's activation
+/// pattern and fit.
+pub fn pattern_changes(exp: &Experiment, a: &Weights, b: &Weights) -> (usize, usize) {
+    let data = &exp.train;
+    let width = 2 * a.m();
+    let mut changed = 0;
+    for r in 0..data.x.rows() {
+        let (idx, val) = data.x.row(r);
+        for c in 0..width {
+            let z = |w: &Weights| idx.iter().zip(val).map(|(&k, &v)| v * w.row(k as usize)[c]).sum::<f64>();
+            let (za, zb) = (z(a), z(b));
+            changed += usize::from(za * zb < 0.0 && za.abs().min(zb.abs()) >= PATTERN_TOLERANCE);
+        }
+    }
+    let mut ws = exp.model.workspace(data.patches);
+    let (fa, fb) = (exp.model.outputs(a, data, &mut ws), exp.model.outputs(b, data, &mut ws));
+    let margins =
+        data.y.iter().zip(fa.iter().zip(&fb)).filter(|(y, (p, q))| (*y * *p > 0.0) != (*y * *q > 0.0)).count();
+    (changed, margins)
+}
+
+/// How far from 0 a pre-activation must be, at both points, for [`pattern_changes`] to count
+/// its sign change (ReLU^3 of it is below `1e-27`).
+pub const PATTERN_TOLERANCE: f64 = 1e-9;
+
 /// One optimizer's limit point.
 #[derive(Clone, Debug)]
 pub struct LimitPoint {
@@ -55,6 +83,8 @@ pub struct LimitPoint {
     pub polish: Option<Result<Polish, PolishError>>,
     /// At the polished point, when the polish finished.
     pub polished: Option<PointErrors>,
+    /// [`pattern_changes`] from the iterate to the polished point.
+    pub changes: Option<(usize, usize)>,
 }
 
 /// The runs to the limit of one experiment.
@@ -80,8 +110,11 @@ pub fn limit_points(exp: &Experiment, runs: &[Run], settings: Option<PolishSetti
         .iter()
         .map(|run| {
             let polish = settings.map(|s| polish(&exp.model, &exp.train, &basis, &run.weights, s));
-            let polished = polish.as_ref().and_then(|p| p.as_ref().ok()).map(|p| PointErrors::at(exp, &p.weights));
+            let done = polish.as_ref().and_then(|p| p.as_ref().ok());
+            let polished = done.map(|p| PointErrors::at(exp, &p.weights));
+            let changes = done.map(|p| pattern_changes(exp, &run.weights, &p.weights));
             LimitPoint {
+                changes,
                 name: run.name.clone(),
                 stop: run.stop,
                 iterate: PointErrors::at(exp, &run.weights),
@@ -124,7 +157,11 @@ pub fn json(r: &LimitReport) -> serde_json::Value {
                     "distance": pol.distance,
                     "start_complement": pol.start_complement,
                     "seconds": pol.seconds,
+                    "hessian_seconds": pol.hessian_seconds,
+                    "factor_seconds": pol.factor_seconds,
                     "at_polished": p.polished.as_ref().map(errors_json),
+                    "preactivation_sign_changes": p.changes.map(|c| c.0),
+                    "margin_sign_changes": p.changes.map(|c| c.1),
                 }),
                 Some(Err(e)) => json!({ "failed": e.to_string() }),
             };
@@ -165,14 +202,19 @@ pub fn text(r: &LimitReport) -> String {
             (Some(Ok(pol)), Some(at)) => {
                 let _ = writeln!(
                     out,
-                    "    Newton polish: {} ({:.1} s); ||grad L||_2 {} -> {}; distance to the iterate {} \
-                     (of which {} outside the span); train error {}, test error {}, ||W||_F = {}",
+                    "    Newton polish: {} ({:.1} s: Hessians {:.1} s, Cholesky {:.1} s); ||grad L||_2 {} -> {}; distance to the iterate {} \
+                     (of which {} outside the span); training pre-activations changing sign (|z| >= 1e-9) {}, training \
+                     margins changing sign {}; train error {}, test error {}, ||W||_F = {}",
                     pol.stop,
                     pol.seconds,
+                    pol.hessian_seconds,
+                    pol.factor_seconds,
                     sig(it.grad_norm, 3),
                     sig(at.grad_norm, 3),
                     sig(pol.distance, 3),
                     sig(pol.start_complement, 3),
+                    p.changes.map_or(0, |c| c.0),
+                    p.changes.map_or(0, |c| c.1),
                     sig(at.train_error, 4),
                     sig(at.test_error, 4),
                     sig(at.weight_norm, 4)
