@@ -290,3 +290,27 @@ fn to_limit_polishes_gd_to_a_nearby_critical_point_and_reports_each_outcome() {
     let adam_ok = points.iter().any(|p| p["optimizer"] == "adam" && p["polish"].get("failed").is_none());
     assert_eq!(polished.is_some(), adam_ok, "{limit}");
 }
+
+#[test]
+fn the_polish_refuses_a_point_whose_hessian_has_negative_curvature() {
+    let e = Experiment::new(&tiny()).expect("setting");
+    let basis = PatchBasis::new(&e.train);
+    // Scale W^(0) until the dense difference-quotient Hessian has a negative diagonal entry: the
+    // activation's curvature of a filter on its own class's samples outweighs weight decay and
+    // the loss' curvature, so the Hessian is indefinite there (proved by that entry alone).
+    let found = [0.25, 0.5, 1.0, 2.0, 4.0].into_iter().find_map(|t| {
+        let mut w = e.init.clone();
+        w.as_mut_slice().iter_mut().for_each(|x| *x *= t);
+        if min_abs_preactivation(&w, &e) < 1e-3 {
+            return None;
+        }
+        let fd = fd_hessian(&e, &w, 1e-5);
+        let lowest = (0..fd.nrows()).map(|i| fd[[i, i]]).fold(f64::INFINITY, f64::min);
+        (lowest < -1e-3).then_some((w, lowest))
+    });
+    let (w, lowest) = found.expect("a point with negative curvature among the scalings");
+    match polish(&e.model, &e.train, &basis, &w, PolishSettings::default()) {
+        Err(PolishError::NotPositiveDefinite { step: 1, pivot }) => assert!(pivot.pivot <= 0.0),
+        other => panic!("negative curvature {lowest:e} polished: {other:?}"),
+    }
+}
