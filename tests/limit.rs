@@ -248,7 +248,7 @@ fn to_limit_flags_out_of_range_are_refused_before_any_output() {
 
 #[test]
 fn to_limit_polishes_gd_to_a_nearby_critical_point_and_reports_each_outcome() {
-    let mut args = vec!["run", "--quiet", "--json", "--to-limit"];
+    let mut args = vec!["run", "--quiet", "--json", "--to-limit", "--certify"];
     args.extend(TINY_RUN);
     let out = common::adamgap(&args);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -276,6 +276,16 @@ fn to_limit_polishes_gd_to_a_nearby_critical_point_and_reports_each_outcome() {
                 let g = polish["at_polished"]["grad_norm_l2"].as_f64().expect("gradient norm");
                 assert!(g < 1e-15 && g < at, "{p}");
                 assert_eq!(polish["margin_sign_changes"], 0, "{p}");
+                // The exact enclosure of ||grad L|| at the polished point (not at the iterate).
+                let c = &polish["certified_at_polished"];
+                let (lo, hi) = (c["grad_norm_l2"][0].as_f64().expect("lo"), c["grad_norm_l2"][1].as_f64().expect("hi"));
+                assert!(0.0 <= lo && lo <= hi && hi < 1e-15, "{c}");
+                let train = &c["train_errors"];
+                assert_eq!(train["undecided"], 0, "{c}");
+                assert_eq!(
+                    train["errors"].as_f64(),
+                    Some(polish["at_polished"]["train_error"].as_f64().unwrap() * 12.0)
+                );
             }
         }
     }

@@ -206,7 +206,9 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutput> {
     let run_refs: Vec<&Run> = runs.iter().collect();
     let certified = (args.certify || args.certify_export.is_some())
         .then(|| crate::endpoints::certify_experiment(&exp, &run_refs, &crate::endpoints::EndpointOptions::default()));
-    let limit = args.to_limit.then(|| crate::limit::limit_points(&exp, &runs, polish));
+    let limit = args
+        .to_limit
+        .then(|| crate::limit::limit_points(&exp, &runs, polish, args.certify || args.certify_export.is_some()));
     if let (Some(c), Some(dir)) = (&certified, &args.certify_export) {
         crate::endpoints::export::export(&exp, &run_refs, c, dir)?;
     }

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::basis::PatchBasis;
 use super::polish::{Polish, PolishError, PolishSettings, polish};
+use crate::endpoints::{EndpointOptions, PointCertificate, certify_point};
 use crate::format::sig;
 use crate::model::Weights;
 use crate::optim::StopReason;
@@ -85,6 +86,10 @@ pub struct LimitPoint {
     pub polished: Option<PointErrors>,
     /// [`pattern_changes`] from the iterate to the polished point.
     pub changes: Option<(usize, usize)>,
+    /// With `--certify`: the endpoint certificate (`crate::endpoints`, exact arithmetic) of the
+    /// polished point: an enclosure of `||grad L||_2` there and its certified error counts. These
+    /// are facts about the polished point `P`, not yet about a critical point near it.
+    pub certified: Option<Result<PointCertificate, String>>,
 }
 
 /// The runs to the limit of one experiment.
@@ -102,7 +107,7 @@ pub struct LimitReport {
 }
 
 /// The limit points of `runs` (trained on `exp`), polished by `settings` when given.
-pub fn limit_points(exp: &Experiment, runs: &[Run], settings: Option<PolishSettings>) -> LimitReport {
+pub fn limit_points(exp: &Experiment, runs: &[Run], settings: Option<PolishSettings>, certify: bool) -> LimitReport {
     let clock = std::time::Instant::now();
     let basis = PatchBasis::new(&exp.train);
     let basis_seconds = clock.elapsed().as_secs_f64();
@@ -113,7 +118,12 @@ pub fn limit_points(exp: &Experiment, runs: &[Run], settings: Option<PolishSetti
             let done = polish.as_ref().and_then(|p| p.as_ref().ok());
             let polished = done.map(|p| PointErrors::at(exp, &p.weights));
             let changes = done.map(|p| pattern_changes(exp, &run.weights, &p.weights));
+            let certified = done.filter(|_| certify).map(|p| {
+                certify_point(&exp.model, &exp.train, &exp.test, &p.weights, &EndpointOptions::default())
+                    .map_err(|e| e.to_string())
+            });
             LimitPoint {
+                certified,
                 changes,
                 name: run.name.clone(),
                 stop: run.stop,
@@ -140,6 +150,17 @@ fn errors_json(e: &PointErrors) -> serde_json::Value {
     })
 }
 
+fn certified_json(c: &Result<PointCertificate, String>) -> serde_json::Value {
+    match c {
+        Ok(c) => json!({
+            "grad_norm_l2": [c.grad_norm.lo, c.grad_norm.hi],
+            "train_errors": c.train,
+            "test_errors": c.test,
+        }),
+        Err(e) => json!({ "failed": e }),
+    }
+}
+
 /// The report as JSON (`"limit"` in `adamgap run --to-limit --json`).
 pub fn json(r: &LimitReport) -> serde_json::Value {
     let points: Vec<serde_json::Value> = r
@@ -162,6 +183,7 @@ pub fn json(r: &LimitReport) -> serde_json::Value {
                     "at_polished": p.polished.as_ref().map(errors_json),
                     "preactivation_sign_changes": p.changes.map(|c| c.0),
                     "margin_sign_changes": p.changes.map(|c| c.1),
+                    "certified_at_polished": p.certified.as_ref().map(certified_json),
                 }),
                 Some(Err(e)) => json!({ "failed": e.to_string() }),
             };
@@ -222,8 +244,30 @@ pub fn text(r: &LimitReport) -> String {
             }
             (Some(Err(e)), _) => {
                 let _ = writeln!(out, "    Newton polish not done: {e}; the iterate is reported as it is");
+                continue;
             }
             _ => {}
+        }
+        match &p.certified {
+            Some(Ok(c)) => {
+                let [tr_lo, tr_hi] = c.train.rate_bounds();
+                let [te_lo, te_hi] = c.test.rate_bounds();
+                let _ = writeln!(
+                    out,
+                    "    certified at the polished point (exact arithmetic): ||grad L||_2 in [{}, {}]; \
+                     train error in [{}, {}], test error in [{}, {}]",
+                    sig(c.grad_norm.lo, 3),
+                    sig(c.grad_norm.hi, 3),
+                    sig(tr_lo, 4),
+                    sig(tr_hi, 4),
+                    sig(te_lo, 4),
+                    sig(te_hi, 4)
+                );
+            }
+            Some(Err(e)) => {
+                let _ = writeln!(out, "    certificate of the polished point failed: {e}");
+            }
+            None => {}
         }
     }
     if let Some((iterates, polished)) = r.gd_adam {
