@@ -64,9 +64,8 @@ impl<'a> ReducedProblem<'a> {
         let mut jacobian = Array2::zeros((n, m2 * k));
         let mut margins = vec![0.0; n];
         let mut loss = 0.0;
-        for i in 0..n {
+        for (i, (mut gi, margin_i)) in jacobian.rows_mut().into_iter().zip(margins.iter_mut()).enumerate() {
             let mut f = 0.0;
-            let mut gi = jacobian.row_mut(i);
             for p in 0..self.patches {
                 let r = i * self.patches + p;
                 for c in 0..m2 {
@@ -79,16 +78,16 @@ impl<'a> ReducedProblem<'a> {
                 }
             }
             let margin = self.y[i] * self.model.scale * f;
-            margins[i] = margin;
+            *margin_i = margin;
             loss += softplus(-margin);
         }
         let mut grad = flatten(a);
         for g in &mut grad {
             *g *= self.model.lambda;
         }
-        for i in 0..n {
-            let coef = -sigmoid(-margins[i]) * self.y[i] / n as f64;
-            for (g, &j) in grad.iter_mut().zip(jacobian.row(i)) {
+        for ((&margin, &y), row) in margins.iter().zip(self.y).zip(jacobian.rows()) {
+            let coef = -sigmoid(-margin) * y / n as f64;
+            for (g, &j) in grad.iter_mut().zip(row) {
                 *g += coef * j;
             }
         }

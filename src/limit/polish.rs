@@ -146,7 +146,8 @@ impl Method for Newton<'_> {
         let dir = chol.solve(&g_red);
         let reduced = dir.iter().map(|x| x * x).sum::<f64>().sqrt();
         self.reduced_step_norms.push(reduced);
-        if !(reduced <= self.max_step) {
+        // A NaN step is refused too.
+        if reduced.is_nan() || reduced > self.max_step {
             return Err(PolishError::StepTooLarge { step: t, norm: reduced });
         }
         let a_new: Array2<f64> = &a - &unflatten(&dir, k);
