@@ -297,6 +297,15 @@ fn to_limit_polishes_gd_to_a_nearby_critical_point_and_reports_each_outcome() {
     assert!(distance >= outside && outside > 0.0, "{polish}");
     assert_eq!(polish["at_polished"]["train_error"], 0.0);
     let polished = limit["gd_adam_distance_polished"].as_f64();
+    // The report folder carries the same section.
+    let (_tmp, dir) = common::scratch("limit-report");
+    let report = dir.join("report");
+    let mut args = vec!["run", "--quiet", "--to-limit", "--report", report.to_str().expect("utf-8 path")];
+    args.extend(TINY_RUN);
+    let out = common::adamgap(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = std::fs::read_to_string(report.join("report.md")).expect("report.md");
+    assert!(md.contains("## Limit points") && md.contains("Newton polish: gradient-norm tolerance"), "{md}");
     let adam_ok = points.iter().any(|p| p["optimizer"] == "adam" && p["polish"].get("failed").is_none());
     assert_eq!(polished.is_some(), adam_ok, "{limit}");
 }

@@ -281,3 +281,9 @@ pub fn text(r: &LimitReport) -> String {
     }
     out
 }
+
+/// The Markdown section of the report folder (`adamgap run --to-limit --report DIR`): the text
+/// report in a fenced block under its own heading.
+pub fn markdown(r: &LimitReport) -> String {
+    format!("\n## Limit points\n\nSee docs/limit-points.md.\n\n```text\n{}\n```\n", text(r).trim())
+}
