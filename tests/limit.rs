@@ -197,6 +197,8 @@ fn the_newton_polish_reaches_a_critical_point_nearby_and_refuses_big_steps() {
     let g1 = e.model.full_gradient(&p.weights, &e.train).norm();
     assert!(g1 < 1e-13 && g1 < 1e-6 * g0, "polish: ||grad|| {g0:e} -> {g1:e} ({})", p.stop);
     assert_eq!(p.grad_norms.len(), p.step_norms.len() + 1);
+    // The steps after the first cut the gradient fast enough to reuse its factor (chord steps).
+    assert!(p.factorizations >= 1 && p.factorizations < p.step_norms.len(), "{} factorizations", p.factorizations);
     assert!(p.distance < 0.1 && p.distance > 0.0, "distance {}", p.distance);
     assert!(basis.complement_norm(&p.weights) < 1e-14, "complement left: {:e}", basis.complement_norm(&p.weights));
     assert!(p.start_complement > 0.0, "GD's iterate has a complement component");

@@ -66,7 +66,7 @@ pub struct RunArgs {
     #[arg(long, requires = "to_limit")]
     pub no_polish: bool,
     /// With --to-limit: at most this many Newton steps (1 to 1000).
-    #[arg(long, default_value_t = 20, requires = "to_limit")]
+    #[arg(long, default_value_t = 50, requires = "to_limit")]
     pub polish_steps: usize,
     /// With --to-limit: the longest Newton step allowed in the span of the training patches
     /// (finite, > 0); a longer one stops the polish (it could leave the optimizer's basin).

@@ -1,7 +1,9 @@
 //! The Newton polish of a limit point: Newton's method on `L` from an optimizer's last iterate, in
 //! the reduced space of `docs/limit-points.md`, through the one loop ([`crate::optim::minimize`]).
 //!
-//! A step solves `H d = -grad_a L` with the reduced Hessian's Cholesky factor and moves to
+//! A step solves `H d = -grad_a L` with the reduced Hessian's Cholesky factor (the last factor
+//! again while the steps keep cutting the gradient by [`REUSE_FACTOR_BELOW`], the chord method:
+//! factoring costs seconds at the defaults, a solve milliseconds) and moves to
 //! `W = Q (a + d)`: the complement component `W^perp`, where the Hessian is exactly `lambda I` and
 //! the gradient `lambda W^perp`, is set to zero, which is the exact Newton step there (`L` is a
 //! strictly convex quadratic of `W^perp` alone, so this part of the step cannot change the basin).
@@ -34,7 +36,7 @@ pub struct PolishSettings {
 
 impl Default for PolishSettings {
     fn default() -> Self {
-        Self { max_steps: 20, grad_tol: 1e-15, max_step: 1.0 }
+        Self { max_steps: 50, grad_tol: 1e-15, max_step: 1.0 }
     }
 }
 
@@ -82,6 +84,9 @@ pub struct Polish {
     pub start_complement: f64,
     /// Seconds of the polish.
     pub seconds: f64,
+    /// How many reduced Hessians were built and factored (the other steps reused the last
+    /// factor, [`REUSE_FACTOR_BELOW`]).
+    pub factorizations: usize,
     /// Of which: building the reduced Hessians (with the reduced evaluations), and factoring them.
     pub hessian_seconds: f64,
     pub factor_seconds: f64,
@@ -120,7 +125,15 @@ struct Newton<'a> {
     settled: bool,
     hessian_seconds: f64,
     factor_seconds: f64,
+    /// The last factor and `||grad L||_2` at the start of the last step.
+    factor: Option<Cholesky>,
+    last_grad: f64,
+    factorizations: usize,
 }
+
+/// A step reuses the last factor (a chord step) when the last step cut `||grad L||_2` at least
+/// by this factor; otherwise the Hessian is built and factored anew.
+pub const REUSE_FACTOR_BELOW: f64 = 0.25;
 
 impl Method for Newton<'_> {
     type Error = PolishError;
@@ -130,18 +143,26 @@ impl Method for Newton<'_> {
         let mut start = Weights::zeros(self.d, self.m);
         start.as_mut_slice().copy_from_slice(w);
         let a = basis.reduce(&start);
-        let clock = std::time::Instant::now();
-        let eval = self.problem.eval(&a);
-        let h = self.problem.hessian(&eval);
-        self.hessian_seconds += clock.elapsed().as_secs_f64();
-        let clock = std::time::Instant::now();
-        let chol = Cholesky::factor(h).map_err(|pivot| PolishError::NotPositiveDefinite { step: t, pivot })?;
-        self.factor_seconds += clock.elapsed().as_secs_f64();
         // The reduced gradient from the model's own gradient: Q^T (grad_loss + lambda W).
         let mut full = Weights::zeros(self.d, self.m);
         for ((gi, &gl), &wi) in full.as_mut_slice().iter_mut().zip(g_loss).zip(w.iter()) {
             *gi = regularized(gl, lambda, wi);
         }
+        let grad = full.norm();
+        let reuse = self.factor.is_some() && grad <= REUSE_FACTOR_BELOW * self.last_grad;
+        self.last_grad = grad;
+        if !reuse {
+            let clock = std::time::Instant::now();
+            let eval = self.problem.eval(&a);
+            let h = self.problem.hessian(&eval);
+            self.hessian_seconds += clock.elapsed().as_secs_f64();
+            let clock = std::time::Instant::now();
+            let chol = Cholesky::factor(h).map_err(|pivot| PolishError::NotPositiveDefinite { step: t, pivot })?;
+            self.factor_seconds += clock.elapsed().as_secs_f64();
+            self.factor = Some(chol);
+            self.factorizations += 1;
+        }
+        let chol = self.factor.as_ref().expect("factored");
         let g_red = flatten(&basis.reduce(&full));
         let dir = chol.solve(&g_red);
         let reduced = dir.iter().map(|x| x * x).sum::<f64>().sqrt();
@@ -184,6 +205,9 @@ pub fn polish(
         settled: false,
         hessian_seconds: 0.0,
         factor_seconds: 0.0,
+        factor: None,
+        last_grad: f64::INFINITY,
+        factorizations: 0,
     };
     let mut w = start.as_slice().to_vec();
     let budget = Budget { steps: settings.max_steps, grad_tol: settings.grad_tol };
@@ -199,6 +223,7 @@ pub fn polish(
         step_norms: method.step_norms,
         reduced_step_norms: method.reduced_step_norms,
         seconds: clock.elapsed().as_secs_f64(),
+        factorizations: method.factorizations,
         hessian_seconds: method.hessian_seconds,
         factor_seconds: method.factor_seconds,
     })

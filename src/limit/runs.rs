@@ -178,6 +178,7 @@ pub fn json(r: &LimitReport) -> serde_json::Value {
                     "distance": pol.distance,
                     "start_complement": pol.start_complement,
                     "seconds": pol.seconds,
+                    "factorizations": pol.factorizations,
                     "hessian_seconds": pol.hessian_seconds,
                     "factor_seconds": pol.factor_seconds,
                     "at_polished": p.polished.as_ref().map(errors_json),
@@ -224,10 +225,11 @@ pub fn text(r: &LimitReport) -> String {
             (Some(Ok(pol)), Some(at)) => {
                 let _ = writeln!(
                     out,
-                    "    Newton polish: {} ({:.1} s: Hessians {:.1} s, Cholesky {:.1} s); ||grad L||_2 {} -> {}; distance to the iterate {} \
+                    "    Newton polish: {} ({} factorizations, {:.1} s: Hessians {:.1} s, Cholesky {:.1} s); ||grad L||_2 {} -> {}; distance to the iterate {} \
                      (of which {} outside the span); training pre-activations changing sign (|z| >= 1e-9) {}, training \
                      margins changing sign {}; train error {}, test error {}, ||W||_F = {}",
                     pol.stop,
+                    pol.factorizations,
                     pol.seconds,
                     pol.hessian_seconds,
                     pol.factor_seconds,
