@@ -169,6 +169,9 @@ fn cholesky_reproduces_the_matrix_and_fails_where_it_is_not_positive_definite() 
     let r = a.dot(&ndarray::Array1::from(x));
     let res = r.iter().zip(&b).fold(0.0f64, |m, (p, q)| m.max((p - q).abs()));
     assert!(res < 1e-10, "solve residual {res:e}");
+    // Inverse iteration finds the smallest eigenvalue, 1e-3 (the next is 1e-3 + 1/300).
+    let lowest = chol.smallest_eigenvalue_estimate(adamgap::limit::EIGEN_ITERATIONS);
+    assert!((lowest - 1e-3).abs() < 1e-12, "smallest eigenvalue estimate {lowest:e}");
     // One eigenvalue -1e-6: not positive definite.
     let mut bad = eig.clone();
     bad[n / 2] = -1e-6;

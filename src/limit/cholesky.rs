@@ -113,6 +113,26 @@ impl Cholesky {
     }
 }
 
+impl Cholesky {
+    /// An estimate of the smallest eigenvalue of `A = L L^T` by `iterations` steps of inverse
+    /// iteration from the all-ones vector: `x <- A^{-1} x / ||A^{-1} x||`, the estimate
+    /// `1 / (x^T A^{-1} x)`, an upper bound of the smallest eigenvalue in exact arithmetic (a
+    /// Rayleigh quotient of `A^{-1}` inverted) converging to it. Not a certificate.
+    pub fn smallest_eigenvalue_estimate(&self, iterations: usize) -> f64 {
+        let n = self.dim();
+        let mut x = vec![1.0 / (n as f64).sqrt(); n];
+        let mut estimate = f64::NAN;
+        for _ in 0..iterations.max(1) {
+            let y = self.solve(&x);
+            let quotient: f64 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
+            estimate = 1.0 / quotient;
+            let norm = y.iter().map(|v| v * v).sum::<f64>().sqrt();
+            x = y.iter().map(|v| v / norm).collect();
+        }
+        estimate
+    }
+}
+
 /// Unblocked Cholesky of the diagonal block `j0..j1` (lower triangle, in place).
 fn factor_diagonal(data: &mut [f64], n: usize, j0: usize, j1: usize) -> Result<(), NotPositiveDefinite> {
     for t in j0..j1 {

@@ -24,7 +24,7 @@ mod runs;
 pub use basis::{PatchBasis, RANK_TOLERANCE, flatten, unflatten, weights_view};
 pub use cholesky::{BLOCK, Cholesky, NotPositiveDefinite};
 pub use hessian::{ReducedEval, ReducedProblem, quadratic_form};
-pub use polish::{Polish, PolishError, PolishSettings, REUSE_FACTOR_BELOW, polish};
+pub use polish::{EIGEN_ITERATIONS, Polish, PolishError, PolishSettings, REUSE_FACTOR_BELOW, polish};
 pub use runs::{
     LimitPoint, LimitReport, PointErrors, TO_LIMIT_GRAD_TOL, json, limit_points, markdown, pattern_changes, text,
 };

@@ -84,6 +84,10 @@ pub struct Polish {
     pub start_complement: f64,
     /// Seconds of the polish.
     pub seconds: f64,
+    /// The smallest eigenvalue of the last factored reduced Hessian, estimated by inverse
+    /// iteration ([`Cholesky::smallest_eigenvalue_estimate`], [`EIGEN_ITERATIONS`] steps), and the
+    /// polish step at whose start point that Hessian was built. An observation, not a certificate.
+    pub smallest_eigenvalue: Option<(f64, usize)>,
     /// How many reduced Hessians were built and factored (the other steps reused the last
     /// factor, [`REUSE_FACTOR_BELOW`]).
     pub factorizations: usize,
@@ -127,9 +131,13 @@ struct Newton<'a> {
     factor_seconds: f64,
     /// The last factor and `||grad L||_2` at the start of the last step.
     factor: Option<Cholesky>,
+    factored_at: usize,
     last_grad: f64,
     factorizations: usize,
 }
+
+/// Inverse-iteration steps of the smallest-eigenvalue estimate.
+pub const EIGEN_ITERATIONS: usize = 30;
 
 /// A step reuses the last factor (a chord step) when the last step cut `||grad L||_2` at least
 /// by this factor; otherwise the Hessian is built and factored anew.
@@ -160,6 +168,7 @@ impl Method for Newton<'_> {
             let chol = Cholesky::factor(h).map_err(|pivot| PolishError::NotPositiveDefinite { step: t, pivot })?;
             self.factor_seconds += clock.elapsed().as_secs_f64();
             self.factor = Some(chol);
+            self.factored_at = t;
             self.factorizations += 1;
         }
         let chol = self.factor.as_ref().expect("factored");
@@ -206,6 +215,7 @@ pub fn polish(
         hessian_seconds: 0.0,
         factor_seconds: 0.0,
         factor: None,
+        factored_at: 0,
         last_grad: f64::INFINITY,
         factorizations: 0,
     };
@@ -224,6 +234,10 @@ pub fn polish(
         reduced_step_norms: method.reduced_step_norms,
         seconds: clock.elapsed().as_secs_f64(),
         factorizations: method.factorizations,
+        smallest_eigenvalue: method
+            .factor
+            .as_ref()
+            .map(|f| (f.smallest_eigenvalue_estimate(EIGEN_ITERATIONS), method.factored_at)),
         hessian_seconds: method.hessian_seconds,
         factor_seconds: method.factor_seconds,
     })

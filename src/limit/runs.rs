@@ -99,6 +99,8 @@ pub struct LimitReport {
     pub k: usize,
     /// `2 m k`.
     pub reduced_dim: usize,
+    /// The weight decay `lambda` (the Hessian's eigenvalue outside the span).
+    pub lambda: f64,
     /// Seconds to build the basis.
     pub basis_seconds: f64,
     pub points: Vec<LimitPoint>,
@@ -138,7 +140,14 @@ pub fn limit_points(exp: &Experiment, runs: &[Run], settings: Option<PolishSetti
         let polished = |i: usize| points[i].polish.as_ref().and_then(|p| p.as_ref().ok()).map(|p| &p.weights);
         (runs[g].weights.distance(&runs[a].weights), polished(g).zip(polished(a)).map(|(x, y)| x.distance(y)))
     });
-    LimitReport { k: basis.k(), reduced_dim: 2 * exp.model.m * basis.k(), basis_seconds, points, gd_adam }
+    LimitReport {
+        k: basis.k(),
+        reduced_dim: 2 * exp.model.m * basis.k(),
+        lambda: exp.model.lambda,
+        basis_seconds,
+        points,
+        gd_adam,
+    }
 }
 
 fn errors_json(e: &PointErrors) -> serde_json::Value {
@@ -179,6 +188,8 @@ pub fn json(r: &LimitReport) -> serde_json::Value {
                     "start_complement": pol.start_complement,
                     "seconds": pol.seconds,
                     "factorizations": pol.factorizations,
+                    "smallest_eigenvalue_estimate": pol.smallest_eigenvalue.map(|e| e.0),
+                    "smallest_eigenvalue_at_step": pol.smallest_eigenvalue.map(|e| e.1),
                     "hessian_seconds": pol.hessian_seconds,
                     "factor_seconds": pol.factor_seconds,
                     "at_polished": p.polished.as_ref().map(errors_json),
@@ -243,6 +254,15 @@ pub fn text(r: &LimitReport) -> String {
                     sig(at.test_error, 4),
                     sig(at.weight_norm, 4)
                 );
+                if let Some((mu, step)) = pol.smallest_eigenvalue {
+                    let _ = writeln!(
+                        out,
+                        "    smallest eigenvalue of the reduced Hessian at the start of polish step {step}: about {} \
+                         (inverse iteration, not certified; lambda = {})",
+                        sig(mu, 3),
+                        sig(r.lambda, 3)
+                    );
+                }
             }
             (Some(Err(e)), _) => {
                 let _ = writeln!(out, "    Newton polish not done: {e}; the iterate is reported as it is");
