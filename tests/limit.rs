@@ -338,3 +338,30 @@ fn the_polish_refuses_a_point_whose_hessian_has_negative_curvature() {
         other => panic!("negative curvature {lowest:e} polished: {other:?}"),
     }
 }
+
+#[test]
+fn the_polish_does_not_depend_on_the_thread_count() {
+    let polished = |threads: &str| {
+        let mut args = vec!["run", "--quiet", "--json", "--to-limit", "--threads", threads];
+        args.extend(TINY_RUN);
+        let out = common::adamgap(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let points = v["limit"]["points"].as_array().expect("points").clone();
+        points
+            .iter()
+            .map(|p| {
+                let pol = &p["polish"];
+                (
+                    pol["grad_norms_l2"].clone(),
+                    pol["step_norms"].clone(),
+                    pol["distance"].clone(),
+                    pol["failed"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let (one, two) = (polished("1"), polished("2"));
+    assert!(one.iter().any(|p| p.0.is_array()), "no polish to compare");
+    assert_eq!(one, two);
+}
