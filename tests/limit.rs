@@ -311,6 +311,11 @@ fn to_limit_polishes_gd_to_a_nearby_critical_point_and_reports_each_outcome() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let md = std::fs::read_to_string(report.join("report.md")).expect("report.md");
     assert!(md.contains("## Limit points") && md.contains("Newton polish: gradient-norm tolerance"), "{md}");
+    assert!(md.contains("](convergence.svg)"), "{md}");
+    let svg = std::fs::read_to_string(report.join("convergence.svg")).expect("convergence.svg");
+    let doc = roxmltree::Document::parse(&svg).expect("an SVG");
+    let lines = doc.descendants().filter(|n| n.has_tag_name("polyline")).count();
+    assert!(lines >= 2, "one line per optimizer: {lines} polylines");
     let adam_ok = points.iter().any(|p| p["optimizer"] == "adam" && p["polish"].get("failed").is_none());
     assert_eq!(polished.is_some(), adam_ok, "{limit}");
 }

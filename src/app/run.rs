@@ -216,7 +216,7 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutput> {
         let mut extra = task.as_ref().map(|t| crate::report::real_markdown(&exp, &runs, t)).unwrap_or_default();
         extra += &certified.as_ref().map(crate::endpoints::markdown).unwrap_or_default();
         extra += &limit.as_ref().map(crate::limit::markdown).unwrap_or_default();
-        crate::report_folder::write_with(dir, &exp, &runs, &verdicts, &extra)?;
+        crate::report_folder::write_with(dir, &exp, &runs, &verdicts, &extra, args.to_limit)?;
     }
     if let Some(dir) = &args.export {
         crate::interchange::export::write(dir, &exp, &runs, certified.as_ref())?;
