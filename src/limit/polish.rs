@@ -3,7 +3,7 @@
 //!
 //! A step solves `H d = -grad_a L` with the reduced Hessian's Cholesky factor (the last factor
 //! again while the steps keep cutting the gradient by [`REUSE_FACTOR_BELOW`], the chord method:
-//! factoring costs seconds at the defaults, a solve milliseconds) and moves to
+//! factoring costs seconds at the defaults, a chord step under 0.1 s) and moves to
 //! `W = Q (a + d)`: the complement component `W^perp`, where the Hessian is exactly `lambda I` and
 //! the gradient `lambda W^perp`, is set to zero, which is the exact Newton step there (`L` is a
 //! strictly convex quadratic of `W^perp` alone, so this part of the step cannot change the basin).
