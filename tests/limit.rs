@@ -285,6 +285,9 @@ fn to_limit_polishes_gd_to_a_nearby_critical_point_and_reports_each_outcome() {
                 let c = &polish["certified_at_polished"];
                 let (lo, hi) = (c["grad_norm_l2"][0].as_f64().expect("lo"), c["grad_norm_l2"][1].as_f64().expect("hi"));
                 assert!(0.0 <= lo && lo <= hi && hi < 1e-15, "{c}");
+                // max_r gamma at the polished point: the model's own feature coefficients there.
+                let gamma = c["feature_max_per_class"].as_array().expect("two classes");
+                assert!(gamma.len() == 2 && gamma.iter().all(|g| g.as_f64().is_some_and(f64::is_finite)), "{c}");
                 let train = &c["train_errors"];
                 assert_eq!(train["undecided"], 0, "{c}");
                 assert_eq!(

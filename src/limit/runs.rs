@@ -165,6 +165,7 @@ fn certified_json(c: &Result<PointCertificate, String>) -> serde_json::Value {
             "grad_norm_l2": [c.grad_norm.lo, c.grad_norm.hi],
             "train_errors": c.train,
             "test_errors": c.test,
+            "feature_max_per_class": c.coefficients.feature_max_per_class,
         }),
         Err(e) => json!({ "failed": e }),
     }
@@ -277,13 +278,16 @@ pub fn text(r: &LimitReport) -> String {
                 let _ = writeln!(
                     out,
                     "    certified at the polished point (exact arithmetic): ||grad L||_2 in [{}, {}]; \
-                     train error in [{}, {}], test error in [{}, {}]",
+                     train error in [{}, {}], test error in [{}, {}]; max_r gamma_(j,r) = {}, {} (j = +1, -1; \
+                     invariant under permutations of the filters within a class)",
                     sig(c.grad_norm.lo, 3),
                     sig(c.grad_norm.hi, 3),
                     sig(tr_lo, 4),
                     sig(tr_hi, 4),
                     sig(te_lo, 4),
-                    sig(te_hi, 4)
+                    sig(te_hi, 4),
+                    sig(c.coefficients.feature_max_per_class[0], 4),
+                    sig(c.coefficients.feature_max_per_class[1], 4)
                 );
             }
             Some(Err(e)) => {
