@@ -13,6 +13,7 @@
 //! | `ladder_d`, `ladder_n`, `ladder_m`, `ladder_s` | the Adam step along one parameter, the others at their defaults |
 //! | `probe` | the machine: packed multiply-add throughput in L1, memory bandwidth, Adam's divider-bound update in L1 |
 //! | `certify` | the convex certificate: radius of one point in u (128 and 256 bits) and in W, the 40-digit minimizer |
+//! | `limit` | the Newton polish's parts at the default data with `m = 5`: the dense reduced Hessian (`2010 x 2010`) and its blocked Cholesky factorization |
 //! | `precision/default` | one Adam step in binary64 and in double-double on one thread (their ratio), the double-double loss + gradient, Adam's double-double update on vectors and one parameter after the other, the gather with and without FMA |
 
 use criterion::criterion_main;
@@ -27,5 +28,6 @@ criterion_main!(
     benchmarks::ladder::benches,
     benchmarks::probe::benches,
     benchmarks::certify::benches,
-    benchmarks::precision::benches
+    benchmarks::precision::benches,
+    benchmarks::limit::benches
 );

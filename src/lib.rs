@@ -30,6 +30,7 @@ pub mod format;
 pub mod images;
 pub mod input;
 pub mod interchange;
+pub mod limit;
 pub mod memory;
 pub mod model;
 pub mod optim;

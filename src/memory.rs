@@ -106,6 +106,30 @@ pub fn of_setting(s: &Setting) -> Estimate {
     e
 }
 
+/// The memory of `adamgap run --to-limit` with its Newton polish: [`of_setting`], and the dense
+/// reduced Hessian of `docs/limit-points.md` (`(2 m k)^2` values, `k` at most `d` and the number
+/// of training patches `n P'`; on the synthetic data, whose signal patches are all multiples of
+/// `e_1`, at most `n (P' - 1) + 1`) with the Jacobian of the outputs (`n x 2mk`, and its scaled
+/// copy) and the basis (`d x k`, the reduced patches `n P' x k`).
+pub fn of_limit(s: &Setting, synthetic: bool) -> Estimate {
+    let mut e = of_setting(s);
+    let stored = s.stored_patches() as u128;
+    let (d, n, m) = (s.data.d as u128, s.data.n as u128, s.model.m as u128);
+    let patches =
+        if synthetic { n.saturating_mul(stored.saturating_sub(1)).saturating_add(1) } else { n.saturating_mul(stored) };
+    let k = patches.min(d);
+    let dim = 2u128.saturating_mul(m).saturating_mul(k);
+    e.add(
+        format!("reduced Hessian of the Newton polish ({dim} x {dim}: span k <= {k}, m = {})", s.model.m),
+        8u128.saturating_mul(dim).saturating_mul(dim),
+    );
+    e.add(
+        format!("Jacobian and basis of the polish (n = {}, k <= {k})", s.data.n),
+        8u128.saturating_mul(2 * n * dim + d * k + n * stored * k),
+    );
+    e
+}
+
 /// The memory of the precision audit of `s` with `twins` one-ulp twins on a pool of `threads`:
 /// the binary64 experiment ([`of_setting`]), its double-double copy (a second binary64 footprint),
 /// the twins' initializations and kept results (final weights and trace, for every optimizer), and

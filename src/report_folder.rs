@@ -12,8 +12,11 @@ pub const FIGURES: [&str; 3] = ["dynamics.svg", "errors.svg", "filters.svg"];
 
 /// True for the names a report folder holds (an existing folder of only these may be replaced).
 pub fn owned(name: &str) -> bool {
-    name == "report.md" || FIGURES.contains(&name)
+    name == "report.md" || FIGURES.contains(&name) || name == CONVERGENCE_FIGURE
 }
+
+/// The figure a report folder of `adamgap run --to-limit` adds: the gradient norm against the step.
+pub const CONVERGENCE_FIGURE: &str = "convergence.svg";
 
 /// The Markdown of `report.md`: the headline report, then the figures with their captions, then
 /// the trace tables.
@@ -55,20 +58,31 @@ fn figures_section(runs: &[Run]) -> String {
 /// Writes the report folder `dir` atomically: nothing at `dir` changes unless every file is
 /// written.
 pub fn write(dir: &std::path::Path, exp: &Experiment, runs: &[Run], verdicts: &[VerdictLine]) -> Result<()> {
-    write_with(dir, exp, runs, verdicts, "")
+    write_with(dir, exp, runs, verdicts, "", false)
 }
 
 /// [`write()`] with `extra` Markdown appended to `report.md` (the certified endpoints' section of
-/// `adamgap run --certify`).
+/// `adamgap run --certify`, the limit points' of `--to-limit`), and with `convergence` the figure
+/// [`CONVERGENCE_FIGURE`] and its caption after it.
 pub fn write_with(
     dir: &std::path::Path,
     exp: &Experiment,
     runs: &[Run],
     verdicts: &[VerdictLine],
     extra: &str,
+    convergence: bool,
 ) -> Result<()> {
     let mut out = OutDir::create(dir, &owned)?;
-    out.write("report.md", (markdown(exp, runs, verdicts) + extra).as_bytes())?;
+    let mut md = markdown(exp, runs, verdicts) + extra;
+    if convergence {
+        md += &format!(
+            "\n![Gradient norm against the step]({CONVERGENCE_FIGURE})\n\n\
+             *`||grad L(W_t)||_2` against the step t, both axes logarithmic, one line per optimizer, at \
+             every checkpoint of the trace (docs/limit-points.md).*\n"
+        );
+        out.write(CONVERGENCE_FIGURE, crate::figures::convergence_svg(runs)?.as_bytes())?;
+    }
+    out.write("report.md", md.as_bytes())?;
     out.write(FIGURES[0], crate::figures::dynamics_svg(runs)?.as_bytes())?;
     out.write(FIGURES[1], crate::figures::errors_svg(runs)?.as_bytes())?;
     out.write(FIGURES[2], crate::figures::filters_svg(exp, runs)?.as_bytes())?;

@@ -5,6 +5,7 @@ pub mod common;
 pub mod eval;
 pub mod ladder;
 pub mod large_d;
+pub mod limit;
 pub mod minibatch;
 pub mod precision;
 pub mod probe;

@@ -56,6 +56,39 @@ pub struct RunArgs {
     /// (`python3 tools/check_endpoints.py DIR` re-checks them independently). Implies --certify.
     #[arg(long, value_name = "DIR")]
     pub certify_export: Option<PathBuf>,
+    /// Run each optimizer to its limit: until its gradient tolerance (--grad-tol; 1e-12 when the
+    /// setting has none) or its step budget (--steps), as its stop reason says; then polish each
+    /// final iterate by Newton's method in the span of the training patches and report the
+    /// distance moved beside ||W_GD - W_Adam||_F (docs/limit-points.md).
+    #[arg(long)]
+    pub to_limit: bool,
+    /// With --to-limit: no Newton polish.
+    #[arg(long, requires = "to_limit")]
+    pub no_polish: bool,
+    /// With --to-limit: at most this many Newton steps (1 to 1000).
+    #[arg(long, default_value_t = 50, requires = "to_limit")]
+    pub polish_steps: usize,
+    /// With --to-limit: the longest Newton step allowed in the span of the training patches
+    /// (finite, > 0); a longer one stops the polish (it could leave the optimizer's basin).
+    #[arg(long, default_value_t = 1.0, requires = "to_limit")]
+    pub polish_max_step: f64,
+}
+
+impl RunArgs {
+    /// The polish `--to-limit` asks for (`None`: no polish), its flags checked.
+    pub fn polish_settings(&self) -> Result<Option<crate::limit::PolishSettings>> {
+        if !(1..=1000).contains(&self.polish_steps) {
+            return Err(Error::invalid("--polish-steps", self.polish_steps, "1 to 1000"));
+        }
+        if !(self.polish_max_step.is_finite() && self.polish_max_step > 0.0) {
+            return Err(Error::invalid("--polish-max-step", self.polish_max_step, "finite and > 0"));
+        }
+        Ok((self.to_limit && !self.no_polish).then(|| crate::limit::PolishSettings {
+            max_steps: self.polish_steps,
+            max_step: self.polish_max_step,
+            ..crate::limit::PolishSettings::default()
+        }))
+    }
 }
 
 /// What a caller sees of a run as it goes (the binary's progress bars; `()` sees nothing).
@@ -152,8 +185,17 @@ pub fn check_outputs(args: &RunArgs) -> Result<()> {
 /// `adamgap run`: the experiment, its outputs and what to print; `progress` sees the setting
 /// and the steps as the runs go.
 pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutput> {
-    let (exp, task) = experiment_and_task(args)?;
+    let polish = args.polish_settings()?;
+    let (mut exp, task) = experiment_and_task(args)?;
     check_outputs(args)?;
+    if args.to_limit {
+        if exp.setting.train.grad_tol == 0.0 {
+            exp.setting.train.grad_tol = crate::limit::TO_LIMIT_GRAD_TOL;
+        }
+        if polish.is_some() {
+            args.memory.check(&crate::memory::of_limit(&exp.setting, task.is_none()))?;
+        }
+    }
     progress.begin(&exp.setting);
     let runs = crate::precision::run_all(&exp, args.precision, &|k, t| progress.step(k, t));
     // The headline claims are about the synthetic distribution's feature and noise coefficients:
@@ -162,14 +204,18 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutput> {
     let run_refs: Vec<&Run> = runs.iter().collect();
     let certified = (args.certify || args.certify_export.is_some())
         .then(|| crate::endpoints::certify_experiment(&exp, &run_refs, &crate::endpoints::EndpointOptions::default()));
+    let limit = args
+        .to_limit
+        .then(|| crate::limit::limit_points(&exp, &runs, polish, args.certify || args.certify_export.is_some()));
     if let (Some(c), Some(dir)) = (&certified, &args.certify_export) {
         crate::endpoints::export::export(&exp, &run_refs, c, dir)?;
     }
     if let Some(dir) = &args.report {
-        let extra = certified.as_ref().map(crate::endpoints::markdown).unwrap_or_default();
+        let mut extra = certified.as_ref().map(crate::endpoints::markdown).unwrap_or_default();
+        extra += &limit.as_ref().map(crate::limit::markdown).unwrap_or_default();
         match &task {
             Some(t) => crate::report_folder::write_real(dir, &exp, &runs, t, &extra)?,
-            None => crate::report_folder::write_with(dir, &exp, &runs, &verdicts, &extra)?,
+            None => crate::report_folder::write_with(dir, &exp, &runs, &verdicts, &extra, args.to_limit)?,
         }
     }
     if let Some(dir) = &args.export {
@@ -182,6 +228,9 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutput> {
         }
         if let Some(c) = &certified {
             v["certify"] = crate::endpoints::json(c);
+        }
+        if let Some(l) = &limit {
+            v["limit"] = crate::limit::json(l);
         }
         if let Some(t) = &task {
             v["dataset"] = crate::report::real_json(&exp, &runs, t);
@@ -198,6 +247,9 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutput> {
     };
     if let Some(c) = &certified {
         text.push_str(&crate::endpoints::text(c));
+    }
+    if let Some(l) = &limit {
+        text.push_str(&crate::limit::text(l));
     }
     if let Some(path) = &args.report {
         text += &format!("\nreport written to {}\n", path.join("report.md").display());

@@ -9,6 +9,9 @@
 //!   `max_{i: y_i = j} rho_{i,r}` (the largest noise coefficient of the filter over the training
 //!   samples of its class).
 //!
+//! - [`convergence_svg`] (with `--to-limit`): `||grad L||_2` against the step, log-log, one line per
+//!   optimizer.
+//!
 //! [`convex::certificate_svg`] draws the certificate of `adamgap convex`.
 //!
 //! The curves have one point per trace checkpoint (`[train] checkpoints` sets how many besides the
@@ -262,6 +265,64 @@ fn errors_panel(panel: &DrawingArea<SVGBackend, Shift>, runs: &[Run], what: &str
     for r in runs {
         let color = optimizer_color(&r.name);
         let line = log_points(r).0.into_iter().map(|c| (c.step as f64, get(c))).filter(|p| p.1.is_finite());
+        chart.draw_series(LineSeries::new(line, color.stroke_width(3)))?;
+    }
+    Ok(())
+}
+
+/// `convergence.svg` (`adamgap run --to-limit --report DIR`): `||grad L||_2` against the step, both
+/// axes logarithmic, one line per optimizer, at every checkpoint of the trace (step 0 and zero
+/// norms left out).
+pub fn convergence_svg(runs: &[Run]) -> Result<String> {
+    let fig = "convergence.svg";
+    let mut svg = String::new();
+    {
+        let height = 480 + LEGEND_STRIP;
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| draw_err(fig, e))?;
+        let (top, bottom) = root.split_vertically(height - LEGEND_STRIP);
+        convergence_panel(&top, runs).map_err(|e| draw_err(fig, e))?;
+        let entries: Vec<Entry> = runs.iter().map(|r| (run_title(r), optimizer_color(&r.name), false)).collect();
+        legend_row(&bottom, &entries).map_err(|e| draw_err(fig, e))?;
+        root.present().map_err(|e| draw_err(fig, e))?;
+    }
+    Ok(svg)
+}
+
+fn convergence_panel(panel: &DrawingArea<SVGBackend, Shift>, runs: &[Run]) -> DrawResult {
+    let end = runs.iter().map(|r| log_points(r).1).fold(10.0, f64::max);
+    let norms = || {
+        runs.iter()
+            .flat_map(|r| log_points(r).0.into_iter().map(|c| c.grad_norm_l2))
+            .filter(|g| g.is_finite() && *g > 0.0)
+    };
+    let lo = norms().fold(f64::INFINITY, f64::min);
+    let hi = norms().fold(0.0f64, f64::max);
+    let (lo, hi) = if lo.is_finite() && hi > lo { (lo / 2.0, hi * 2.0) } else { (1e-20, 1.0) };
+    let mut chart = ChartBuilder::on(panel)
+        .caption("gradient norm of L against the step", (FONT, TITLE_PX))
+        .margin(12)
+        .x_label_area_size(62)
+        .y_label_area_size(96)
+        .build_cartesian_2d((1f64..end).log_scale(), (lo..hi).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("step t (log scale)")
+        .y_desc("||grad L(W_t)||_2 (log scale)")
+        .axis_desc_style((FONT, AXIS_PX))
+        .label_style((FONT, TICK_PX))
+        .x_label_formatter(&|x| step_label(*x))
+        .y_label_formatter(&|y| crate::format::sig(*y, 1))
+        .light_line_style(RGBColor(235, 235, 235))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .draw()?;
+    for r in runs {
+        let color = optimizer_color(&r.name);
+        let line = log_points(r)
+            .0
+            .into_iter()
+            .map(|c| (c.step as f64, c.grad_norm_l2))
+            .filter(|p| p.1.is_finite() && p.1 > 0.0);
         chart.draw_series(LineSeries::new(line, color.stroke_width(3)))?;
     }
     Ok(())

@@ -48,6 +48,25 @@ impl Activation {
             }
         }
     }
+    /// `sigma''(z)` (`q (q-1) max(0, z)^(q-2)`; for `q = 2`, `2` where `z > 0`; `0` for `q = 1` and
+    /// the linear activation, whose second derivative is zero away from the kink).
+    #[inline]
+    pub fn second(self, z: f64) -> f64 {
+        match self {
+            Self::Linear | Self::PolyRelu(1) => 0.0,
+            Self::PolyRelu(q) => {
+                if z <= 0.0 {
+                    0.0
+                } else {
+                    match q {
+                        2 => 2.0,
+                        3 => 6.0 * z,
+                        _ => f64::from(q * (q - 1)) * z.powi(q as i32 - 2),
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `log(1 + exp(z))` without overflow: `z + log1p(exp(-z))` for `z > 0`, `log1p(exp(z))` otherwise.
