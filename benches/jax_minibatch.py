@@ -107,7 +107,9 @@ def main():
                 name = head.group(1)
             t = re.search(r"time:\s+\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", line)
             if t and name:
-                rows[name] = float(t.group(1)) * units[t.group(2)]
+                # An id ending `_x100/...` times 100 steps (amortized): per step here.
+                per = re.search(r"_x(\d+)", name)
+                rows[name] = float(t.group(1)) * units[t.group(2)] / (int(per.group(1)) if per else 1)
         out["crate_us"] = rows
         for k, v in rows.items():
             print(f"{k}: {v:.3f} us; JAX / this = {jax_us / v:.1f}x")
