@@ -216,7 +216,14 @@ impl PatchData {
     /// into `out` (its buffers reused): patches, labels and the transposed patches over `d`
     /// coordinates. The noise vectors are left empty (a loss pass does not read them).
     pub fn select_into(&self, batch: &[u32], out: &mut PatchData) {
-        out.d = self.d;
+        self.select_mapped_into(batch, out, self.d, |k| k);
+    }
+
+    /// [`PatchData::select_into`] with every coordinate `k` renamed `map(k)`, over `d`
+    /// coordinates: the batch as a data set of its own rows only (the deferred rows of a
+    /// minibatch, `train::lazy`).
+    pub fn select_mapped_into(&self, batch: &[u32], out: &mut PatchData, d: usize, map: impl Fn(u32) -> u32) {
+        out.d = d;
         out.patches = self.patches;
         out.y.clear();
         out.clean_y.clear();
@@ -233,13 +240,17 @@ impl PatchData {
             out.signal_patch.push(self.signal_patch[i]);
             for p in 0..self.patches {
                 let (idx, val) = self.x.row(i * self.patches + p);
-                x.idx.extend_from_slice(idx);
+                x.idx.extend(idx.iter().map(|&k| map(k)));
                 x.val.extend_from_slice(val);
                 x.ptr.push(x.idx.len());
             }
         }
-        out.xt = out.x.transpose(self.d);
-        out.noise = SparseRows { ptr: vec![0; batch.len() + 1], idx: Vec::new(), val: Vec::new() };
+        out.xt = out.x.transpose(d);
+        let noise = &mut out.noise;
+        noise.ptr.clear();
+        noise.ptr.resize(batch.len() + 1, 0);
+        noise.idx.clear();
+        noise.val.clear();
     }
 
     /// An empty data set (the buffer of [`PatchData::select_into`]).

@@ -206,14 +206,7 @@ pub fn real_text(exp: &Experiment, runs: &[Run], t: &crate::images::TaskInfo) ->
 /// without the synthetic coefficients.
 pub fn real_markdown(exp: &Experiment, runs: &[Run], t: &crate::images::TaskInfo) -> String {
     let mut out = format!(
-        "# adamgap report: real images ({})
-
-```text
-{}```
-
-## Figure
-
-\
+        "# adamgap report: real images ({})\n\n```text\n{}```\n\n## Figure\n\n\
          ![Training and test error against the step](errors.svg)\n\n\
          *Training error (left) and test error (right, the task's test images) against the step t (log \
          axis), one line per optimizer.*\n",

@@ -339,29 +339,8 @@ impl<'a> LaggedSteps<'a> {
         for (j, &k) in self.rows.iter().enumerate() {
             self.pos[k as usize] = j as u32;
         }
-        let sub = &mut self.sub;
-        (sub.d, sub.patches) = (self.rows.len(), data.patches);
-        sub.y.clear();
-        sub.clean_y.clear();
-        sub.signal_patch.clear();
-        let x = &mut sub.x;
-        x.ptr.clear();
-        x.idx.clear();
-        x.val.clear();
-        x.ptr.push(0);
-        for &i in batch {
-            let i = i as usize;
-            sub.y.push(data.y[i]);
-            sub.clean_y.push(data.clean_y[i]);
-            sub.signal_patch.push(data.signal_patch[i]);
-            for p in 0..data.patches {
-                let (idx, val) = data.x.row(i * data.patches + p);
-                x.idx.extend(idx.iter().map(|&k| self.pos[k as usize]));
-                x.val.extend_from_slice(val);
-                x.ptr.push(x.idx.len());
-            }
-        }
-        sub.xt = sub.x.transpose(self.rows.len());
+        let pos = &self.pos;
+        data.select_mapped_into(batch, &mut self.sub, self.rows.len(), |k| pos[k as usize]);
         self.lagged.bring(self.w.as_mut_slice(), &self.rows);
         self.wa.clear();
         for &k in &self.rows {
