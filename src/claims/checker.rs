@@ -34,6 +34,8 @@ pub struct Checker {
     /// Where a claim on Fashion-MNIST reads its files ([`crate::images::DEFAULT_DIR`] unless
     /// [`Checker::with_dataset_dir`]).
     dataset_dir: std::path::PathBuf,
+    /// The images of every real-image source read so far (read once, for every seed and claim).
+    images: BTreeMap<&'static str, crate::images::Splits>,
 }
 
 struct Cached {
@@ -75,6 +77,7 @@ impl Checker {
             paths: None,
             path_init: BTreeMap::new(),
             dataset_dir: crate::images::DEFAULT_DIR.into(),
+            images: BTreeMap::new(),
         }
     }
 
@@ -329,7 +332,13 @@ impl Checker {
                 None => (Experiment::new(setting)?, None),
                 Some(d) => {
                     let (task, tile) = resolve_dataset(theorem, origin, d)?;
-                    let (exp, info) = crate::images::experiment(&task, setting, &self.dataset_dir, tile)?;
+                    let splits = match self.images.entry(task.source.name()) {
+                        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::btree_map::Entry::Vacant(e) => {
+                            e.insert(crate::images::load(task.source, &self.dataset_dir)?)
+                        }
+                    };
+                    let (exp, info) = crate::images::experiment_on(&task, setting, splits, tile)?;
                     (exp, Some(info))
                 }
             };

@@ -218,7 +218,7 @@ pub fn estimate(task: &Task, base: &Setting, tile: usize) -> crate::memory::Esti
 
 /// The part of [`estimate`] that lasts only while the files are read: Fashion-MNIST's 70,000
 /// images of 28 x 28 bytes and their labels, the compressed files read first (`None` for the
-/// embedded digits). A checker that builds one experiment after another needs it once.
+/// embedded digits). A checker keeps the loaded images for all its experiments: it needs it once.
 pub fn files_estimate(task: &Task) -> Option<(&'static str, u128)> {
     (task.source == Source::FashionMnist)
         .then(|| ("Fashion-MNIST files as read and decompressed (both splits)", 2 * (70_000u128 * 28 * 28 + 70_000)))
@@ -255,6 +255,32 @@ fn balanced(pools: &[Vec<usize>; 2], k: usize, r: &mut rand_chacha::ChaCha8Rng, 
 /// Fashion-MNIST read from `dir`. The setting's data fields are set to what the images are: `d =
 /// tile^2`, `P` tiles, dense inputs; `data.label_flip` must be 0.
 pub fn experiment(task: &Task, base: &Setting, dir: &Path, tile: usize) -> Result<(Experiment, TaskInfo)> {
+    check_labels(base)?;
+    experiment_on(task, base, &load(task.source, dir)?, tile)
+}
+
+/// The images of a source: its training split and, for Fashion-MNIST, its test split (the digits
+/// have no split). Fashion-MNIST is read from `dir`.
+pub type Splits = (ImageSet, Option<ImageSet>);
+
+/// Reads (Fashion-MNIST) or decodes (the digits) every image of `source`; the two splits' images
+/// must have the same size.
+pub fn load(source: Source, dir: &Path) -> Result<Splits> {
+    let splits = match source {
+        Source::FashionMnist => (read_fashion(dir, "train")?, Some(read_fashion(dir, "t10k")?)),
+        Source::Digits => (digits::load()?, None),
+    };
+    let (rows, cols) = (splits.0.rows, splits.0.cols);
+    if let Some(t) = &splits.1
+        && (t.rows, t.cols) != (rows, cols)
+    {
+        return Err(Error::io(dir, format!("test images are {}x{}, training images {rows}x{cols}", t.rows, t.cols)));
+    }
+    Ok(splits)
+}
+
+/// Real labels are not flipped: `data.label_flip` must be 0.
+fn check_labels(base: &Setting) -> Result<()> {
     if base.data.label_flip != 0.0 {
         return Err(Error::invalid(
             "data.label_flip",
@@ -262,16 +288,15 @@ pub fn experiment(task: &Task, base: &Setting, dir: &Path, tile: usize) -> Resul
             "0 with --dataset (real labels are not flipped)",
         ));
     }
-    let (train_set, test_set) = match task.source {
-        Source::FashionMnist => (read_fashion(dir, "train")?, Some(read_fashion(dir, "t10k")?)),
-        Source::Digits => (digits::load()?, None),
-    };
+    Ok(())
+}
+
+/// [`experiment`] on images already loaded ([`load`]): a checker that builds one experiment per
+/// seed reads the files once.
+pub fn experiment_on(task: &Task, base: &Setting, splits: &Splits, tile: usize) -> Result<(Experiment, TaskInfo)> {
+    check_labels(base)?;
+    let (train_set, test_set) = (&splits.0, splits.1.as_ref());
     let (rows, cols) = (train_set.rows, train_set.cols);
-    if let Some(t) = &test_set
-        && (t.rows, t.cols) != (rows, cols)
-    {
-        return Err(Error::io(dir, format!("test images are {}x{}, training images {rows}x{cols}", t.rows, t.cols)));
-    }
     let tiles_ok = |t: usize| {
         t >= 2 && rows.is_multiple_of(t) && cols.is_multiple_of(t) && (2..=64).contains(&((rows / t) * (cols / t)))
     };
